@@ -1,0 +1,37 @@
+/**
+ * fanOut: delivers to many receivers with at most `concurrency` posts in flight, and counts
+ * the outcomes. Never one unbounded Promise.all: that exhausts sockets and the post-rate quota.
+ */
+import type { PostResult } from "./post";
+
+export interface FanOutCounts {
+  receivers: number;
+  delivered: number;
+  gone: number;
+  failed: number;
+  /** Failed posts by error name, e.g. `{"LimitExceededException": 2}`. */
+  failures: Record<string, number>;
+}
+
+export async function fanOut(
+  receivers: readonly string[],
+  deliver: (connectionId: string) => Promise<PostResult>,
+  concurrency: number,
+): Promise<FanOutCounts> {
+  const counts: FanOutCounts = { receivers: receivers.length, delivered: 0, gone: 0, failed: 0, failures: {} };
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < receivers.length) {
+      const result = await deliver(receivers[next++]).catch(
+        (err: unknown): PostResult => ({ outcome: "failed", reason: err instanceof Error ? err.name : "Unknown" }),
+      );
+      if (result.outcome === "failed") {
+        counts.failed++;
+        counts.failures[result.reason] = (counts.failures[result.reason] ?? 0) + 1;
+      } else counts[result.outcome]++;
+    }
+  };
+  const workers = Math.max(1, Math.min(concurrency, receivers.length));
+  await Promise.all(Array.from({ length: workers }, worker));
+  return counts;
+}

@@ -1,0 +1,100 @@
+/**
+ * Builds the handlers from environment variables, once per Lambda container (the Pulumi
+ * `callbackFactory` calls this at cold start). The emulator calls the same function with its
+ * own environment, so both hosts construct dependencies identically.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { createDynamoConnectionStore } from "./connections";
+import { makeHandlers, type Handlers, type InvocationLog } from "./handlers";
+import { createPosterFactory } from "./post";
+import { ConfigError, checkInteger, checkSetting, splitList } from "./settings";
+
+// Only tests and benchmarks set a page limit (to force paging); production lets DynamoDB fill 1 MB pages.
+const SCAN_PAGE_LIMIT = { min: 1, max: 100000, default: 100000, unit: "items" };
+
+/** Environment variables read by the handlers; README "Lambda environment" documents each. */
+export const ENV = {
+  tableName: "TABLE_NAME",
+  maxMessageBytes: "MAX_MESSAGE_BYTES",
+  fanOutConcurrency: "FANOUT_CONCURRENCY",
+  connectionTtlSeconds: "CONNECTION_TTL_SECONDS",
+  managementEndpoint: "MANAGEMENT_ENDPOINT",
+  accessToken: "ACCESS_TOKEN",
+  allowedOrigins: "ALLOWED_ORIGINS",
+  dynamoEndpoint: "DYNAMODB_ENDPOINT",
+  scanPageLimit: "SCAN_PAGE_LIMIT",
+} as const;
+
+export interface RuntimeConfig {
+  tableName: string;
+  maxMessageBytes: number;
+  fanOutConcurrency: number;
+  connectionTtlSeconds: number;
+  managementEndpoint?: string;
+  accessToken?: string;
+  allowedOrigins: string[];
+  dynamoEndpoint?: string;
+  scanPageLimit?: number;
+  region?: string;
+}
+
+/** Reads and validates the handler configuration; a bad value throws ConfigError naming the variable. */
+export function readRuntimeConfig(env: Record<string, string | undefined>): RuntimeConfig {
+  const tableName = env[ENV.tableName];
+  if (!tableName) throw new ConfigError(ENV.tableName, "is required (the connections table name)");
+  const optional = (name: string) => (env[name] === undefined || env[name] === "" ? undefined : env[name]);
+  const pageLimit = optional(ENV.scanPageLimit);
+  return {
+    tableName,
+    maxMessageBytes: checkSetting("maxMessageBytes", ENV.maxMessageBytes, env[ENV.maxMessageBytes]),
+    fanOutConcurrency: checkSetting("fanOutConcurrency", ENV.fanOutConcurrency, env[ENV.fanOutConcurrency]),
+    connectionTtlSeconds: checkSetting("connectionTtlSeconds", ENV.connectionTtlSeconds, env[ENV.connectionTtlSeconds]),
+    managementEndpoint: optional(ENV.managementEndpoint),
+    accessToken: optional(ENV.accessToken),
+    allowedOrigins: splitList(env[ENV.allowedOrigins]),
+    dynamoEndpoint: optional(ENV.dynamoEndpoint),
+    scanPageLimit: pageLimit === undefined ? undefined : checkInteger(ENV.scanPageLimit, pageLimit, SCAN_PAGE_LIMIT),
+    region: optional("AWS_REGION"),
+  };
+}
+
+export interface HostOverrides {
+  /** Replaces the JSON-line logger (tests capture log lines through it). */
+  log?: (entry: InvocationLog) => void;
+  now?: () => number;
+  /** For hosts without AWS credentials in the environment (the emulator, tests). */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
+}
+
+/** The handlers with real SDK clients, built once per container from `config`. */
+export function createHandlers(config: RuntimeConfig, overrides: HostOverrides = {}): Handlers {
+  const dynamo = new DynamoDBClient({
+    region: config.region,
+    endpoint: config.dynamoEndpoint,
+    credentials: overrides.credentials,
+  });
+  const doc = DynamoDBDocumentClient.from(dynamo);
+  return makeHandlers({
+    store: createDynamoConnectionStore(doc, { tableName: config.tableName, pageLimit: config.scanPageLimit }),
+    posterFor: createPosterFactory({
+      region: config.region,
+      maxSockets: config.fanOutConcurrency,
+      credentials: overrides.credentials,
+    }),
+    managementEndpoint: config.managementEndpoint,
+    limits: {
+      maxMessageBytes: config.maxMessageBytes,
+      fanOutConcurrency: config.fanOutConcurrency,
+      connectionTtlSeconds: config.connectionTtlSeconds,
+    },
+    access: { token: config.accessToken, allowedOrigins: config.allowedOrigins },
+    now: overrides.now ?? Date.now,
+    log: overrides.log ?? ((entry) => console.log(JSON.stringify(entry))),
+  });
+}
+
+/** What each Lambda's `callbackFactory` calls: config from `process.env`, then the handlers. */
+export function handlersFromEnvironment(): Handlers {
+  return createHandlers(readRuntimeConfig(process.env));
+}

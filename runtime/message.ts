@@ -1,0 +1,90 @@
+/**
+ * The wire contract: one inbound text frame becomes the two outgoing payloads (the sender's copy
+ * with `"_me":true`, everyone else's with `"_me":false`), or an `_error` for the sender only.
+ */
+
+/** Keys only the backend may write; a client's own values for them are dropped. */
+export const RESERVED_KEYS = ["_now", "_me", "_error"] as const;
+
+/** Deeper JSON cannot be re-serialized reliably (V8's JSON.stringify recurses). */
+export const MAX_NESTING_DEPTH = 512;
+
+export type ErrorCode = "MessageTooLarge" | "NestingTooDeep" | "Unavailable";
+
+export interface Outgoing {
+  sender: string;
+  others: string;
+  /** Byte length of the larger copy (`others`), the one measured against the size limit. */
+  bytes: number;
+}
+
+export type Transformed = { ok: true; outgoing: Outgoing } | { ok: false; code: ErrorCode; frame: string };
+
+/** Turns a message body into its outgoing copies, or an `_error` frame when it cannot be sent. */
+export function transformMessage(body: string, now: number, maxBytes: number): Transformed {
+  const parsed = parseJson(body);
+  if (parsed.ok && nestingDepth(body) > MAX_NESTING_DEPTH) {
+    const message = `JSON nesting is limited to ${MAX_NESTING_DEPTH} levels`;
+    return { ok: false, code: "NestingTooDeep", frame: errorFrame("NestingTooDeep", message, now, { limit: MAX_NESTING_DEPTH }) };
+  }
+  const base = parsed.ok && isPlainObject(parsed.value) ? stampObject(parsed.value, now) : stampData(parsed.ok ? parsed.value : body, now);
+  const outgoing = withMe(base);
+  if (outgoing.bytes > maxBytes) {
+    const message = `outgoing payload is ${outgoing.bytes} bytes, the limit is ${maxBytes}`;
+    return { ok: false, code: "MessageTooLarge", frame: errorFrame("MessageTooLarge", message, now, { limit: maxBytes }) };
+  }
+  return { ok: true, outgoing };
+}
+
+/** `{"_error":{code,message,...extra},"_now":…,"_me":true}`: always addressed to the sender. */
+export function errorFrame(code: ErrorCode, message: string, now: number, extra: Record<string, number> = {}): string {
+  return JSON.stringify({ _error: { code, message, ...extra }, _now: now, _me: true });
+}
+
+function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+// Mutating the parsed object (instead of copying keys into a new one) keeps a client's
+// "__proto__" key an ordinary own property: assignment would change the prototype instead.
+function stampObject(value: Record<string, unknown>, now: number): string {
+  for (const key of RESERVED_KEYS) delete value[key];
+  value._now = now;
+  return JSON.stringify(value);
+}
+
+function stampData(data: unknown, now: number): string {
+  return JSON.stringify({ data, _now: now });
+}
+
+// Both copies share everything up to the closing brace, so serialize once and append `_me`.
+function withMe(base: string): Outgoing {
+  const open = base.slice(0, -1);
+  const others = `${open},"_me":false}`;
+  return { sender: `${open},"_me":true}`, others, bytes: Buffer.byteLength(others) };
+}
+
+/** Bracket depth of a JSON text, ignoring brackets inside strings. */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
+    else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return deepest;
+}

@@ -1,0 +1,79 @@
+import test from "ava";
+import { MAX_NESTING_DEPTH, errorFrame, nestingDepth, transformMessage } from "../runtime/message";
+
+const NOW = 1561016329388;
+const LIMIT = 131072;
+
+function copies(body: string, maxBytes = LIMIT) {
+  const result = transformMessage(body, NOW, maxBytes);
+  if (!result.ok) throw new Error(`expected a broadcast, got ${result.frame}`);
+  return result.outgoing;
+}
+
+const table: Array<[string, string, string]> = [
+  ["plain text", "hi there", `{"data":"hi there","_now":${NOW}`],
+  ["JSON object", `{"type":"act","payload":"left"}`, `{"type":"act","payload":"left","_now":${NOW}`],
+  ["number", "42", `{"data":42,"_now":${NOW}`],
+  ["negative float", "-1.5e3", `{"data":-1500,"_now":${NOW}`],
+  ["JSON string", `"hi"`, `{"data":"hi","_now":${NOW}`],
+  ["true", "true", `{"data":true,"_now":${NOW}`],
+  ["false", "false", `{"data":false,"_now":${NOW}`],
+  ["null", "null", `{"data":null,"_now":${NOW}`],
+  ["array stays an array", "[1,2]", `{"data":[1,2],"_now":${NOW}`],
+  ["empty string", "", `{"data":"","_now":${NOW}`],
+  ["whitespace only", "   ", `{"data":"   ","_now":${NOW}`],
+  ["JSON with surrounding whitespace", "  7 \n", `{"data":7,"_now":${NOW}`],
+  ["broken JSON is text", `{"a":`, `{"data":"{\\"a\\":","_now":${NOW}`],
+  ["unicode text", "안녕 👋", `{"data":"안녕 👋","_now":${NOW}`],
+  ["empty object", "{}", `{"_now":${NOW}`],
+  ["forged fields replaced, order kept", `{"_me":true,"a":1,"_now":5,"_error":{"code":"x"},"b":2}`, `{"a":1,"b":2,"_now":${NOW}`],
+  ["nested reserved keys are data", `{"inner":{"_me":true}}`, `{"inner":{"_me":true},"_now":${NOW}`],
+];
+
+for (const [name, body, prefix] of table) {
+  test(`contract: ${name}`, (t) => {
+    const { sender, others, bytes } = copies(body);
+    t.is(sender, `${prefix},"_me":true}`);
+    t.is(others, `${prefix},"_me":false}`);
+    t.is(bytes, Buffer.byteLength(others));
+  });
+}
+
+test("contract: __proto__ stays an own key and no prototype changes", (t) => {
+  const { others } = copies(`{"__proto__":{"polluted":1},"constructor":{"prototype":{"x":1}}}`);
+  t.is(others, `{"__proto__":{"polluted":1},"constructor":{"prototype":{"x":1}},"_now":${NOW},"_me":false}`);
+  const parsed = JSON.parse(others);
+  t.true(Object.prototype.hasOwnProperty.call(parsed, "__proto__"));
+  t.is(({} as Record<string, unknown>).polluted, undefined);
+  t.is(Object.getPrototypeOf(parsed), Object.prototype);
+});
+
+test("size: a payload over the limit is refused with MessageTooLarge for the sender", (t) => {
+  const body = "x".repeat(100);
+  const exact = copies(body).bytes;
+  t.true(transformMessage(body, NOW, exact).ok);
+  const result = transformMessage(body, NOW, exact - 1);
+  if (result.ok) return t.fail();
+  t.is(result.code, "MessageTooLarge");
+  t.deepEqual(JSON.parse(result.frame), {
+    _error: { code: "MessageTooLarge", message: `outgoing payload is ${exact} bytes, the limit is ${exact - 1}`, limit: exact - 1 },
+    _now: NOW,
+    _me: true,
+  });
+});
+
+test("nesting: within the limit is broadcast, deeper gets NestingTooDeep", (t) => {
+  const nest = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
+  t.true(transformMessage(nest(MAX_NESTING_DEPTH), NOW, LIMIT).ok);
+  const deep = transformMessage(nest(10000), NOW, LIMIT);
+  if (deep.ok) return t.fail();
+  t.is(deep.code, "NestingTooDeep");
+  t.is(JSON.parse(deep.frame)._error.limit, MAX_NESTING_DEPTH);
+  // Brackets inside strings do not count, and unparseable text is plain data whatever it holds.
+  t.is(nestingDepth(`{"a":"[[[[\\"[["}`), 1);
+  t.true(transformMessage("[".repeat(10000), NOW, LIMIT).ok);
+});
+
+test("errorFrame: code, message and extra fields, addressed to the sender", (t) => {
+  t.is(errorFrame("Unavailable", "down", NOW), `{"_error":{"code":"Unavailable","message":"down"},"_now":${NOW},"_me":true}`);
+});
