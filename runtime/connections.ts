@@ -5,11 +5,14 @@
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 
 /** The deployed table's schema; `local/store.ts` creates dynalite's table from it too. */
-export const CONNECTION_TABLE = {
+const CONNECTION_TABLE = {
   hashKey: "connectionId",
   hashKeyType: "S",
   ttlAttribute: "expiresAt",
 } as const;
+// Not `export const`: tsc would compile this module's own reads to `exports.X`, which
+// Pulumi's closure serializer leaves dangling in the Lambda code.
+export { CONNECTION_TABLE };
 
 export interface ConnectionRecord {
   connectionId: string;

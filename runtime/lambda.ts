@@ -8,13 +8,13 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDynamoConnectionStore } from "./connections";
 import { makeHandlers, type Handlers, type InvocationLog } from "./handlers";
 import { createPosterFactory } from "./post";
-import { ConfigError, checkInteger, checkSetting, splitList } from "./settings";
+import { ConfigError, checkInteger, checkSetting, integerRange, splitList } from "./settings";
 
 // Only tests and benchmarks set a page limit (to force paging); production lets DynamoDB fill 1 MB pages.
-const SCAN_PAGE_LIMIT = { min: 1, max: 100000, default: 100000, unit: "items" };
+const SCAN_PAGE_LIMIT = integerRange(1, 100000, 100000, "items");
 
 /** Environment variables read by the handlers; README "Lambda environment" documents each. */
-export const ENV = {
+const ENV = {
   tableName: "TABLE_NAME",
   maxMessageBytes: "MAX_MESSAGE_BYTES",
   fanOutConcurrency: "FANOUT_CONCURRENCY",
@@ -25,6 +25,9 @@ export const ENV = {
   dynamoEndpoint: "DYNAMODB_ENDPOINT",
   scanPageLimit: "SCAN_PAGE_LIMIT",
 } as const;
+// Not `export const`: tsc would compile this module's own reads to `exports.X`, which
+// Pulumi's closure serializer leaves dangling in the Lambda code.
+export { ENV };
 
 export interface RuntimeConfig {
   tableName: string;

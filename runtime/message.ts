@@ -4,10 +4,14 @@
  */
 
 /** Keys only the backend may write; a client's own values for them are dropped. */
-export const RESERVED_KEYS = ["_now", "_me", "_error"] as const;
+const RESERVED_KEYS = ["_now", "_me", "_error"] as const;
 
 /** Deeper JSON cannot be re-serialized reliably (V8's JSON.stringify recurses). */
-export const MAX_NESTING_DEPTH = 512;
+const MAX_NESTING_DEPTH = 512;
+
+// Not `export const`: tsc would compile this module's own reads to `exports.X`, which
+// Pulumi's closure serializer leaves dangling in the Lambda code.
+export { MAX_NESTING_DEPTH, RESERVED_KEYS };
 
 export type ErrorCode = "MessageTooLarge" | "NestingTooDeep" | "Unavailable";
 

@@ -11,13 +11,36 @@ export interface IntegerRange {
   unit: string;
 }
 
-export const SETTINGS = {
+// A class, not object literals: the Lambdas' code captures these ranges, and Pulumi 3.248's
+// closure serializer throws on a plain object whose `default` is a primitive (it takes it for
+// an `import * as` wrapper).
+class Range implements IntegerRange {
+  readonly default: number;
+  constructor(
+    readonly min: number,
+    readonly max: number,
+    fallback: number,
+    readonly unit: string,
+  ) {
+    this.default = fallback;
+  }
+}
+
+/** An IntegerRange that code serialized into a Lambda can capture. */
+export function integerRange(min: number, max: number, fallback: number, unit: string): IntegerRange {
+  return new Range(min, max, fallback, unit);
+}
+
+const SETTINGS = {
   /** API Gateway refuses posts over 128 KiB, so a larger limit could never be honoured. */
-  maxMessageBytes: { min: 1, max: 131072, default: 131072, unit: "bytes" },
-  fanOutConcurrency: { min: 1, max: 1024, default: 64, unit: "posts in flight" },
+  maxMessageBytes: integerRange(1, 131072, 131072, "bytes"),
+  fanOutConcurrency: integerRange(1, 1024, 64, "posts in flight"),
   /** API Gateway closes connections after 2 h; a shorter TTL would hide live connections. */
-  connectionTtlSeconds: { min: 7200, max: 604800, default: 7500, unit: "seconds" },
+  connectionTtlSeconds: integerRange(7200, 604800, 7500, "seconds"),
 } as const satisfies Record<string, IntegerRange>;
+// Not `export const`: tsc would compile this module's own reads to `exports.X`, which
+// Pulumi's closure serializer leaves dangling in the Lambda code.
+export { SETTINGS };
 
 export type SettingName = keyof typeof SETTINGS;
 

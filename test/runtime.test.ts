@@ -1,0 +1,124 @@
+import test from "ava";
+import { checkAccess } from "../runtime/access";
+import type { WebSocketEvent } from "../runtime/events";
+import { fanOut } from "../runtime/fanout";
+import { ENV, readRuntimeConfig } from "../runtime/lambda";
+import { classifyPostError, type PostResult } from "../runtime/post";
+import { ConfigError } from "../runtime/settings";
+
+function connectEvent(extra: Partial<WebSocketEvent> = {}): WebSocketEvent {
+  return {
+    requestContext: {
+      routeKey: "$connect",
+      eventType: "CONNECT",
+      connectionId: "AAAAAAAAAAAAAA0=",
+      connectedAt: 0,
+      requestTimeEpoch: 0,
+      requestTime: "01/Jan/1970:00:00:00 +0000",
+      requestId: "r",
+      extendedRequestId: "r",
+      domainName: "example",
+      stage: "dev",
+      apiId: "api",
+      messageDirection: "IN",
+      identity: { sourceIp: "127.0.0.1" },
+    },
+    isBase64Encoded: false,
+    ...extra,
+  };
+}
+
+test("access: open when no token and no origins are configured", (t) => {
+  t.is(checkAccess({ allowedOrigins: [] }, connectEvent({ headers: { Origin: "https://evil.example" } })), undefined);
+});
+
+test("access: token required via ?token= or Authorization: Bearer, 401 otherwise", (t) => {
+  const policy = { token: "s3cret", allowedOrigins: [] };
+  t.deepEqual(checkAccess(policy, connectEvent()), { statusCode: 401, body: "Unauthorized" });
+  t.deepEqual(checkAccess(policy, connectEvent({ queryStringParameters: { token: "wrong" } })), { statusCode: 401, body: "Unauthorized" });
+  t.deepEqual(checkAccess(policy, connectEvent({ queryStringParameters: { token: "s3cre" } })), { statusCode: 401, body: "Unauthorized" });
+  t.deepEqual(checkAccess(policy, connectEvent({ headers: { authorization: "Basic s3cret" } })), { statusCode: 401, body: "Unauthorized" });
+  t.is(checkAccess(policy, connectEvent({ queryStringParameters: { token: "s3cret" } })), undefined);
+  t.is(checkAccess(policy, connectEvent({ headers: { Authorization: "Bearer s3cret" } })), undefined);
+});
+
+test("access: a present Origin outside allowedOrigins gets 403; no Origin (non-browser) is admitted", (t) => {
+  const policy = { allowedOrigins: ["https://game.example"] };
+  t.deepEqual(checkAccess(policy, connectEvent({ headers: { origin: "https://evil.example" } })), { statusCode: 403, body: "Forbidden" });
+  t.is(checkAccess(policy, connectEvent({ headers: { Origin: "https://game.example" } })), undefined);
+  t.is(checkAccess(policy, connectEvent()), undefined);
+});
+
+test("fanOut: never more than `concurrency` posts in flight, every receiver once, outcomes counted", async (t) => {
+  const receivers = Array.from({ length: 200 }, (_, i) => `id-${i}`);
+  const seen: string[] = [];
+  let inFlight = 0;
+  let peak = 0;
+  const counts = await fanOut(
+    receivers,
+    async (id): Promise<PostResult> => {
+      peak = Math.max(peak, ++inFlight);
+      await new Promise((resolve) => setImmediate(resolve));
+      inFlight--;
+      seen.push(id);
+      const n = Number(id.slice(3));
+      if (n % 10 === 0) return { outcome: "gone" };
+      if (n % 10 === 1) return { outcome: "failed", reason: "LimitExceededException" };
+      if (n === 2) throw new TypeError("boom");
+      return { outcome: "delivered" };
+    },
+    7,
+  );
+  t.is(peak, 7);
+  t.deepEqual([...seen].sort(), [...receivers].sort());
+  t.deepEqual(counts, {
+    receivers: 200,
+    delivered: 159,
+    gone: 20,
+    failed: 21,
+    failures: { LimitExceededException: 20, TypeError: 1 },
+  });
+});
+
+test("classifyPostError: by name or $metadata status, never by statusCode", (t) => {
+  t.deepEqual(classifyPostError({ name: "GoneException", $metadata: { httpStatusCode: 410 } }), { outcome: "gone" });
+  t.deepEqual(classifyPostError({ name: "Unknown", $metadata: { httpStatusCode: 410 } }), { outcome: "gone" });
+  t.deepEqual(classifyPostError({ name: "LimitExceededException", $metadata: { httpStatusCode: 429 } }), {
+    outcome: "failed",
+    reason: "LimitExceededException",
+  });
+  t.deepEqual(classifyPostError({ name: "PayloadTooLargeException", statusCode: 410 }), { outcome: "failed", reason: "PayloadTooLargeException" });
+  t.deepEqual(classifyPostError("nope"), { outcome: "failed", reason: "Unknown" });
+});
+
+test("readRuntimeConfig: defaults, and every bad value names its variable and range", (t) => {
+  const config = readRuntimeConfig({ [ENV.tableName]: "t", [ENV.allowedOrigins]: "https://a, https://b," });
+  t.deepEqual(config, {
+    tableName: "t",
+    maxMessageBytes: 131072,
+    fanOutConcurrency: 64,
+    connectionTtlSeconds: 7500,
+    managementEndpoint: undefined,
+    accessToken: undefined,
+    allowedOrigins: ["https://a", "https://b"],
+    dynamoEndpoint: undefined,
+    scanPageLimit: undefined,
+    region: undefined,
+  });
+  const bad = (env: Record<string, string>) => t.throws(() => readRuntimeConfig({ [ENV.tableName]: "t", ...env }), { instanceOf: ConfigError });
+  t.is(t.throws(() => readRuntimeConfig({}), { instanceOf: ConfigError })?.message, "TABLE_NAME: is required (the connections table name)");
+  t.is(
+    bad({ [ENV.fanOutConcurrency]: "-1" })?.message,
+    'FANOUT_CONCURRENCY: must be an integer from 1 to 1024 posts in flight (default 64), got "-1"',
+  );
+  t.is(
+    bad({ [ENV.connectionTtlSeconds]: "3600" })?.message,
+    'CONNECTION_TTL_SECONDS: must be an integer from 7200 to 604800 seconds (default 7500), got "3600"',
+  );
+  t.is(
+    bad({ [ENV.maxMessageBytes]: "131073" })?.message,
+    'MAX_MESSAGE_BYTES: must be an integer from 1 to 131072 bytes (default 131072), got "131073"',
+  );
+  t.is(bad({ [ENV.fanOutConcurrency]: "1.5" })?.key, "FANOUT_CONCURRENCY");
+  t.is(bad({ [ENV.scanPageLimit]: "0" })?.key, "SCAN_PAGE_LIMIT");
+});
