@@ -1,0 +1,120 @@
+/**
+ * `npm start -- [flags]`: runs the emulator until SIGINT/SIGTERM. Every flag is validated with
+ * the same ranges as the programmatic options; a bad one exits with status 2 and names the flag.
+ */
+import { parseArgs } from "node:util";
+import { SETTINGS, checkInteger, splitList, type IntegerRange } from "../runtime/settings";
+import { startEmulator, type Emulator, type EmulatorOptions } from "./emulator";
+import { EMULATOR_RANGES, checkStage } from "./options";
+
+type NumericOption = "port" | "maxMessageBytes" | "fanOutConcurrency" | "connectionTtlSeconds" | "postRate" | "postBurst" | "postLatencyMs" | "idleTimeoutMs" | "maxLifetimeMs";
+
+const NUMERIC_FLAGS: Record<string, { option: NumericOption; range: IntegerRange; help: string }> = {
+  port: { option: "port", range: EMULATOR_RANGES.port, help: "HTTP/WebSocket port; 0 picks a free one (env PORT)" },
+  "max-message-bytes": { option: "maxMessageBytes", range: SETTINGS.maxMessageBytes, help: "largest outgoing payload" },
+  "fanout-concurrency": { option: "fanOutConcurrency", range: SETTINGS.fanOutConcurrency, help: "posts in flight per broadcast" },
+  "connection-ttl": { option: "connectionTtlSeconds", range: SETTINGS.connectionTtlSeconds, help: "row TTL in seconds" },
+  "post-rate": { option: "postRate", range: EMULATOR_RANGES.postRate, help: "PostToConnection quota per second (0 = none); over it 429" },
+  "post-burst": { option: "postBurst", range: EMULATOR_RANGES.postBurst, help: "posts allowed at once (0 = the post rate)" },
+  "post-latency": { option: "postLatencyMs", range: EMULATOR_RANGES.postLatencyMs, help: "ms before answering each post" },
+  "idle-timeout": { option: "idleTimeoutMs", range: EMULATOR_RANGES.idleTimeoutMs, help: "ms without messages before close 1001" },
+  "max-lifetime": { option: "maxLifetimeMs", range: EMULATOR_RANGES.maxLifetimeMs, help: "ms before any connection is closed 1001" },
+};
+
+const TEXT_FLAGS: Record<string, string> = {
+  host: "listening address (default 127.0.0.1)",
+  stage: "stage name in the URLs (default dev)",
+  data: "directory that keeps the DynamoDB data across restarts (default in memory)",
+  token: "require this token as ?token= or Authorization: Bearer",
+  "allowed-origins": "comma-separated Origin values allowed to connect",
+};
+
+/** Exit status for a bad command line, as most CLIs use. */
+const USAGE_ERROR = 2;
+
+function usage(): string {
+  const rows = [
+    ...Object.entries(NUMERIC_FLAGS).map(([flag, { help, range }]) => [`--${flag} N`, `${help} (${range.min}-${range.max}, default ${range.default})`]),
+    ...Object.entries(TEXT_FLAGS).map(([flag, help]) => [`--${flag} VALUE`, help]),
+    ["--help", "show this help"],
+  ];
+  return ["Usage: npm start -- [flags]", ...rows.map(([flag, help]) => `  ${flag.padEnd(26)}${help}`)].join("\n");
+}
+
+/** The emulator options a command line asks for; throws ConfigError or parseArgs' TypeError. */
+function parseCommandLine(args: string[], env: NodeJS.ProcessEnv): EmulatorOptions | "help" {
+  const flags = [...Object.keys(NUMERIC_FLAGS), ...Object.keys(TEXT_FLAGS)];
+  const { values }: { values: Record<string, string | boolean | undefined> } = parseArgs({
+    args,
+    strict: true,
+    options: { ...Object.fromEntries(flags.map((flag) => [flag, { type: "string" as const }])), help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) return "help";
+  const text = (flag: string) => {
+    const value = values[flag];
+    return typeof value === "string" ? value : undefined;
+  };
+  const options: EmulatorOptions = {};
+  for (const [flag, { option, range }] of Object.entries(NUMERIC_FLAGS)) {
+    if (text(flag) !== undefined) options[option] = checkInteger(`--${flag}`, text(flag), range);
+  }
+  if (options.port === undefined && env.PORT) options.port = checkInteger("PORT", env.PORT, EMULATOR_RANGES.port);
+  const stage = text("stage");
+  return {
+    ...options,
+    host: text("host"),
+    stage: stage === undefined ? undefined : checkStage("--stage", stage),
+    dataDir: text("data"),
+    accessToken: text("token"),
+    allowedOrigins: splitList(text("allowed-origins")),
+  };
+}
+
+function banner(emulator: Emulator, options: EmulatorOptions): string {
+  const base = emulator.endpoint.slice(0, emulator.endpoint.lastIndexOf("/"));
+  const lines = [
+    "message-broadcast emulator is running",
+    `  WebSocket   ${emulator.endpoint}   (also ${base}/)`,
+    `  Demo page   ${emulator.httpUrl}`,
+    `  Management  ${emulator.managementEndpoint}/@connections/{connectionId}`,
+    `  DynamoDB    ${emulator.dynamoEndpoint}   table ${emulator.tableName}, ${options.dataDir ? `data in ${options.dataDir}` : "in memory"}`,
+  ];
+  if (options.accessToken) lines.push("  Access      token required (?token= or Authorization: Bearer)");
+  if (options.allowedOrigins?.length) lines.push(`  Origins     ${options.allowedOrigins.join(", ")}`);
+  if (options.postRate) lines.push(`  Post quota  ${options.postRate} per second`);
+  lines.push("Press Ctrl+C to stop.");
+  return lines.join("\n");
+}
+
+async function main(): Promise<void> {
+  let options: EmulatorOptions | "help";
+  try {
+    options = parseCommandLine(process.argv.slice(2), process.env);
+  } catch (err) {
+    console.error(`${err instanceof Error ? err.message : String(err)}\n\n${usage()}`);
+    process.exitCode = USAGE_ERROR;
+    return;
+  }
+  if (options === "help") return console.log(usage());
+
+  const emulator = await startEmulator(options);
+  console.log(banner(emulator, options));
+  const stop = (signal: NodeJS.Signals) => {
+    // `once` means a second Ctrl+C gets Node's default: exit at once.
+    console.log(`${signal}: closing connections (1001), running $disconnect, stopping DynamoDB...`);
+    emulator.close().then(
+      () => console.log("stopped"),
+      (err: unknown) => {
+        console.error(err);
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,134 @@
+/**
+ * startEmulator: API Gateway (WebSocket API + management API) and DynamoDB on one machine, running
+ * the handlers built by runtime/lambda.ts from the same environment variables as the Lambdas.
+ * All state lives in the returned object, so one process can run several emulators.
+ */
+import { createServer } from "node:http";
+import { createHandlers, readRuntimeConfig } from "../runtime/lambda";
+import type { Handlers } from "../runtime/handlers";
+import { newApiId } from "./events";
+import { createGateway } from "./gateway";
+import { createManagementApi } from "./management-api";
+import { resolveOptions, runtimeEnvironment } from "./options";
+import { closeServer, listen, routeRequests } from "./server";
+import { DEMO_DIR } from "./static";
+import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "./store";
+import { createTokenBucket } from "./token-bucket";
+
+export interface EmulatorOptions {
+  /** Default 3001; 0 picks a free port. */
+  port?: number;
+  /** Listening address; default 127.0.0.1, which `localhost` reaches. */
+  host?: string;
+  /** Default "dev". */
+  stage?: string;
+  /** Keeps dynalite's data (LevelDB) in this directory; default in memory. */
+  dataDir?: string;
+  /** Default "message-broadcast-connections". */
+  tableName?: string;
+  maxMessageBytes?: number;
+  fanOutConcurrency?: number;
+  connectionTtlSeconds?: number;
+  accessToken?: string;
+  allowedOrigins?: string[];
+  /** PostToConnection quota per second; posts over it get 429 LimitExceededException. Default unlimited. */
+  postRate?: number;
+  /** How many posts may come at once before the rate applies; default `postRate`. */
+  postBurst?: number;
+  /** Delay before answering each PostToConnection (benchmarks). */
+  postLatencyMs?: number;
+  /** Default 10 minutes; then the connection is closed with 1001. */
+  idleTimeoutMs?: number;
+  /** Default 2 hours; then the connection is closed with 1001. */
+  maxLifetimeMs?: number;
+  /** Forces small Scan pages (tests). */
+  scanPageLimit?: number;
+  /** Replaces the handlers built from runtime/lambda.ts, e.g. with the code Pulumi would upload. */
+  handlers?: Handlers;
+  /** Receives emulator and handler log lines (JSON); default stdout. */
+  log?: (line: string) => void;
+}
+
+export interface Emulator {
+  port: number;
+  /** `ws://localhost:PORT/STAGE` */
+  endpoint: string;
+  /** `http://localhost:PORT/`, the demo page. */
+  httpUrl: string;
+  /** `http://127.0.0.1:PORT/STAGE`, what the handlers post to. */
+  managementEndpoint: string;
+  /** `http://127.0.0.1:DYNAPORT` */
+  dynamoEndpoint: string;
+  tableName: string;
+  /** Ids of the currently open connections. */
+  connectionIds(): string[];
+  /** Closes every connection with 1001, runs each `$disconnect`, then stops the servers and dynalite. */
+  close(): Promise<void>;
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const settings = resolveOptions(options);
+  const log = options.log ?? ((line: string) => console.log(line));
+  const dynamo = await startDynamo({ dataDir: settings.dataDir });
+  const http = createServer();
+  let port: number;
+  try {
+    await ensureConnectionTable(dynamo.endpoint, settings.tableName);
+    port = await listen(http, settings.port, settings.host);
+  } catch (err) {
+    await dynamo.close();
+    throw err;
+  }
+
+  // The port is known only now, and the handlers post to it; nothing awaits between here and
+  // the route wiring below, so no request can arrive unrouted.
+  const managementEndpoint = `http://${reachableHost(settings.host, "127.0.0.1")}:${port}/${settings.stage}`;
+  const handlers =
+    options.handlers ??
+    createHandlers(readRuntimeConfig(runtimeEnvironment(settings, { management: managementEndpoint, dynamo: dynamo.endpoint })), {
+      credentials: LOCAL_AWS.credentials,
+      log: (entry) => log(JSON.stringify(entry)),
+    });
+  const gateway = createGateway({
+    handlers,
+    stage: settings.stage,
+    apiId: newApiId(),
+    idleTimeoutMs: settings.idleTimeoutMs,
+    maxLifetimeMs: settings.maxLifetimeMs,
+    log,
+  });
+  const management = createManagementApi({
+    gateway,
+    postQuota: settings.postRate > 0 ? createTokenBucket(settings.postRate, settings.postBurst) : undefined,
+    postLatencyMs: settings.postLatencyMs,
+    log,
+  });
+  routeRequests(http, { stage: settings.stage, gateway, management, demoDir: DEMO_DIR, log });
+
+  let closed: Promise<void> | undefined;
+  const shutdown = async () => {
+    // Connections first: their last handler invocations still need the management API and the table.
+    await gateway.close();
+    await closeServer(http);
+    await dynamo.close();
+  };
+  return {
+    port,
+    endpoint: `ws://${reachableHost(settings.host, "localhost")}:${port}/${settings.stage}`,
+    httpUrl: `http://${reachableHost(settings.host, "localhost")}:${port}/`,
+    managementEndpoint,
+    dynamoEndpoint: dynamo.endpoint,
+    tableName: settings.tableName,
+    connectionIds: () => gateway.connectionIds(),
+    close() {
+      closed ??= shutdown();
+      return closed;
+    },
+  };
+}
+
+// A loopback or wildcard listener is reached through `loopbackName`; any other address as itself.
+function reachableHost(host: string, loopbackName: string): string {
+  if (["127.0.0.1", "localhost", "0.0.0.0", "::"].includes(host)) return loopbackName;
+  return host.includes(":") ? `[${host}]` : host;
+}

@@ -1,0 +1,85 @@
+/**
+ * The API Gateway WebSocket limits the emulator enforces, and the frame-size watch that the
+ * `ws` library has no option for.
+ */
+
+/** API Gateway's documented quotas. */
+export const AWS_LIMITS = {
+  /** One WebSocket frame's payload. */
+  frameBytes: 32 * 1024,
+  /** One message (all its fragments) and one PostToConnection body. */
+  messageBytes: 128 * 1024,
+  idleTimeoutMs: 10 * 60 * 1000,
+  maxLifetimeMs: 2 * 60 * 60 * 1000,
+} as const;
+
+/** The close codes the gateway sends (RFC 6455 section 7.4.1). */
+export const CLOSE = {
+  normal: 1000,
+  goingAway: 1001,
+  unsupportedData: 1003,
+  tooBig: 1009,
+  /** Never sent: reported when a connection ended without a closing handshake. */
+  abnormal: 1006,
+} as const;
+
+// Longest frame header: 2 bytes, 8 of extended length, 4 of mask.
+const MAX_HEADER_BYTES = 14;
+
+/**
+ * Returns a listener for the raw socket's `data` chunks that calls `onOversize` once when a data
+ * frame announces a payload over `limit` bytes. `ws` only bounds whole messages (`maxPayload`
+ * sums fragments), so this reads each frame header from the same bytes, ahead of `ws`'s own
+ * listener, and skips over payloads without buffering them.
+ */
+export function watchFrameSizes(limit: number, onOversize: (payloadBytes: number) => void): (chunk: Buffer) => void {
+  let pending = Buffer.alloc(0);
+  let skip = 0;
+  let tripped = false;
+  return (chunk) => {
+    let at = 0;
+    while (!tripped && at < chunk.length) {
+      if (skip > 0) {
+        const step = Math.min(skip, chunk.length - at);
+        skip -= step;
+        at += step;
+        continue;
+      }
+      const available = Buffer.concat([pending, chunk.subarray(at, at + MAX_HEADER_BYTES - pending.length)]);
+      const header = parseFrameHeader(available);
+      if (!header) {
+        // Incomplete header: everything left in this chunk belongs to it.
+        pending = available;
+        return;
+      }
+      at += header.headerBytes - pending.length;
+      pending = Buffer.alloc(0);
+      const isDataFrame = header.opcode < 0x8;
+      if (isDataFrame && header.payloadBytes > limit) {
+        tripped = true;
+        onOversize(header.payloadBytes);
+        return;
+      }
+      skip = header.payloadBytes;
+    }
+  };
+}
+
+interface FrameHeader {
+  opcode: number;
+  payloadBytes: number;
+  headerBytes: number;
+}
+
+/** Parses a frame header (RFC 6455 section 5.2) from the start of `bytes`, or undefined if incomplete. */
+export function parseFrameHeader(bytes: Buffer): FrameHeader | undefined {
+  if (bytes.length < 2) return undefined;
+  const length7 = bytes[1] & 0x7f;
+  const extendedBytes = length7 === 126 ? 2 : length7 === 127 ? 8 : 0;
+  const maskBytes = bytes[1] & 0x80 ? 4 : 0;
+  const headerBytes = 2 + extendedBytes + maskBytes;
+  if (bytes.length < headerBytes) return undefined;
+  const payloadBytes =
+    extendedBytes === 0 ? length7 : extendedBytes === 2 ? bytes.readUInt16BE(2) : Number(bytes.readBigUInt64BE(2));
+  return { opcode: bytes[0] & 0x0f, payloadBytes, headerBytes };
+}

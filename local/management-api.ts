@@ -1,0 +1,103 @@
+/**
+ * The API Gateway management API (`/{stage}/@connections/{id}`): PostToConnection,
+ * GetConnection and DeleteConnection, answering with the status codes and `x-amzn-ErrorType`
+ * names the AWS SDK turns into GoneException, PayloadTooLargeException and LimitExceededException.
+ */
+import { randomUUID } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { setTimeout as delay } from "node:timers/promises";
+import type { Gateway } from "./gateway";
+import { AWS_LIMITS } from "./limits";
+import type { TokenBucket } from "./token-bucket";
+
+export interface ManagementApiOptions {
+  gateway: Pick<Gateway, "send" | "describe" | "disconnect">;
+  /** PostToConnection quota; unset means unlimited. */
+  postQuota?: TokenBucket;
+  /** Delay before answering each POST, to model the real API's latency. */
+  postLatencyMs: number;
+  log(line: string): void;
+}
+
+/** The connection id addressed by `pathname`, or undefined when it is not a management API path of `stage`. */
+export function managementConnectionId(pathname: string, stage: string): string | undefined {
+  const prefix = `/${stage}/@connections/`;
+  // The SDK percent-encodes the "@" too.
+  const path = pathname.replace(/^(\/[^/]+\/)%40/i, "$1@");
+  if (!path.startsWith(prefix)) return undefined;
+  const encoded = path.slice(prefix.length);
+  if (encoded === "" || encoded.includes("/")) return undefined;
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Answers one management API request for `connectionId`. */
+export type ManagementApi = (req: IncomingMessage, res: ServerResponse, connectionId: string) => Promise<void>;
+
+export function createManagementApi(options: ManagementApiOptions): ManagementApi {
+  const { gateway, postQuota, postLatencyMs, log } = options;
+
+  return async (req, res, connectionId) => {
+    if (req.method === "POST") {
+      const body = await readBody(req, AWS_LIMITS.messageBytes);
+      if (postLatencyMs > 0) await delay(postLatencyMs);
+      if (body === undefined) {
+        return replyError(res, 413, "PayloadTooLargeException", `Message payload exceeds the ${AWS_LIMITS.messageBytes}-byte limit`);
+      }
+      if (postQuota && !postQuota.take()) {
+        log(JSON.stringify({ emulator: "throttled", connectionId }));
+        return replyError(res, 429, "LimitExceededException", "Too Many Requests");
+      }
+      if (!gateway.send(connectionId, body)) return gone(res);
+      return reply(res, 200);
+    }
+    if (req.method === "GET") {
+      const info = gateway.describe(connectionId);
+      if (!info) return gone(res);
+      return reply(res, 200, {
+        connectedAt: new Date(info.connectedAt).toISOString(),
+        lastActiveAt: new Date(info.lastActiveAt).toISOString(),
+        identity: info.identity,
+      });
+    }
+    if (req.method === "DELETE") {
+      if (!gateway.disconnect(connectionId)) return gone(res);
+      return reply(res, 204);
+    }
+    res.setHeader("Allow", "GET, POST, DELETE");
+    replyError(res, 405, "MethodNotAllowedException", `${req.method} is not supported on @connections`);
+  };
+}
+
+function gone(res: ServerResponse): void {
+  replyError(res, 410, "GoneException", "Gone");
+}
+
+// Reads the whole body, but keeps at most `limit` bytes; undefined means it was longer. The
+// request is drained either way, so the client sees the status rather than a reset.
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size <= limit) chunks.push(chunk);
+  }
+  return size <= limit ? Buffer.concat(chunks) : undefined;
+}
+
+function reply(res: ServerResponse, status: number, json?: unknown): void {
+  res.statusCode = status;
+  res.setHeader("x-amzn-RequestId", randomUUID());
+  if (json === undefined) return void res.end();
+  res.setHeader("Content-Type", "application/json");
+  res.end(JSON.stringify(json));
+}
+
+// The SDK names the exception after `x-amzn-ErrorType`; the body carries the message.
+function replyError(res: ServerResponse, status: number, errorType: string, message: string): void {
+  res.setHeader("x-amzn-ErrorType", errorType);
+  reply(res, status, { message });
+}

@@ -1,0 +1,73 @@
+/**
+ * The one HTTP port of the emulator: WebSocket upgrades at `/` and `/{stage}`, the management
+ * API under `/{stage}/@connections/`, and the demo page; everything else is 404.
+ */
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import type { Gateway } from "./gateway";
+import { managementConnectionId, type ManagementApi } from "./management-api";
+import { demoFile, notFound, serveFile } from "./static";
+
+export interface Routes {
+  stage: string;
+  gateway: Pick<Gateway, "upgrade">;
+  management: ManagementApi;
+  demoDir: string;
+  log(line: string): void;
+}
+
+export function routeRequests(server: Server, routes: Routes): void {
+  const { stage, log } = routes;
+
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    answer(req, res).catch((err: unknown) => {
+      log(JSON.stringify({ emulator: "httpError", method: req.method, url: req.url, error: String(err) }));
+      if (res.headersSent) res.destroy();
+      else {
+        res.statusCode = 500;
+        res.end();
+      }
+    });
+  });
+
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const path = pathnameOf(req);
+    if (path === "/" || path === `/${stage}` || path === `/${stage}/`) return routes.gateway.upgrade(req, socket, head);
+    socket.on("error", () => socket.destroy());
+    socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+  });
+
+  async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = pathnameOf(req);
+    const connectionId = managementConnectionId(path, stage);
+    if (connectionId !== undefined) return routes.management(req, res, connectionId);
+    const file = req.method === "GET" || req.method === "HEAD" ? demoFile(path, routes.demoDir) : undefined;
+    if (file) return serveFile(res, file, req.method === "HEAD");
+    notFound(res);
+  }
+}
+
+// Split rather than `new URL`, which would read "//host/..." as a host name.
+function pathnameOf(req: IncomingMessage): string {
+  return (req.url ?? "/").split("?")[0];
+}
+
+/** Listens and resolves with the bound port (the picked one when `port` is 0). */
+export function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Stops listening and ends idle keep-alive connections (the SDK clients keep theirs open). */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((err) => (err ? reject(err) : resolve()));
+    server.closeIdleConnections();
+  });
+}

@@ -1,0 +1,84 @@
+/** The emulator's pure parts: ids and times, the frame-size watch, the post quota, URL routing. */
+import { join } from "node:path";
+import test from "ava";
+import { awsRequestTime, newApiId, newAwsId } from "../local/events";
+import { watchFrameSizes } from "../local/limits";
+import { managementConnectionId } from "../local/management-api";
+import { demoFile } from "../local/static";
+import { createTokenBucket } from "../local/token-bucket";
+
+test("requestTime uses AWS's format in UTC", (t) => {
+  t.is(awsRequestTime(Date.UTC(2019, 5, 20, 7, 25, 29, 388)), "20/Jun/2019:07:25:29 +0000");
+  t.is(awsRequestTime(Date.UTC(2024, 0, 5, 23, 4, 9)), "05/Jan/2024:23:04:09 +0000");
+});
+
+test("ids look like AWS ids and do not repeat", (t) => {
+  const ids = Array.from({ length: 1000 }, newAwsId);
+  for (const id of ids) t.regex(id, /^[A-Za-z0-9_-]{15}=$/);
+  t.is(new Set(ids).size, ids.length);
+  t.regex(newApiId(), /^[a-z0-9]{10}$/);
+});
+
+/** A client (masked) frame announcing `payloadBytes`, followed by that many bytes. */
+function clientFrame(opcode: number, payloadBytes: number): Buffer {
+  let length: Buffer;
+  if (payloadBytes < 126) length = Buffer.from([0x80 | payloadBytes]);
+  else if (payloadBytes < 65536) length = Buffer.from([0x80 | 126, payloadBytes >> 8, payloadBytes & 0xff]);
+  else {
+    length = Buffer.alloc(9);
+    length[0] = 0x80 | 127;
+    length.writeBigUInt64BE(BigInt(payloadBytes), 1);
+  }
+  return Buffer.concat([Buffer.from([0x80 | opcode]), length, Buffer.from([1, 2, 3, 4]), Buffer.alloc(payloadBytes, 0x61)]);
+}
+
+function feed(chunks: Buffer[], limit: number): number[] {
+  const tripped: number[] = [];
+  const watch = watchFrameSizes(limit, (bytes) => tripped.push(bytes));
+  for (const chunk of chunks) watch(chunk);
+  return tripped;
+}
+
+test("frame watch: finds the oversized frame behind others, even when fed one byte at a time", (t) => {
+  const stream = Buffer.concat([clientFrame(0x1, 10), clientFrame(0x9, 4), clientFrame(0x0, 32768), clientFrame(0x0, 32769)]);
+  t.deepEqual(feed([stream], 32768), [32769]);
+  t.deepEqual(feed(Array.from(stream, (byte) => Buffer.from([byte])), 32768), [32769]);
+  t.deepEqual(feed([stream.subarray(0, 7), stream.subarray(7, 40000), stream.subarray(40000)], 32768), [32769]);
+});
+
+test("frame watch: 64-bit lengths are read, and frames within the limit never trip it", (t) => {
+  t.deepEqual(feed([clientFrame(0x2, 70000)], 32768), [70000]);
+  t.deepEqual(feed([clientFrame(0x1, 125), clientFrame(0x1, 126), clientFrame(0x1, 32768)], 32768), []);
+});
+
+test("post quota: a burst, then the rate", (t) => {
+  let now = 0;
+  const bucket = createTokenBucket(10, 2, () => now);
+  t.deepEqual([bucket.take(), bucket.take(), bucket.take()], [true, true, false]);
+  now += 99;
+  t.false(bucket.take());
+  now += 1;
+  t.deepEqual([bucket.take(), bucket.take()], [true, false]);
+  now += 10_000;
+  t.deepEqual([bucket.take(), bucket.take(), bucket.take()], [true, true, false]);
+});
+
+test("management paths: the stage's @connections/{id}, percent-decoded", (t) => {
+  t.is(managementConnectionId("/dev/@connections/abc%3D", "dev"), "abc=");
+  t.is(managementConnectionId("/dev/%40connections/abc=", "dev"), "abc=");
+  t.is(managementConnectionId("/prod/@connections/abc=", "dev"), undefined);
+  t.is(managementConnectionId("/dev/@connections/", "dev"), undefined);
+  t.is(managementConnectionId("/dev/@connections/a/b", "dev"), undefined);
+  t.is(managementConnectionId("/dev/@connections/%E0%A4%A", "dev"), undefined);
+});
+
+test("demo files: only inside the demo folder", (t) => {
+  const dir = "/srv/demo";
+  t.is(demoFile("/", dir), join(dir, "index.html"));
+  t.is(demoFile("/index.html", dir), join(dir, "index.html"));
+  t.is(demoFile("/demo/app.js", dir), join(dir, "app.js"));
+  t.is(demoFile("/demo/img/logo.png", dir), join(dir, "img/logo.png"));
+  for (const path of ["/demo/../secret", "/demo/%2e%2e/secret", "/demo/..%2fsecret", "/demo/", "/demo/a%00b", "/other.html", "/demo/%zz"]) {
+    t.is(demoFile(path, dir), undefined, path);
+  }
+});

@@ -1,0 +1,154 @@
+import test, { type ExecutionContext } from "ava";
+import {
+  ApiGatewayManagementApiClient,
+  DeleteConnectionCommand,
+  GetConnectionCommand,
+  PostToConnectionCommand,
+  type ApiGatewayManagementApiClientConfig,
+} from "@aws-sdk/client-apigatewaymanagementapi";
+import { LOCAL_AWS } from "../local/store";
+import { connect } from "./helpers/clients";
+import { invocation, startTestEmulator } from "./helpers/emulator";
+import { openTable } from "./helpers/table";
+
+const UNKNOWN_ID = "AAAAAAAAAAAAAAA=";
+
+function managementClient(t: ExecutionContext, endpoint: string, config: ApiGatewayManagementApiClientConfig = {}) {
+  const client = new ApiGatewayManagementApiClient({ ...LOCAL_AWS, endpoint, ...config });
+  t.teardown(() => client.destroy());
+  return client;
+}
+
+/** The error a rejected SDK call threw, with the fields the SDK sets. */
+async function sdkError(t: ExecutionContext, call: Promise<unknown>) {
+  const err = await t.throwsAsync(call);
+  return err as Error & { $metadata: { httpStatusCode?: number; attempts?: number } };
+}
+
+test("PostToConnection: 200, and the bytes arrive as one text frame", async (t) => {
+  const { emulator } = await startTestEmulator(t);
+  const client = await connect(emulator);
+  const api = managementClient(t, emulator.managementEndpoint);
+  const output = await api.send(new PostToConnectionCommand({ ConnectionId: client.id, Data: Buffer.from('{"hello":"☃"}') }));
+  t.is(output.$metadata.httpStatusCode, 200);
+  t.is(await client.next(), '{"hello":"☃"}');
+});
+
+test("PostToConnection: an unknown connection is GoneException (410)", async (t) => {
+  const { emulator } = await startTestEmulator(t);
+  const api = managementClient(t, emulator.managementEndpoint);
+  const err = await sdkError(t, api.send(new PostToConnectionCommand({ ConnectionId: UNKNOWN_ID, Data: Buffer.from("x") })));
+  t.is(err.name, "GoneException");
+  t.is(err.$metadata.httpStatusCode, 410);
+});
+
+test("PostToConnection: 128 KiB is delivered, one byte more is PayloadTooLargeException (413)", async (t) => {
+  const { emulator } = await startTestEmulator(t);
+  const client = await connect(emulator);
+  const api = managementClient(t, emulator.managementEndpoint);
+  const limit = 128 * 1024;
+  await api.send(new PostToConnectionCommand({ ConnectionId: client.id, Data: Buffer.alloc(limit, "a") }));
+  t.is((await client.next()).length, limit);
+
+  const err = await sdkError(t, api.send(new PostToConnectionCommand({ ConnectionId: client.id, Data: Buffer.alloc(limit + 1, "b") })));
+  t.is(err.name, "PayloadTooLargeException");
+  t.is(err.$metadata.httpStatusCode, 413);
+  // Nothing of the refused post reached the socket: the next frame is the one after it.
+  await api.send(new PostToConnectionCommand({ ConnectionId: client.id, Data: Buffer.from("after") }));
+  t.is(await client.next(), "after");
+});
+
+test("GetConnection: connectedAt, lastActiveAt and the identity of the socket", async (t) => {
+  const { emulator, logs } = await startTestEmulator(t);
+  const before = Date.now();
+  const client = await connect(emulator, { headers: { "User-Agent": "management-test/1.0" } });
+  const api = managementClient(t, emulator.managementEndpoint);
+  const first = await api.send(new GetConnectionCommand({ ConnectionId: client.id }));
+  t.deepEqual(first.Identity, { SourceIp: "127.0.0.1", UserAgent: "management-test/1.0" });
+  t.true(first.ConnectedAt instanceof Date);
+  const connectedAt = first.ConnectedAt?.getTime() ?? 0;
+  t.true(connectedAt >= before - 1000 && connectedAt <= Date.now(), `connectedAt ${connectedAt}`);
+  t.is(first.LastActiveAt?.getTime(), connectedAt);
+
+  // A message from the client makes it active again.
+  const sent = Date.now();
+  client.ws.send("ping");
+  await invocation(logs, "$default", client.id);
+  const second = await api.send(new GetConnectionCommand({ ConnectionId: client.id }));
+  t.is(second.ConnectedAt?.getTime(), connectedAt);
+  t.true((second.LastActiveAt?.getTime() ?? 0) >= sent);
+});
+
+test("GetConnection: an unknown connection is GoneException", async (t) => {
+  const { emulator } = await startTestEmulator(t);
+  const api = managementClient(t, emulator.managementEndpoint);
+  const err = await sdkError(t, api.send(new GetConnectionCommand({ ConnectionId: UNKNOWN_ID })));
+  t.is(err.name, "GoneException");
+});
+
+test("DeleteConnection: the socket closes, $disconnect removes the row, and the id is gone", async (t) => {
+  const { emulator, logs } = await startTestEmulator(t);
+  const table = openTable(t, emulator.dynamoEndpoint, emulator.tableName);
+  const [doomed, other] = [await connect(emulator), await connect(emulator)];
+  t.deepEqual(await table.ids(), [doomed.id, other.id].sort());
+
+  const api = managementClient(t, emulator.managementEndpoint);
+  const output = await api.send(new DeleteConnectionCommand({ ConnectionId: doomed.id }));
+  t.is(output.$metadata.httpStatusCode, 204);
+  t.deepEqual(await doomed.closed(), { code: 1000, reason: "Connection Closed Normally" });
+  t.is((await invocation(logs, "$disconnect", doomed.id)).statusCode, 200);
+  t.deepEqual(await table.ids(), [other.id]);
+  t.deepEqual(emulator.connectionIds(), [other.id]);
+
+  const err = await sdkError(t, api.send(new PostToConnectionCommand({ ConnectionId: doomed.id, Data: Buffer.from("x") })));
+  t.is(err.name, "GoneException");
+});
+
+test("DeleteConnection: an unknown connection is GoneException", async (t) => {
+  const { emulator } = await startTestEmulator(t);
+  const api = managementClient(t, emulator.managementEndpoint);
+  const err = await sdkError(t, api.send(new DeleteConnectionCommand({ ConnectionId: UNKNOWN_ID })));
+  t.is(err.name, "GoneException");
+  t.is(err.$metadata.httpStatusCode, 410);
+});
+
+test("postRate: posts over the quota are 429 LimitExceededException, after the SDK retried", async (t) => {
+  const { emulator, logs } = await startTestEmulator(t, { postRate: 1, postBurst: 1 });
+  const client = await connect(emulator);
+  const api = managementClient(t, emulator.managementEndpoint, { maxAttempts: 2 });
+  await api.send(new PostToConnectionCommand({ ConnectionId: client.id, Data: Buffer.from("first") }));
+  // The quota is empty now and refills one token per second. Both posts are throttled, and
+  // their retries (the SDK backs off under a second) can share only that one token.
+  const results = await Promise.allSettled(
+    ["second", "third"].map((text) => api.send(new PostToConnectionCommand({ ConnectionId: client.id, Data: Buffer.from(text) }))),
+  );
+  const rejected = results.flatMap((result) => (result.status === "rejected" ? [result.reason] : []));
+  t.true(rejected.length >= 1);
+  for (const err of rejected) {
+    t.like(err, { name: "LimitExceededException", $metadata: { httpStatusCode: 429, attempts: 2 } });
+  }
+  t.is(logs.entries().filter((entry) => entry.emulator === "throttled").length, 2 + rejected.length);
+  t.is(client.frames.length, 1 + (2 - rejected.length));
+});
+
+test("postLatencyMs: posts are still answered and delivered", async (t) => {
+  const { emulator } = await startTestEmulator(t, { postLatencyMs: 20 });
+  const client = await connect(emulator);
+  const api = managementClient(t, emulator.managementEndpoint);
+  await api.send(new PostToConnectionCommand({ ConnectionId: client.id, Data: Buffer.from("late") }));
+  t.is(await client.next(), "late");
+});
+
+test("paths outside this stage's @connections are 404", async (t) => {
+  const { emulator } = await startTestEmulator(t);
+  const client = await connect(emulator);
+  const base = emulator.managementEndpoint.replace(/\/dev$/, "");
+  t.is((await fetch(`${base}/prod/@connections/${client.id}`, { method: "POST", body: "x" })).status, 404);
+  t.is((await fetch(`${base}/dev/@connections/`, { method: "POST", body: "x" })).status, 404);
+  const unsupported = await fetch(`${base}/dev/@connections/${client.id}`, { method: "PUT", body: "x" });
+  t.is(unsupported.status, 405);
+  t.is(unsupported.headers.get("x-amzn-errortype"), "MethodNotAllowedException");
+  const gone = await fetch(`${base}/dev/@connections/${UNKNOWN_ID}`, { method: "POST", body: "x" });
+  t.is(gone.headers.get("x-amzn-errortype"), "GoneException");
+  t.deepEqual(await gone.json(), { message: "Gone" });
+});
