@@ -1,0 +1,16 @@
+/**
+ * The Pulumi program: one message-broadcast backend per stack. Config is read and validated
+ * once, before any resource is declared; names derive from `${project}-${stack}`.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { BroadcastApi } from "./infra/broadcast-api";
+import { readStackSettings } from "./infra/config";
+
+const { namePrefix, ...settings } = readStackSettings(new pulumi.Config(), { project: pulumi.getProject(), stack: pulumi.getStack() });
+const broadcast = new BroadcastApi(namePrefix, settings);
+
+export const endpoint = broadcast.endpoint;
+export const managementEndpoint = broadcast.managementEndpoint;
+export const tableName = broadcast.tableName;
+export const apiId = broadcast.apiId;
+export const stage = broadcast.stage;

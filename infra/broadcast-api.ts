@@ -1,0 +1,135 @@
+/**
+ * BroadcastApi: the whole backend as one component — the connections table, one Lambda per
+ * route, the WebSocket API with its stage, and (optionally) the operations view.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { CONNECTION_TABLE } from "../runtime/connections";
+import { ENV } from "../runtime/lambda";
+import type { StackSettings } from "./config";
+import { createRouteFunction, type Route, type RouteFunction } from "./functions";
+import { createOperations } from "./operations";
+import { connectPolicy, defaultRoutePolicy, disconnectPolicy } from "./policies";
+
+/** The component takes the validated stack settings as they are. */
+export type BroadcastApiArgs = Omit<StackSettings, "namePrefix">;
+
+/** API Gateway route keys and the function serving each. */
+const ROUTE_KEYS: Record<Route, string> = { connect: "$connect", disconnect: "$disconnect", default: "$default" };
+const ROUTES: readonly Route[] = ["connect", "disconnect", "default"];
+
+// One JSON line per connection event; never message contents.
+const ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: "$context.requestId",
+  connectionId: "$context.connectionId",
+  eventType: "$context.eventType",
+  routeKey: "$context.routeKey",
+  status: "$context.status",
+  integrationStatus: "$context.integrationStatus",
+  integrationLatency: "$context.integrationLatency",
+  error: "$context.error.message",
+  sourceIp: "$context.identity.sourceIp",
+  requestTime: "$context.requestTimeEpoch",
+});
+
+export class BroadcastApi extends pulumi.ComponentResource {
+  /** `wss://{apiId}.execute-api.{region}.amazonaws.com/{stage}`: what clients connect to. */
+  readonly endpoint: pulumi.Output<string>;
+  /** `https://…/{stage}`: the management API the `$default` function posts to. */
+  readonly managementEndpoint: pulumi.Output<string>;
+  readonly tableName: pulumi.Output<string>;
+  readonly apiId: pulumi.Output<string>;
+  readonly stage: pulumi.Output<string>;
+
+  constructor(name: string, args: BroadcastApiArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("message-broadcast:index:BroadcastApi", name, {}, opts);
+    const parent = { parent: this };
+
+    const table = new aws.dynamodb.Table(
+      `${name}-connections`,
+      {
+        attributes: [{ name: CONNECTION_TABLE.hashKey, type: CONNECTION_TABLE.hashKeyType }],
+        hashKey: CONNECTION_TABLE.hashKey,
+        billingMode: "PAY_PER_REQUEST",
+        ttl: { attributeName: CONNECTION_TABLE.ttlAttribute, enabled: true },
+        serverSideEncryption: { enabled: true },
+        deletionProtectionEnabled: args.tableDeletionProtection,
+      },
+      { parent: this, retainOnDelete: args.retainTable },
+    );
+    const api = new aws.apigatewayv2.Api(`${name}-api`, { protocolType: "WEBSOCKET", routeSelectionExpression: "$request.body.action" }, parent);
+
+    const functions = this.createFunctions(name, args, table, api);
+    const routes = ROUTES.map((route) => this.route(`${name}-${route}`, ROUTE_KEYS[route], functions[route], api, args.stageName));
+
+    const accessLogs = args.accessLogging
+      ? new aws.cloudwatch.LogGroup(`${name}-access-logs`, { name: `/aws/apigateway/${name}/access`, retentionInDays: args.logRetentionDays }, parent)
+      : undefined;
+    const stage = new aws.apigatewayv2.Stage(
+      `${name}-stage`,
+      {
+        apiId: api.id,
+        name: args.stageName,
+        autoDeploy: true,
+        defaultRouteSettings: { throttlingRateLimit: args.throttleRateLimit, throttlingBurstLimit: args.throttleBurstLimit },
+        accessLogSettings: accessLogs ? { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT } : undefined,
+      },
+      // The first automatic deployment must already include every route.
+      { parent: this, dependsOn: routes },
+    );
+
+    if (args.monitoring) createOperations(name, { apiId: api.id, stageName: stage.name, functions, alarmEmail: args.alarmEmail }, this);
+
+    this.endpoint = pulumi.interpolate`${api.apiEndpoint}/${stage.name}`;
+    this.managementEndpoint = pulumi.interpolate`${api.apiEndpoint.apply((url) => url.replace(/^wss:/, "https:"))}/${stage.name}`;
+    this.tableName = table.name;
+    this.apiId = api.id;
+    this.stage = stage.name;
+    this.registerOutputs({
+      endpoint: this.endpoint,
+      managementEndpoint: this.managementEndpoint,
+      tableName: this.tableName,
+      apiId: this.apiId,
+      stage: this.stage,
+    });
+  }
+
+  private createFunctions(name: string, args: BroadcastApiArgs, table: aws.dynamodb.Table, api: aws.apigatewayv2.Api): Record<Route, RouteFunction> {
+    const common = {
+      [ENV.tableName]: table.name,
+      [ENV.maxMessageBytes]: String(args.maxMessageBytes),
+      [ENV.fanOutConcurrency]: String(args.fanOutConcurrency),
+      [ENV.connectionTtlSeconds]: String(args.connectionTtlSeconds),
+    };
+    // Only `$connect` checks access, so only it holds the token.
+    const access = {
+      ...(args.accessToken ? { [ENV.accessToken]: args.accessToken } : {}),
+      ...(args.allowedOrigins.length > 0 ? { [ENV.allowedOrigins]: args.allowedOrigins.join(",") } : {}),
+    };
+    const make = (route: Route, environment: Record<string, pulumi.Input<string>>, policy: (logGroupArn: pulumi.Output<string>) => pulumi.Output<string>) =>
+      createRouteFunction(`${name}-${route}`, { route, functionName: `${name}-${route}`, environment, policy, settings: args }, this);
+    return {
+      connect: make("connect", { ...common, ...access }, (logGroupArn) => connectPolicy(table.arn, logGroupArn)),
+      disconnect: make("disconnect", common, (logGroupArn) => disconnectPolicy(table.arn, logGroupArn)),
+      default: make("default", common, (logGroupArn) =>
+        defaultRoutePolicy({ tableArn: table.arn, logGroupArn, apiExecutionArn: api.executionArn, stageName: args.stageName }),
+      ),
+    };
+  }
+
+  // An AWS_PROXY integration, its route, and the permission for this API's stage to invoke it.
+  private route(name: string, routeKey: string, fn: RouteFunction, api: aws.apigatewayv2.Api, stageName: string): aws.apigatewayv2.Route {
+    const parent = { parent: this };
+    const integration = new aws.apigatewayv2.Integration(
+      `${name}-integration`,
+      { apiId: api.id, integrationType: "AWS_PROXY", integrationMethod: "POST", integrationUri: fn.invokeArn },
+      parent,
+    );
+    new aws.lambda.Permission(
+      `${name}-invoke`,
+      { action: "lambda:InvokeFunction", function: fn.name, principal: "apigateway.amazonaws.com", sourceArn: pulumi.interpolate`${api.executionArn}/${stageName}/${routeKey}` },
+      parent,
+    );
+    return new aws.apigatewayv2.Route(`${name}-route`, { apiId: api.id, routeKey, target: pulumi.interpolate`integrations/${integration.id}` }, parent);
+  }
+}

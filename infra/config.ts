@@ -1,0 +1,188 @@
+/**
+ * The stack's configuration, read once and validated before any resource is declared: a bad
+ * value throws ConfigError naming the full key (`message-broadcast:fanOutConcurrency`) and what
+ * is allowed. README "Deploy to AWS" documents every key.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { ConfigError, checkInteger, checkSetting, type IntegerRange, type SettingName } from "../runtime/settings";
+
+/** The part of `pulumi.Config` read here; tests pass a stub. */
+export interface ConfigSource {
+  /** The config namespace, normally the project name. */
+  readonly name: string;
+  get(key: string): string | undefined;
+  getSecret(key: string): pulumi.Output<string> | undefined;
+}
+
+export const ARCHITECTURES = ["arm64", "x86_64"] as const;
+export type Architecture = (typeof ARCHITECTURES)[number];
+
+/** The only retention periods CloudWatch Logs accepts; 0 keeps events forever. */
+export const LOG_RETENTION_DAYS = [
+  0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+export const INFRA_RANGES = {
+  lambdaMemoryMb: { min: 128, max: 10240, default: 512, unit: "MB" },
+  lambdaTimeoutSeconds: { min: 1, max: 900, default: 30, unit: "seconds" },
+  /** Capped at the default account-level limits; the account quota applies on top. */
+  throttleRateLimit: { min: 1, max: 10000, default: 100, unit: "messages per second" },
+  throttleBurstLimit: { min: 1, max: 5000, default: 200, unit: "messages" },
+} as const satisfies Record<string, IntegerRange>;
+
+/** API Gateway's rule for stage names. */
+export const STAGE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+
+/**
+ * `${project}-${stack}` prefixes every physical name; Lambda names allow only these characters
+ * and 64 of them, and the longest function suffix is "-disconnect".
+ */
+export const NAME_PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,53}$/;
+
+export interface StackSettings {
+  /** `${project}-${stack}`: several stacks coexist in one account. */
+  namePrefix: string;
+  maxMessageBytes: number;
+  fanOutConcurrency: number;
+  connectionTtlSeconds: number;
+  lambdaMemoryMb: number;
+  lambdaTimeoutSeconds: number;
+  architecture: Architecture;
+  logRetentionDays: number;
+  stageName: string;
+  throttleRateLimit: number;
+  throttleBurstLimit: number;
+  /** Unset leaves `$connect` open, as the original project was. */
+  accessToken?: pulumi.Output<string>;
+  /** Empty admits every origin. */
+  allowedOrigins: string[];
+  bundleAwsSdk: boolean;
+  monitoring: boolean;
+  alarmEmail?: string;
+  accessLogging: boolean;
+  tableDeletionProtection: boolean;
+  retainTable: boolean;
+}
+
+export interface StackIdentity {
+  project: string;
+  stack: string;
+}
+
+/** Reads and validates every key; the stage name defaults to the stack name. */
+export function readStackSettings(config: ConfigSource, identity: StackIdentity): StackSettings {
+  const key = (name: string) => `${config.name}:${name}`;
+  const setting = (name: SettingName) => checkSetting(name, key(name), config.get(name));
+  const integer = (name: keyof typeof INFRA_RANGES) => checkInteger(key(name), config.get(name), INFRA_RANGES[name]);
+  const boolean = (name: string, fallback: boolean) => readBoolean(key(name), config.get(name), fallback);
+  return {
+    namePrefix: namePrefix(identity),
+    maxMessageBytes: setting("maxMessageBytes"),
+    fanOutConcurrency: setting("fanOutConcurrency"),
+    connectionTtlSeconds: setting("connectionTtlSeconds"),
+    lambdaMemoryMb: integer("lambdaMemoryMb"),
+    lambdaTimeoutSeconds: integer("lambdaTimeoutSeconds"),
+    architecture: readArchitecture(key("architecture"), config.get("architecture")),
+    logRetentionDays: readRetention(key("logRetentionDays"), config.get("logRetentionDays")),
+    stageName: readStageName(key("stageName"), config.get("stageName"), identity.stack),
+    throttleRateLimit: integer("throttleRateLimit"),
+    throttleBurstLimit: integer("throttleBurstLimit"),
+    accessToken: readAccessToken(key("accessToken"), config),
+    allowedOrigins: readOrigins(key("allowedOrigins"), config.get("allowedOrigins")),
+    bundleAwsSdk: boolean("bundleAwsSdk", false),
+    monitoring: boolean("monitoring", true),
+    alarmEmail: readEmail(key("alarmEmail"), config.get("alarmEmail")),
+    accessLogging: boolean("accessLogging", false),
+    tableDeletionProtection: boolean("tableDeletionProtection", false),
+    retainTable: boolean("retainTable", false),
+  };
+}
+
+function namePrefix({ project, stack }: StackIdentity): string {
+  const prefix = `${project}-${stack}`;
+  if (!NAME_PREFIX_PATTERN.test(prefix)) {
+    throw new ConfigError(
+      "stack name",
+      `"${prefix}" (project-stack) prefixes Lambda function names, so it must be 1 to 53 letters, digits, "-" or "_"; choose a shorter stack name without other characters`,
+    );
+  }
+  return prefix;
+}
+
+function isBlank(raw: string | undefined): raw is undefined | "" {
+  return raw === undefined || raw.trim() === "";
+}
+
+function readBoolean(key: string, raw: string | undefined, fallback: boolean): boolean {
+  if (isBlank(raw)) return fallback;
+  if (raw === "true" || raw === "false") return raw === "true";
+  throw new ConfigError(key, `must be true or false (default ${fallback}), got ${JSON.stringify(raw)}`);
+}
+
+function readArchitecture(key: string, raw: string | undefined): Architecture {
+  if (isBlank(raw)) return "arm64";
+  const match = ARCHITECTURES.find((architecture) => architecture === raw);
+  if (match === undefined) throw new ConfigError(key, `must be one of ${ARCHITECTURES.join(", ")} (default arm64), got ${JSON.stringify(raw)}`);
+  return match;
+}
+
+function readRetention(key: string, raw: string | undefined): number {
+  if (isBlank(raw)) return 14;
+  const match = LOG_RETENTION_DAYS.find((days) => days === Number(raw.trim()));
+  if (match === undefined) {
+    throw new ConfigError(key, `must be one of ${LOG_RETENTION_DAYS.join(", ")} days (default 14; 0 never expires), got ${JSON.stringify(raw)}`);
+  }
+  return match;
+}
+
+function readStageName(key: string, raw: string | undefined, stack: string): string {
+  const name = isBlank(raw) ? stack : raw;
+  if (!STAGE_NAME_PATTERN.test(name)) {
+    throw new ConfigError(key, `must be 1 to 128 letters, digits, "-" or "_" (default: the stack name), got ${JSON.stringify(name)}`);
+  }
+  return name;
+}
+
+// The value is validated in plain text here but only ever handed on as a secret Output.
+function readAccessToken(key: string, config: ConfigSource): pulumi.Output<string> | undefined {
+  const raw = config.get("accessToken");
+  if (isBlank(raw)) return undefined;
+  if (/\s/.test(raw)) throw new ConfigError(key, "must not contain whitespace (clients send it as ?token= or a Bearer header)");
+  return config.getSecret("accessToken");
+}
+
+// Browsers send Origin as scheme://host[:port], never with a path or trailing slash.
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === text;
+  } catch {
+    return false;
+  }
+}
+
+function readOrigins(key: string, raw: string | undefined): string[] {
+  if (isBlank(raw)) return [];
+  const expected = `must be a JSON array of origins such as ["https://app.example.com"]`;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(key, `${expected}, got ${JSON.stringify(raw)}`);
+  }
+  if (!Array.isArray(parsed)) throw new ConfigError(key, `${expected}, got ${JSON.stringify(raw)}`);
+  const origins: string[] = [];
+  for (const entry of parsed) {
+    if (typeof entry !== "string" || !isOrigin(entry)) {
+      throw new ConfigError(key, `${expected} (scheme://host[:port], no path or trailing slash), got entry ${JSON.stringify(entry)}`);
+    }
+    origins.push(entry);
+  }
+  return origins;
+}
+
+function readEmail(key: string, raw: string | undefined): string | undefined {
+  if (isBlank(raw)) return undefined;
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(raw)) throw new ConfigError(key, `must be an email address, got ${JSON.stringify(raw)}`);
+  return raw;
+}

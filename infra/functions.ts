@@ -1,0 +1,64 @@
+/**
+ * One route's Lambda: its log group, its own role with an inline least-privilege policy, and the
+ * CallbackFunction whose serialized factory builds the handlers once per container.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { HandlerResult, WebSocketEvent } from "../runtime/events";
+import { handlersFromEnvironment } from "../runtime/lambda";
+import type { StackSettings } from "./config";
+import { lambdaAssumeRolePolicy } from "./policies";
+
+export type Route = "connect" | "disconnect" | "default";
+
+export type RouteFunction = aws.lambda.CallbackFunction<WebSocketEvent, HandlerResult>;
+
+/** package.json's runtime dependencies; the Node.js Lambda runtime already ships SDK v3. */
+export const AWS_SDK_PACKAGES = ["@aws-sdk/client-apigatewaymanagementapi", "@aws-sdk/client-dynamodb", "@aws-sdk/lib-dynamodb"];
+
+// Each factory runs once per container (at cold start) and returns that container's handler, so
+// SDK clients and their sockets are reused across invocations.
+const FACTORIES = {
+  connect: () => handlersFromEnvironment().connect,
+  disconnect: () => handlersFromEnvironment().disconnect,
+  default: () => handlersFromEnvironment().message,
+};
+
+export interface RouteFunctionArgs {
+  route: Route;
+  /** The physical function name; its log group is `/aws/lambda/<functionName>`. */
+  functionName: string;
+  environment: Record<string, pulumi.Input<string>>;
+  /** The role's inline policy, given the function's log group ARN. */
+  policy(logGroupArn: pulumi.Output<string>): pulumi.Output<string>;
+  settings: Pick<StackSettings, "architecture" | "lambdaMemoryMb" | "lambdaTimeoutSeconds" | "logRetentionDays" | "bundleAwsSdk">;
+}
+
+export function createRouteFunction(name: string, args: RouteFunctionArgs, parent: pulumi.Resource): RouteFunction {
+  const { settings } = args;
+  const logGroup = new aws.cloudwatch.LogGroup(
+    `${name}-logs`,
+    { name: `/aws/lambda/${args.functionName}`, retentionInDays: settings.logRetentionDays },
+    { parent },
+  );
+  const role = new aws.iam.Role(`${name}-role`, { assumeRolePolicy: lambdaAssumeRolePolicy() }, { parent });
+  const rolePolicy = new aws.iam.RolePolicy(`${name}-policy`, { role: role.id, policy: args.policy(logGroup.arn) }, { parent });
+  return new aws.lambda.CallbackFunction<WebSocketEvent, HandlerResult>(
+    name,
+    {
+      name: args.functionName,
+      callbackFactory: FACTORIES[args.route],
+      role,
+      runtime: aws.lambda.Runtime.NodeJS22dX,
+      architectures: [settings.architecture],
+      memorySize: settings.lambdaMemoryMb,
+      timeout: settings.lambdaTimeoutSeconds,
+      environment: { variables: args.environment },
+      loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
+      // A fresh object per function: CallbackFunction appends to this list.
+      codePathOptions: { extraExcludePackages: settings.bundleAwsSdk ? [] : [...AWS_SDK_PACKAGES] },
+    },
+    // The policy must exist before the first invocation can read the table or write logs.
+    { parent, dependsOn: [logGroup, rolePolicy] },
+  );
+}

@@ -1,0 +1,76 @@
+/**
+ * The operations view (config `monitoring`): one CloudWatch dashboard of the WebSocket API and
+ * the three functions, and alarms on function errors and throttles, built with awsx classic's
+ * metric helpers. Alarms notify `alarmEmail` through an SNS topic when it is set.
+ */
+import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx";
+import * as pulumi from "@pulumi/pulumi";
+import type { Route, RouteFunction } from "./functions";
+
+const cloudwatch = awsx.classic.cloudwatch;
+const lambdaMetrics = awsx.classic.lambda.metrics;
+
+// WebSocket API metrics, by ApiId and Stage, summed per period.
+const TRAFFIC_METRICS = ["ConnectCount", "MessageCount"];
+const ERROR_METRICS = ["IntegrationError", "ClientError", "ExecutionError"];
+
+type LambdaMetric = typeof lambdaMetrics.errors;
+
+export interface OperationsArgs {
+  apiId: pulumi.Input<string>;
+  stageName: pulumi.Input<string>;
+  functions: Record<Route, RouteFunction>;
+  alarmEmail?: string;
+}
+
+export function createOperations(name: string, args: OperationsArgs, parent: pulumi.Resource): void {
+  const functions = Object.entries(args.functions);
+  const apiMetric = (metricName: string) =>
+    new cloudwatch.Metric({
+      namespace: "AWS/ApiGateway",
+      name: metricName,
+      dimensions: { ApiId: args.apiId, Stage: args.stageName },
+      statistic: "Sum",
+      label: metricName,
+    });
+  const perFunction = (metric: LambdaMetric, change: awsx.classic.lambda.metrics.LambdaMetricChange) =>
+    functions.map(([route, fn]) => metric({ function: fn, label: route, ...change }));
+
+  new cloudwatch.Dashboard(
+    `${name}-dashboard`,
+    {
+      widgets: [
+        new cloudwatch.RowWidget(
+          new cloudwatch.LineGraphMetricWidget({ title: "Connections and messages", metrics: TRAFFIC_METRICS.map(apiMetric) }),
+          new cloudwatch.LineGraphMetricWidget({ title: "API errors", metrics: ERROR_METRICS.map(apiMetric) }),
+        ),
+        new cloudwatch.RowWidget(
+          new cloudwatch.LineGraphMetricWidget({ title: "Lambda errors", metrics: perFunction(lambdaMetrics.errors, { statistic: "Sum" }) }),
+          new cloudwatch.LineGraphMetricWidget({ title: "Lambda throttles", metrics: perFunction(lambdaMetrics.throttles, { statistic: "Sum" }) }),
+          new cloudwatch.LineGraphMetricWidget({ title: "Lambda duration p99 (ms)", metrics: perFunction(lambdaMetrics.duration, { extendedStatistic: 99 }) }),
+        ),
+      ],
+    },
+    { parent },
+  );
+
+  const actions = args.alarmEmail === undefined ? [] : [emailTopic(name, args.alarmEmail, parent).arn];
+  for (const kind of ["errors", "throttles"] as const) {
+    for (const [route, fn] of functions) {
+      lambdaMetrics[kind]({ function: fn, statistic: "Sum", period: 300 }).createAlarm(
+        `${name}-${route}-${kind}`,
+        // Any error or throttle in five minutes; no invocations means nothing failed.
+        { threshold: 1, evaluationPeriods: 1, treatMissingData: "notBreaching", alarmActions: actions, okActions: actions },
+        { parent },
+      );
+    }
+  }
+}
+
+// The subscriber must confirm the email AWS sends before alarms reach them.
+function emailTopic(name: string, email: string, parent: pulumi.Resource): aws.sns.Topic {
+  const topic = new aws.sns.Topic(`${name}-alarms`, {}, { parent });
+  new aws.sns.TopicSubscription(`${name}-alarms-email`, { topic: topic.arn, protocol: "email", endpoint: email }, { parent });
+  return topic;
+}

@@ -1,0 +1,112 @@
+/**
+ * runProgram: runs index.ts under Pulumi mocks in a fresh child process (mocks and the require
+ * cache are process-global, so each config set gets its own) and returns what it declared.
+ */
+import { execFile } from "node:child_process";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import * as fs from "node:fs/promises";
+import * as os from "node:os";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+export const PROJECT = "message-broadcast";
+const HOST = path.join(__dirname, "program-host.ts");
+
+/** Environment the host reads. */
+export const HOST_ENV = { report: "PROGRAM_REPORT", stack: "PROGRAM_STACK", host: "PROGRAM_HOST" } as const;
+
+export interface ReportedResource {
+  type: string;
+  name: string;
+  /** Types of the resource's ancestors, outermost first (from its URN). */
+  parents: string[];
+  id: string;
+  /** The inputs as the program gave them (a function's `code` is under `archives`). */
+  inputs: Record<string, unknown>;
+  /** Paths of inputs the program passed as secrets. */
+  secretInputs: string[];
+  state: Record<string, unknown>;
+  retainOnDelete: boolean;
+  /** Names of the resources it waits for, explicit `dependsOn` and input references alike. */
+  dependsOn: string[];
+}
+
+export interface ArchiveReport {
+  /** Archive entry → bytes (a directory entry counts every file under it). */
+  files: Record<string, number>;
+  /** The serialized handler module, `__index.js`. */
+  indexJs: string;
+}
+
+export interface ProgramReport {
+  /** Set when the program threw; resources then lists what was registered before. */
+  error?: { name: string; message: string };
+  resources: ReportedResource[];
+  outputs: Record<string, unknown>;
+  /** By function name. */
+  archives: Record<string, ArchiveReport>;
+  calls: string[];
+}
+
+/**
+ * "tsx" is the fast loader ava uses. "pulumi" mirrors @pulumi/pulumi/cmd/run (3.248) for this
+ * CommonJS project: ts-node with the project's tsconfig over Pulumi's defaults, type checking on,
+ * so a compile error `pulumi up` would hit fails the run too.
+ */
+export type Loader = "tsx" | "pulumi";
+
+const PULUMI_TS_NODE = `
+const tsutils = require("@pulumi/pulumi/tsutils");
+const compilerOptions = tsutils.loadTypeScriptCompilerOptions("tsconfig.json");
+const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
+require(tsnodeRequire).register({
+  compiler: typescriptRequire,
+  transpileOnly: compilerOptions.noCheck,
+  project: "tsconfig.json",
+  skipProject: false,
+  compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", sourceMap: "true", ...compilerOptions },
+});
+require(process.env.${HOST_ENV.host});
+`;
+
+export interface RunOptions {
+  /** Short keys get the project namespace; `aws:region` defaults to the mocks' region. */
+  config?: Record<string, string>;
+  /** Keys (short) to mark as secrets, as `pulumi config set --secret` would. */
+  secrets?: string[];
+  stack?: string;
+  loader?: Loader;
+  /** Another entry module instead of the host (tests of the loader itself). */
+  entry?: string;
+}
+
+const fullKey = (key: string) => (key.includes(":") ? key : `${PROJECT}:${key}`);
+
+function loaderCommand(loader: Loader, entry: string): string[] {
+  return loader === "tsx" ? ["--import=tsx", entry] : ["-e", PULUMI_TS_NODE];
+}
+
+export async function runProgram(options: RunOptions = {}): Promise<ProgramReport> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), "program-report-"));
+  const reportPath = path.join(dir, "report.json");
+  const config = Object.fromEntries(Object.entries({ "aws:region": "ap-northeast-2", ...options.config }).map(([k, v]) => [fullKey(k), v]));
+  const entry = options.entry ?? HOST;
+  try {
+    await promisify(execFile)(process.execPath, loaderCommand(options.loader ?? "tsx", entry), {
+      cwd: ROOT,
+      maxBuffer: 16 * 1024 * 1024,
+      env: {
+        ...process.env,
+        PULUMI_CONFIG: JSON.stringify(config),
+        PULUMI_CONFIG_SECRET_KEYS: JSON.stringify((options.secrets ?? []).map(fullKey)),
+        [HOST_ENV.report]: reportPath,
+        [HOST_ENV.stack]: options.stack ?? "dev",
+        [HOST_ENV.host]: entry,
+      },
+    });
+    const report: ProgramReport = JSON.parse(await fs.readFile(reportPath, "utf8"));
+    return report;
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}

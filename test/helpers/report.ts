@@ -1,0 +1,49 @@
+/** Reading a ProgramReport: find resources, parse their policies. */
+import type { ExecutionContext } from "ava";
+import type { ProgramReport, ReportedResource } from "./program-run";
+
+export const COMPONENT = "message-broadcast:index:BroadcastApi";
+
+/** Function suffix and API Gateway route key of each route. */
+export const ROUTES = [
+  ["connect", "$connect"],
+  ["disconnect", "$disconnect"],
+  ["default", "$default"],
+] as const;
+
+/** Runs the program once per config set, on first use; the tests of a file share the result. */
+export function once(run: () => Promise<ProgramReport>): () => Promise<ProgramReport> {
+  let report: Promise<ProgramReport> | undefined;
+  return () => (report ??= run());
+}
+
+export function all(report: ProgramReport, type: string): ReportedResource[] {
+  return report.resources.filter((resource) => resource.type === type);
+}
+
+export function one(report: ProgramReport, type: string, name: string): ReportedResource {
+  const found = report.resources.find((resource) => resource.type === type && resource.name === name);
+  if (!found) throw new Error(`no ${type} named ${name}`);
+  return found;
+}
+
+export function succeeded(t: ExecutionContext, report: ProgramReport): void {
+  t.is(report.error, undefined, report.error?.message);
+}
+
+export interface PolicyStatement {
+  Effect: string;
+  Action: string | string[];
+  Resource?: string | string[];
+  Principal?: unknown;
+}
+
+export function parsePolicy(text: unknown): { Version: string; Statement: PolicyStatement[] } {
+  if (typeof text !== "string") throw new Error(`policy is not JSON text: ${JSON.stringify(text)}`);
+  return JSON.parse(text);
+}
+
+/** IAM allows a single string or a list for Action and Resource. */
+export function asList(value: string | string[] | undefined): string[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}

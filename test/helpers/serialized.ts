@@ -1,0 +1,172 @@
+/**
+ * Runs the code Pulumi would upload: each function's serialized `__index.js`, required the way
+ * Lambda requires it, behind the local emulator, driven through a whole broadcast session.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { ExecutionContext } from "ava";
+import type { HandlerResult, RouteHandler, WebSocketEvent } from "../../runtime/events";
+import type { Handlers } from "../../runtime/handlers";
+import { ENV } from "../../runtime/lambda";
+import { LOCAL_AWS } from "../../local/store";
+import { closeAll, connectMany, within } from "./clients";
+import { startTestEmulator } from "./emulator";
+import { ROOT, type ProgramReport } from "./program-run";
+import { openTable } from "./table";
+
+const ROUTES = { connect: "connect", disconnect: "disconnect", message: "default" } as const;
+
+/** What Lambda passes as the second argument; the handlers never read it. */
+const LAMBDA_CONTEXT = { callbackWaitsForEmptyEventLoop: true, functionName: "serialized-test", awsRequestId: "test" };
+
+function isHandlerResult(value: unknown): value is HandlerResult {
+  return typeof value === "object" && value !== null && "statusCode" in value && typeof value.statusCode === "number";
+}
+
+// Sets `values` in process.env until the test ends (SDK clients read credentials lazily).
+function setEnv(t: ExecutionContext, values: Record<string, string>): void {
+  const saved = Object.fromEntries(Object.keys(values).map((key) => [key, process.env[key]]));
+  Object.assign(process.env, values);
+  t.teardown(() => {
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
+}
+
+function functionEnvironment(report: ProgramReport, functionName: string): Record<string, string> {
+  const fn = report.resources.find((resource) => resource.type === "aws:lambda/function:Function" && resource.inputs.name === functionName);
+  const environment = fn?.inputs.environment;
+  const variables = typeof environment === "object" && environment !== null && "variables" in environment ? environment.variables : undefined;
+  if (typeof variables !== "object" || variables === null) throw new Error(`${functionName} has no environment`);
+  return Object.fromEntries(Object.entries(variables).map(([key, value]) => [key, String(value)]));
+}
+
+/**
+ * Writes each archive's `__index.js` under test/ (so `require("@aws-sdk/…")` resolves from the
+ * repo's node_modules), sets the function's environment as Lambda would plus `local`, and
+ * requires it: the module's factory runs at load, as at a cold start.
+ */
+export function loadSerializedHandlers(t: ExecutionContext, report: ProgramReport, namePrefix: string, local: Record<string, string>): Handlers {
+  const dir = fs.mkdtempSync(path.join(ROOT, "test", ".serialized-"));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  setEnv(t, { AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, AWS_REGION: LOCAL_AWS.region });
+  const load = (route: string): RouteHandler => {
+    const functionName = `${namePrefix}-${route}`;
+    const archive = report.archives[functionName];
+    if (!archive) throw new Error(`no archive for ${functionName}`);
+    const file = path.join(dir, route, "__index.js");
+    fs.mkdirSync(path.dirname(file));
+    fs.writeFileSync(file, archive.indexJs);
+    setEnv(t, { ...functionEnvironment(report, functionName), ...local });
+    const loaded: unknown = require(file);
+    const handler = typeof loaded === "object" && loaded !== null && "handler" in loaded ? loaded.handler : undefined;
+    if (typeof handler !== "function") throw new Error(`${functionName}: __index.js exports no handler`);
+    return async (event: WebSocketEvent) => {
+      const result: unknown = await handler(event, LAMBDA_CONTEXT, () => undefined);
+      if (!isHandlerResult(result)) throw new Error(`${functionName} returned ${JSON.stringify(result)}`);
+      return result;
+    };
+  };
+  return { connect: load(ROUTES.connect), disconnect: load(ROUTES.disconnect), message: load(ROUTES.message) };
+}
+
+// The serialized handlers log through console.log, as in Lambda; keep their lines for asserting.
+function captureConsole(t: ExecutionContext): string[] {
+  const lines: string[] = [];
+  const original = console.log;
+  console.log = (...args: unknown[]) => lines.push(args.map(String).join(" "));
+  t.teardown(() => {
+    console.log = original;
+  });
+  return lines;
+}
+
+/**
+ * Three clients through the emulator, every route served by the serialized code: each message
+ * reaches everyone exactly once with `_me` only in the sender's copy, an error goes to the sender
+ * only, a closed connection's row is gone and it hears nothing more, and every invocation logs
+ * one JSON line without the message.
+ */
+export async function assertBroadcastSession(t: ExecutionContext, report: ProgramReport, namePrefix: string): Promise<void> {
+  let serialized: Handlers | undefined;
+  const invocations: Array<Promise<HandlerResult>> = [];
+  const invoke = (route: keyof Handlers) => (event: WebSocketEvent) => {
+    if (!serialized) throw new Error("a connection arrived before the serialized handlers were loaded");
+    const invocation = serialized[route](event);
+    invocations.push(invocation);
+    return invocation;
+  };
+  // `$disconnect` runs after the socket has closed; the test waits for its result, not a delay.
+  const disconnects = new Map<string, (result: HandlerResult) => void>();
+  const disconnected = (connectionId: string) =>
+    within(new Promise<HandlerResult>((resolve) => disconnects.set(connectionId, resolve)), `$disconnect of ${connectionId}`);
+  const { emulator } = await startTestEmulator(t, {
+    handlers: {
+      connect: invoke("connect"),
+      message: invoke("message"),
+      disconnect: async (event) => {
+        const result = await invoke("disconnect")(event);
+        disconnects.get(event.requestContext.connectionId)?.(result);
+        return result;
+      },
+    },
+  });
+  serialized = loadSerializedHandlers(t, report, namePrefix, {
+    [ENV.tableName]: emulator.tableName,
+    [ENV.dynamoEndpoint]: emulator.dynamoEndpoint,
+    [ENV.managementEndpoint]: emulator.managementEndpoint,
+  });
+  const logLines = captureConsole(t);
+  const table = openTable(t, emulator.dynamoEndpoint, emulator.tableName);
+
+  const [a, b, c] = await connectMany(emulator, 3);
+  t.deepEqual(await table.ids(), [a.id, b.id, c.id].sort(), "$connect recorded every connection");
+
+  a.ws.send('{"type":"chat","text":"hi","_me":false}');
+  const [fromA, atB, atC] = await Promise.all([a.next(), b.next(), c.next()]);
+  const now = JSON.parse(fromA)._now;
+  t.true(Number.isInteger(now));
+  t.is(fromA, `{"type":"chat","text":"hi","_now":${now},"_me":true}`);
+  t.is(atB, `{"type":"chat","text":"hi","_now":${now},"_me":false}`);
+  t.is(atC, atB);
+
+  // Too deep to re-serialize: only the sender hears about it.
+  b.ws.send(`${"[".repeat(600)}${"]".repeat(600)}`);
+  t.like(JSON.parse(await b.next()), { _error: { code: "NestingTooDeep", limit: 512 }, _me: true });
+
+  const cGone = disconnected(c.id);
+  c.ws.close();
+  t.is((await cGone).statusCode, 200);
+  t.false((await table.ids()).includes(c.id), "$disconnect removed the row");
+
+  // Exactly once, and not to the departed: the next frame A and B get is this one.
+  b.ws.send("plain words");
+  const [atA, fromB] = await Promise.all([a.next(), b.next()]);
+  const later = JSON.parse(fromB)._now;
+  t.is(atA, `{"data":"plain words","_now":${later},"_me":false}`);
+  t.is(fromB, `{"data":"plain words","_now":${later},"_me":true}`);
+  t.deepEqual([a.frames.length, b.frames.length, c.frames.length], [2, 3, 1]);
+
+  const othersGone = [disconnected(a.id), disconnected(b.id)];
+  await closeAll([a, b]);
+  await Promise.all([...othersGone, ...invocations]);
+  t.is(await table.ids().then((ids) => ids.length), 0);
+  const entries: Array<{ route: string; statusCode: number; error?: string; delivered?: number }> = logLines.map((line) => JSON.parse(line));
+  t.deepEqual(
+    entries.map(({ route, statusCode, error, delivered }) => [route, statusCode, error ?? delivered ?? null]).sort(),
+    [
+      ["$connect", 200, null],
+      ["$connect", 200, null],
+      ["$connect", 200, null],
+      ["$default", 200, 3],
+      ["$default", 200, "NestingTooDeep"],
+      ["$default", 200, 2],
+      ["$disconnect", 200, null],
+      ["$disconnect", 200, null],
+      ["$disconnect", 200, null],
+    ].sort(),
+  );
+  t.false(logLines.some((line) => line.includes("chat") || line.includes("plain words")), "no message contents in the logs");
+}

@@ -1,0 +1,126 @@
+import test from "ava";
+import { runProgram, type ProgramReport } from "./helpers/program-run";
+import { MOCK_REGION } from "./helpers/pulumi-mocks";
+import { ROUTES, all, asList, once, one, parsePolicy, succeeded } from "./helpers/report";
+
+// Every key away from its default, as a second stack "prod" would set them.
+const custom = once(() =>
+  runProgram({
+    stack: "prod",
+    config: {
+      architecture: "x86_64",
+      lambdaMemoryMb: "1024",
+      lambdaTimeoutSeconds: "60",
+      logRetentionDays: "30",
+      stageName: "live",
+      throttleRateLimit: "50",
+      throttleBurstLimit: "75",
+      maxMessageBytes: "65536",
+      fanOutConcurrency: "128",
+      connectionTtlSeconds: "86400",
+      accessToken: "s3cret-token",
+      allowedOrigins: JSON.stringify(["https://app.example.com", "http://localhost:8080"]),
+      monitoring: "false",
+      accessLogging: "true",
+      tableDeletionProtection: "true",
+      retainTable: "true",
+    },
+    secrets: ["accessToken"],
+  }),
+);
+// Bundled SDK and alarm email, as a third stack "ops".
+const bundled = once(() => runProgram({ stack: "ops", config: { bundleAwsSdk: "true", alarmEmail: "ops@example.com" } }));
+
+test("config: a second stack's values reach names, stage, functions, logs and table", async (t) => {
+  const report = await custom();
+  succeeded(t, report);
+  const apiId = one(report, "aws:apigatewayv2/api:Api", "message-broadcast-prod-api").id;
+  t.like(report.outputs, { endpoint: `wss://${apiId}.execute-api.${MOCK_REGION}.amazonaws.com/live`, stage: "live" });
+  t.like(one(report, "aws:apigatewayv2/stage:Stage", "message-broadcast-prod-stage").inputs, {
+    name: "live",
+    defaultRouteSettings: { throttlingRateLimit: 50, throttlingBurstLimit: 75 },
+  });
+  const table = one(report, "aws:dynamodb/table:Table", "message-broadcast-prod-connections");
+  t.is(table.inputs.deletionProtectionEnabled, true);
+  t.true(table.retainOnDelete);
+  for (const [route, routeKey] of ROUTES) {
+    const name = `message-broadcast-prod-${route}`;
+    t.like(one(report, "aws:lambda/function:Function", name).inputs, {
+      name,
+      architectures: ["x86_64"],
+      memorySize: 1024,
+      timeout: 60,
+      environment: { variables: { MAX_MESSAGE_BYTES: "65536", FANOUT_CONCURRENCY: "128", CONNECTION_TTL_SECONDS: "86400" } },
+    });
+    t.is(one(report, "aws:cloudwatch/logGroup:LogGroup", `${name}-logs`).inputs.retentionInDays, 30);
+    t.regex(String(one(report, "aws:lambda/permission:Permission", `${name}-invoke`).inputs.sourceArn), new RegExp(`/live/\\${routeKey}$`));
+  }
+  const defaultPolicy = parsePolicy(one(report, "aws:iam/rolePolicy:RolePolicy", "message-broadcast-prod-default-policy").inputs.policy);
+  t.true(defaultPolicy.Statement.some((statement) => asList(statement.Resource).some((arn) => arn.endsWith(`${apiId}/live/POST/@connections/*`))));
+});
+
+test("config: two stacks share no physical or logical name", async (t) => {
+  const names = (report: ProgramReport) =>
+    new Set(report.resources.flatMap((resource) => [resource.name, ...(typeof resource.inputs.name === "string" ? [resource.inputs.name] : [])]));
+  const prod = names(await custom());
+  const ops = names(await bundled());
+  t.deepEqual([...prod].filter((name) => ops.has(name)), []);
+});
+
+test("access: the token and allowed origins go to $connect only", async (t) => {
+  const report = await custom();
+  const variables = (route: string) => {
+    const environment = one(report, "aws:lambda/function:Function", `message-broadcast-prod-${route}`).inputs.environment;
+    if (typeof environment !== "object" || environment === null || !("variables" in environment)) throw new Error("no environment");
+    return environment.variables;
+  };
+  t.like(variables("connect"), { ACCESS_TOKEN: "s3cret-token", ALLOWED_ORIGINS: "https://app.example.com,http://localhost:8080" });
+  // Pulumi stores the token encrypted in the state (the whole environment becomes secret).
+  t.deepEqual(one(report, "aws:lambda/function:Function", "message-broadcast-prod-connect").secretInputs, ["environment"]);
+  for (const route of ["disconnect", "default"]) {
+    t.false(Object.keys(Object(variables(route))).some((key) => key === "ACCESS_TOKEN" || key === "ALLOWED_ORIGINS"), route);
+    t.deepEqual(one(report, "aws:lambda/function:Function", `message-broadcast-prod-${route}`).secretInputs, [], route);
+  }
+});
+
+test("monitoring=false: no dashboard, alarms or topic; accessLogging: JSON access logs to their own group", async (t) => {
+  const report = await custom();
+  for (const type of ["aws:cloudwatch/dashboard:Dashboard", "aws:cloudwatch/metricAlarm:MetricAlarm", "aws:sns/topic:Topic"]) {
+    t.is(all(report, type).length, 0, type);
+  }
+  const accessLogs = one(report, "aws:cloudwatch/logGroup:LogGroup", "message-broadcast-prod-access-logs");
+  t.deepEqual(accessLogs.inputs, { name: "/aws/apigateway/message-broadcast-prod/access", retentionInDays: 30 });
+  const settings = one(report, "aws:apigatewayv2/stage:Stage", "message-broadcast-prod-stage").inputs.accessLogSettings;
+  t.like(settings, { destinationArn: accessLogs.state.arn });
+  const format = typeof settings === "object" && settings !== null && "format" in settings ? JSON.parse(String(settings.format)) : {};
+  t.like(format, { connectionId: "$context.connectionId", routeKey: "$context.routeKey", status: "$context.status" });
+});
+
+test("bundleAwsSdk: archives carry the three SDK packages and their dependencies, never @pulumi", async (t) => {
+  const report = await bundled();
+  succeeded(t, report);
+  for (const [name, archive] of Object.entries(report.archives)) {
+    const entries = Object.keys(archive.files);
+    const total = Object.values(archive.files).reduce((sum, bytes) => sum + bytes, 0);
+    t.log(`${name}: ${entries.length} entries, ${(total / 1024 / 1024).toFixed(1)} MiB`);
+    for (const sdk of ["@aws-sdk/client-apigatewaymanagementapi", "@aws-sdk/client-dynamodb", "@aws-sdk/lib-dynamodb"]) {
+      t.true(entries.includes(`node_modules/${sdk}`), `${name} lacks ${sdk}`);
+    }
+    t.true(entries.some((entry) => entry.startsWith("node_modules/@smithy/")), "transitive dependencies too");
+    t.deepEqual(entries.filter((entry) => entry.includes("@pulumi/")), []);
+  }
+});
+
+test("alarmEmail: every alarm notifies an SNS topic with an email subscription", async (t) => {
+  const report = await bundled();
+  const [topic] = all(report, "aws:sns/topic:Topic");
+  t.is(all(report, "aws:sns/topic:Topic").length, 1);
+  t.deepEqual(one(report, "aws:sns/topicSubscription:TopicSubscription", "message-broadcast-ops-alarms-email").inputs, {
+    topic: topic.state.arn,
+    protocol: "email",
+    endpoint: "ops@example.com",
+  });
+  const alarms = all(report, "aws:cloudwatch/metricAlarm:MetricAlarm");
+  t.is(alarms.length, 6);
+  for (const alarm of alarms) t.like(alarm.inputs, { alarmActions: [topic.state.arn], okActions: [topic.state.arn] }, alarm.name);
+});
