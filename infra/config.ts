@@ -25,9 +25,6 @@ export const LOG_RETENTION_DAYS = [
 export const INFRA_RANGES = {
   lambdaMemoryMb: { min: 128, max: 10240, default: 512, unit: "MB" },
   lambdaTimeoutSeconds: { min: 1, max: 900, default: 30, unit: "seconds" },
-  /** Capped at the default account-level limits; the account quota applies on top. */
-  throttleRateLimit: { min: 1, max: 10000, default: 100, unit: "messages per second" },
-  throttleBurstLimit: { min: 1, max: 5000, default: 200, unit: "messages" },
 } as const satisfies Record<string, IntegerRange>;
 
 /** API Gateway's rule for stage names. */
@@ -85,8 +82,8 @@ export function readStackSettings(config: ConfigSource, identity: StackIdentity)
     architecture: readArchitecture(key("architecture"), config.get("architecture")),
     logRetentionDays: readRetention(key("logRetentionDays"), config.get("logRetentionDays")),
     stageName: readStageName(key("stageName"), config.get("stageName"), identity.stack),
-    throttleRateLimit: integer("throttleRateLimit"),
-    throttleBurstLimit: integer("throttleBurstLimit"),
+    throttleRateLimit: setting("throttleRateLimit"),
+    throttleBurstLimit: setting("throttleBurstLimit"),
     accessToken: readAccessToken(key("accessToken"), config),
     allowedOrigins: readOrigins(key("allowedOrigins"), config.get("allowedOrigins")),
     bundleAwsSdk: boolean("bundleAwsSdk", false),

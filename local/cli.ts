@@ -7,13 +7,26 @@ import { SETTINGS, checkInteger, splitList, type IntegerRange } from "../runtime
 import { startEmulator, type Emulator, type EmulatorOptions } from "./emulator";
 import { EMULATOR_RANGES, checkStage } from "./options";
 
-type NumericOption = "port" | "maxMessageBytes" | "fanOutConcurrency" | "connectionTtlSeconds" | "postRate" | "postBurst" | "postLatencyMs" | "idleTimeoutMs" | "maxLifetimeMs";
+type NumericOption =
+  | "port"
+  | "maxMessageBytes"
+  | "fanOutConcurrency"
+  | "connectionTtlSeconds"
+  | "throttleRateLimit"
+  | "throttleBurstLimit"
+  | "postRate"
+  | "postBurst"
+  | "postLatencyMs"
+  | "idleTimeoutMs"
+  | "maxLifetimeMs";
 
 const NUMERIC_FLAGS: Record<string, { option: NumericOption; range: IntegerRange; help: string }> = {
   port: { option: "port", range: EMULATOR_RANGES.port, help: "HTTP/WebSocket port; 0 picks a free one (env PORT)" },
   "max-message-bytes": { option: "maxMessageBytes", range: SETTINGS.maxMessageBytes, help: "largest outgoing payload" },
   "fanout-concurrency": { option: "fanOutConcurrency", range: SETTINGS.fanOutConcurrency, help: "posts in flight per broadcast" },
   "connection-ttl": { option: "connectionTtlSeconds", range: SETTINGS.connectionTtlSeconds, help: "row TTL in seconds" },
+  "throttle-rate": { option: "throttleRateLimit", range: SETTINGS.throttleRateLimit, help: "stage requests per second ($connect and messages); over it 429" },
+  "throttle-burst": { option: "throttleBurstLimit", range: SETTINGS.throttleBurstLimit, help: "stage requests allowed at once" },
   "post-rate": { option: "postRate", range: EMULATOR_RANGES.postRate, help: "PostToConnection quota per second (0 = none); over it 429" },
   "post-burst": { option: "postBurst", range: EMULATOR_RANGES.postBurst, help: "posts allowed at once (0 = the post rate)" },
   "post-latency": { option: "postLatencyMs", range: EMULATOR_RANGES.postLatencyMs, help: "ms before answering each post" },
@@ -81,6 +94,9 @@ function banner(emulator: Emulator, options: EmulatorOptions): string {
   ];
   if (options.accessToken) lines.push("  Access      token required (?token= or Authorization: Bearer)");
   if (options.allowedOrigins?.length) lines.push(`  Origins     ${options.allowedOrigins.join(", ")}`);
+  const throttleRate = options.throttleRateLimit ?? SETTINGS.throttleRateLimit.default;
+  const throttleBurst = options.throttleBurstLimit ?? SETTINGS.throttleBurstLimit.default;
+  lines.push(`  Throttling  ${throttleRate} per second, burst ${throttleBurst} ($connect and messages, as the deployed stage)`);
   if (options.postRate) lines.push(`  Post quota  ${options.postRate} per second`);
   lines.push("Press Ctrl+C to stop.");
   return lines.join("\n");

@@ -29,6 +29,13 @@ export interface EmulatorOptions {
   maxMessageBytes?: number;
   fanOutConcurrency?: number;
   connectionTtlSeconds?: number;
+  /**
+   * The stage's steady request rate, as deployed (default 100): every `$connect` and message
+   * takes a token; over it a handshake gets 429 and a message gets "Too Many Requests".
+   */
+  throttleRateLimit?: number;
+  /** Requests the stage admits at once before the rate applies, as deployed (default 200). */
+  throttleBurstLimit?: number;
   accessToken?: string;
   allowedOrigins?: string[];
   /** PostToConnection quota per second; posts over it get 429 LimitExceededException. Default unlimited. */
@@ -93,6 +100,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     handlers,
     stage: settings.stage,
     apiId: newApiId(),
+    // One bucket for the whole stage, as API Gateway's default route throttling is.
+    throttle: createTokenBucket(settings.throttleRateLimit, settings.throttleBurstLimit),
     idleTimeoutMs: settings.idleTimeoutMs,
     maxLifetimeMs: settings.maxLifetimeMs,
     log,

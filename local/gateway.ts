@@ -1,7 +1,8 @@
 /**
  * The WebSocket side of the emulated API Gateway: admits handshakes through `$connect`, feeds
- * each connection's text frames to `$default` in order, enforces the AWS limits, and runs
- * `$disconnect` exactly once for every connection that ends, however it ends.
+ * each connection's text frames to `$default` in order, enforces the AWS limits and the stage
+ * throttling, and runs `$disconnect` exactly once for every connection that ends, however it ends.
+ * Its log lines carry ids, codes and error names, never message contents.
  */
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
@@ -10,11 +11,14 @@ import type { WebSocketEvent } from "../runtime/events";
 import type { Handlers } from "../runtime/handlers";
 import { connectEvent, disconnectEvent, messageEvent, newAwsId, readHandshake, type ConnectionContext } from "./events";
 import { AWS_LIMITS, CLOSE, watchFrameSizes } from "./limits";
+import type { TokenBucket } from "./token-bucket";
 
 export interface GatewayOptions {
   handlers: Handlers;
   stage: string;
   apiId: string;
+  /** Stage throttling: every `$connect` and message takes a token; `$disconnect` does not. */
+  throttle: TokenBucket;
   idleTimeoutMs: number;
   maxLifetimeMs: number;
   log(line: string): void;
@@ -82,6 +86,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   type Answer = (accept: boolean, status?: number, message?: string) => void;
 
   async function admit(req: IncomingMessage, answer: Answer): Promise<void> {
+    // API Gateway throttles before invoking the route, so a refused handshake writes no row.
+    if (!options.throttle.take()) {
+      log(JSON.stringify({ emulator: "stageThrottled", route: "$connect" }));
+      return answer(false, 429, "Too Many Requests");
+    }
     const { context, handshake } = readHandshake(req, { connectionId: newAwsId(), stage, apiId, now: Date.now() });
     const event = connectEvent(context, handshake);
     let statusCode: number;
@@ -139,7 +148,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       connection.lastActiveAt = Date.now();
       connection.idleTimer.refresh();
       const body = textOf(data);
-      connection.queue = connection.queue.then(() => dispatch(connection, body));
+      // Throttled on arrival, as API Gateway does, but answered in turn so the sender's frames stay in order.
+      const admitted = options.throttle.take();
+      connection.queue = connection.queue.then(() => (admitted ? dispatch(connection, body) : refuseThrottled(connection)));
     });
     // `ws` closes the socket itself after a protocol error (1009 message too big, 1007 bad UTF-8).
     socket.on("error", (err) =>
@@ -161,12 +172,22 @@ export function createGateway(options: GatewayOptions): Gateway {
       await handlers.message(event);
     } catch (err) {
       logFailure(event, err);
-      // API Gateway's answer when the integration fails; it goes to the sender only.
-      const { connectionId, requestId } = event.requestContext;
-      if (connection.socket.readyState === WebSocket.OPEN) {
-        connection.socket.send(JSON.stringify({ message: "Internal server error", connectionId, requestId }));
-      }
+      // API Gateway's answer when the integration fails.
+      replyToSender(connection, "Internal server error", event.requestContext.requestId);
     }
+  }
+
+  // A throttled message never reaches `$default`; only its sender hears about it.
+  function refuseThrottled(connection: Connection): void {
+    const requestId = newAwsId();
+    log(JSON.stringify({ emulator: "stageThrottled", route: "$default", connectionId: connection.context.connectionId, requestId }));
+    replyToSender(connection, "Too Many Requests", requestId);
+  }
+
+  /** API Gateway's own error frame, sent to the sender only: `{"message","connectionId","requestId"}`. */
+  function replyToSender(connection: Connection, message: string, requestId: string): void {
+    if (connection.socket.readyState !== WebSocket.OPEN) return;
+    connection.socket.send(JSON.stringify({ message, connectionId: connection.context.connectionId, requestId }));
   }
 
   async function runDisconnect(context: ConnectionContext, code: number, reason: string): Promise<void> {
@@ -180,8 +201,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   function logFailure(event: WebSocketEvent, err: unknown): void {
     const { routeKey, connectionId, requestId } = event.requestContext;
-    const error = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-    log(JSON.stringify({ emulator: "handlerError", route: routeKey, connectionId, requestId, error }));
+    log(JSON.stringify({ emulator: "handlerError", route: routeKey, connectionId, requestId, ...describeError(err) }));
   }
 
   function openConnection(connectionId: string): Connection | undefined {
@@ -233,6 +253,19 @@ export function createGateway(options: GatewayOptions): Gateway {
 function track(pending: Set<Promise<void>>, work: Promise<void>): void {
   pending.add(work);
   void work.finally(() => pending.delete(work));
+}
+
+/**
+ * The error's name and where it was thrown, without its message: messages are free text that
+ * often quote the input (`JSON.parse` quotes the body), and logs must never hold contents.
+ */
+function describeError(err: unknown): { error: string; at?: string } {
+  if (!(err instanceof Error)) return { error: typeof err };
+  // The stack opens with `${name}: ${message}`; the first frame line after that is the thrower.
+  const header = String(err);
+  const frames = err.stack?.startsWith(header) ? err.stack.slice(header.length) : "";
+  const at = /^\s+at (?:.*\()?([^()\s]+:\d+:\d+)\)?$/m.exec(frames)?.[1];
+  return at === undefined ? { error: err.name } : { error: err.name, at };
 }
 
 function textOf(data: RawData): string {

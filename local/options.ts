@@ -32,6 +32,8 @@ export type ResolvedOptions = Required<
     | "maxMessageBytes"
     | "fanOutConcurrency"
     | "connectionTtlSeconds"
+    | "throttleRateLimit"
+    | "throttleBurstLimit"
     | "allowedOrigins"
     | "postRate"
     | "postBurst"
@@ -55,6 +57,8 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     maxMessageBytes: checkSetting("maxMessageBytes", "maxMessageBytes", options.maxMessageBytes),
     fanOutConcurrency: checkSetting("fanOutConcurrency", "fanOutConcurrency", options.fanOutConcurrency),
     connectionTtlSeconds: checkSetting("connectionTtlSeconds", "connectionTtlSeconds", options.connectionTtlSeconds),
+    throttleRateLimit: checkSetting("throttleRateLimit", "throttleRateLimit", options.throttleRateLimit),
+    throttleBurstLimit: checkSetting("throttleBurstLimit", "throttleBurstLimit", options.throttleBurstLimit),
     accessToken: options.accessToken,
     allowedOrigins: options.allowedOrigins ?? [],
     postRate,

@@ -22,7 +22,8 @@ export function routeRequests(server: Server, routes: Routes): void {
 
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     answer(req, res).catch((err: unknown) => {
-      log(JSON.stringify({ emulator: "httpError", method: req.method, url: req.url, error: String(err) }));
+      // The path only: a query string may hold an access token.
+      log(JSON.stringify({ emulator: "httpError", method: req.method, path: pathnameOf(req), error: String(err) }));
       if (res.headersSent) res.destroy();
       else {
         res.statusCode = 500;

@@ -1,7 +1,6 @@
 /**
  * A token bucket, the model API Gateway throttling uses: `burst` tokens at most, refilled
- * continuously at `ratePerSecond`. The management API's post quota uses it; stage throttling of
- * inbound messages can reuse it.
+ * continuously at `ratePerSecond`. The stage throttling and the management API's post quota use it.
  */
 
 export interface TokenBucket {

@@ -37,6 +37,12 @@ const SETTINGS = {
   fanOutConcurrency: integerRange(1, 1024, 64, "posts in flight"),
   /** API Gateway closes connections after 2 h; a shorter TTL would hide live connections. */
   connectionTtlSeconds: integerRange(7200, 604800, 7500, "seconds"),
+  /**
+   * Stage-wide throttling of every route invocation ($connect and messages), deployed and
+   * emulated alike; capped at the default account-level limits, which apply on top.
+   */
+  throttleRateLimit: integerRange(1, 10000, 100, "messages per second"),
+  throttleBurstLimit: integerRange(1, 5000, 200, "messages"),
 } as const satisfies Record<string, IntegerRange>;
 // Not `export const`: tsc would compile this module's own reads to `exports.X`, which
 // Pulumi's closure serializer leaves dangling in the Lambda code.

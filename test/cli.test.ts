@@ -2,86 +2,23 @@
  * The `npm start` command as a user runs it: a child process, its banner, real clients (one of
  * them the wscat CLI), its exit codes, and its signals.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import test, { type ExecutionContext } from "ava";
-import { openClient, within } from "./helpers/clients";
+import test from "ava";
+import { openClient } from "./helpers/clients";
+import { ROOT, run, runCli, startCli } from "./helpers/cli";
 import { openTable } from "./helpers/table";
 
-const ROOT = join(__dirname, "..");
 const WSCAT = join(ROOT, "node_modules", ".bin", "wscat");
-// A cold start compiles TypeScript and loads the AWS SDK; on a busy machine that takes seconds.
-const START_MS = 60_000;
-
-interface Running {
-  child: ChildProcessWithoutNullStreams;
-  /** Waits until stdout (so far or later) matches `pattern`. */
-  output(pattern: RegExp): Promise<RegExpMatchArray>;
-  stderr(): string;
-  /** Waits for the exit code. */
-  exited(): Promise<number | null>;
-}
-
-function run(t: ExecutionContext, command: string, args: string[], options: { env?: NodeJS.ProcessEnv; detached?: boolean } = {}): Running {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...options.env }, detached: options.detached });
-  let stdout = "";
-  let stderr = "";
-  const waiters = new Set<() => void>();
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-    for (const wake of [...waiters]) wake();
-  });
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  t.teardown(() => {
-    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
-  });
-  return {
-    child,
-    output: (pattern) =>
-      within(
-        new Promise<RegExpMatchArray>((resolve) => {
-          const check = () => {
-            const match = stdout.match(pattern);
-            if (!match) return;
-            waiters.delete(check);
-            resolve(match);
-          };
-          waiters.add(check);
-          check();
-        }),
-        `${pattern} in the output of ${args.join(" ")} (stdout so far: ${JSON.stringify(stdout)}, stderr: ${JSON.stringify(stderr)})`,
-        START_MS,
-      ),
-    stderr: () => stderr,
-    exited: () => within(exited, `${args.join(" ")} to exit`, START_MS),
-  };
-}
-
-/**
- * Runs `npm start`'s command, `tsx local/cli.ts`, as one process: `node --import tsx` is what the
- * tsx binary runs in a child, and `npx` would not pass SIGTERM on.
- */
-function runCli(t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv = {}): Running {
-  return run(t, process.execPath, ["--import", "tsx", "local/cli.ts", ...args], { env });
-}
-
-/** Starts the emulator CLI and reads its banner. */
-async function startCli(t: ExecutionContext, args: string[] = [], env: NodeJS.ProcessEnv = {}) {
-  const cli = runCli(t, args, env);
-  const [, endpoint, port] = await cli.output(/WebSocket\s+(ws:\/\/localhost:(\d+)\/dev)/);
-  const [, dynamoEndpoint] = await cli.output(/DynamoDB\s+(http:\/\/127\.0\.0\.1:\d+)/);
-  await cli.output(/Press Ctrl\+C to stop/);
-  return { cli, endpoint, port: Number(port), dynamoEndpoint };
-}
 
 test("--port 0: the banner names the picked port; a client broadcasts; SIGTERM closes it with 1001 and exits 0", async (t) => {
   const { cli, endpoint, port } = await startCli(t, ["--port", "0"]);
   t.true(port > 0);
   t.regex((await cli.output(/Demo page\s+(\S+)/))[1], new RegExp(`^http://localhost:${port}/$`));
   t.regex((await cli.output(/Management\s+(\S+)/))[1], new RegExp(`^http://127\\.0\\.0\\.1:${port}/dev/@connections/\\{connectionId\\}$`));
+  // The deployed stage's defaults.
+  t.regex((await cli.output(/Throttling\s+(.+)/))[1], /^100 per second, burst 200 /);
 
   const client = await openClient(endpoint);
   client.ws.send('{"hello":"cli"}');
@@ -115,6 +52,8 @@ test("bad flags exit with status 2 and name the flag", async (t) => {
   const cases: Array<[string[], NodeJS.ProcessEnv, string]> = [
     [["--fanout-concurrency", "0"], {}, '--fanout-concurrency: must be an integer from 1 to 1024 posts in flight (default 64), got "0"'],
     [["--idle-timeout", "soon"], {}, '--idle-timeout: must be an integer from 1 to 600000 ms (default 600000), got "soon"'],
+    [["--throttle-rate", "0"], {}, '--throttle-rate: must be an integer from 1 to 10000 messages per second (default 100), got "0"'],
+    [["--throttle-burst", "5001"], {}, '--throttle-burst: must be an integer from 1 to 5000 messages (default 200), got "5001"'],
     [["--stage", "my stage"], {}, '--stage: must be 1 to 128 letters, digits, hyphens or underscores, got "my stage"'],
     [["--bogus"], {}, "Unknown option '--bogus'"],
     // PORT is read when --port is absent.

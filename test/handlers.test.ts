@@ -4,14 +4,13 @@
  * come from local/events.ts, so each test controls the request times.
  */
 import test, { type ExecutionContext } from "ava";
-import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import type { Handlers } from "../runtime/handlers";
 import { createHandlers, readRuntimeConfig } from "../runtime/lambda";
-import type { Emulator, EmulatorOptions } from "../local/emulator";
+import type { EmulatorOptions } from "../local/emulator";
 import { connectEvent, disconnectEvent, messageEvent, type ConnectionContext } from "../local/events";
 import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "../local/store";
-import { connectMany, type EmulatorClient } from "./helpers/clients";
-import { captureLog, startTestEmulator, type LogCapture } from "./helpers/emulator";
+import { connectMany } from "./helpers/clients";
+import { captureLog, expectNothingBefore, startTestEmulator, type LogCapture } from "./helpers/emulator";
 import { openTable, type Table } from "./helpers/table";
 
 const TABLE = "handler-test-connections";
@@ -70,14 +69,6 @@ async function connectAll(rig: Rig, clients: readonly { id: string }[], connecte
 
 function t200(result: { statusCode: number }): void {
   if (result.statusCode !== 200) throw new Error(`expected 200, got ${result.statusCode}`);
-}
-
-/** Sends `marker` straight to `client`; its next frame being the marker proves nothing came before. */
-async function expectNothingBefore(t: ExecutionContext, emulator: Emulator, client: EmulatorClient, marker = "marker"): Promise<void> {
-  const api = new ApiGatewayManagementApiClient({ ...LOCAL_AWS, endpoint: emulator.managementEndpoint });
-  t.teardown(() => api.destroy());
-  await api.send(new PostToConnectionCommand({ ConnectionId: client.id, Data: Buffer.from(marker) }));
-  t.is(await client.next(), marker);
 }
 
 async function withClients(t: ExecutionContext, count: number, options: EmulatorOptions = {}) {

@@ -3,12 +3,14 @@
  * tests can wait for a handler invocation instead of sleeping.
  */
 import type { ExecutionContext } from "ava";
+import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import type { Handlers } from "../../runtime/handlers";
 import { createHandlers, readRuntimeConfig } from "../../runtime/lambda";
 import { startEmulator, type Emulator, type EmulatorOptions } from "../../local/emulator";
 import { resolveOptions, runtimeEnvironment } from "../../local/options";
 import { LOCAL_AWS } from "../../local/store";
-import { within } from "./clients";
+import { within, type EmulatorClient } from "./clients";
+import { openTable } from "./table";
 
 export type LogEntry = Record<string, unknown>;
 
@@ -49,9 +51,17 @@ export function captureLog(): LogCapture {
   };
 }
 
+// The emulator's own lines (handlerError, stageThrottled...) name a route too, but carry `emulator`.
+const isHandlerLine = (entry: LogEntry, route: string) => entry.route === route && entry.emulator === undefined;
+
 /** Waits for the handler log line of `route` for `connectionId`. */
 export function invocation(logs: LogCapture, route: string, connectionId: string): Promise<LogEntry> {
-  return logs.waitFor((entry) => entry.route === route && entry.connectionId === connectionId, `${route} of ${connectionId}`);
+  return logs.waitFor((entry) => isHandlerLine(entry, route) && entry.connectionId === connectionId, `${route} of ${connectionId}`);
+}
+
+/** The handler log lines of `route` so far, one per invocation. */
+export function invocations(logs: LogCapture, route: string): LogEntry[] {
+  return logs.entries().filter((entry) => isHandlerLine(entry, route));
 }
 
 export async function startTestEmulator(
@@ -87,14 +97,51 @@ export async function startWithWrappedHandlers(
       disconnect: (event) => current().disconnect(event),
     },
   });
+  wrapped = wrap(buildHandlers(emulator, logs, options));
+  return { emulator, logs };
+}
+
+/**
+ * The handlers `emulator` builds for itself (same environment, table and management endpoint),
+ * logging to `logs`; `dynamoEndpoint` points them at another DynamoDB, e.g. one that is down.
+ */
+export function buildHandlers(
+  emulator: Emulator,
+  logs: LogCapture,
+  options: EmulatorOptions = {},
+  dynamoEndpoint = emulator.dynamoEndpoint,
+): Handlers {
   const environment = runtimeEnvironment(resolveOptions({ ...options, port: emulator.port }), {
     management: emulator.managementEndpoint,
-    dynamo: emulator.dynamoEndpoint,
+    dynamo: dynamoEndpoint,
   });
-  const real = createHandlers(readRuntimeConfig(environment), {
+  return createHandlers(readRuntimeConfig(environment), {
     credentials: LOCAL_AWS.credentials,
     log: (entry) => logs.log(JSON.stringify(entry)),
   });
-  wrapped = wrap(real);
-  return { emulator, logs };
+}
+
+/**
+ * Posts `marker` straight to `connectionId` through the management API (no route, no stage
+ * throttling); the client's next frame being the marker proves nothing came before it.
+ */
+export async function expectNothingBefore(
+  t: ExecutionContext,
+  emulator: Emulator,
+  client: EmulatorClient,
+  marker = "marker",
+): Promise<void> {
+  const api = new ApiGatewayManagementApiClient({ ...LOCAL_AWS, endpoint: emulator.managementEndpoint });
+  t.teardown(() => api.destroy());
+  await api.send(new PostToConnectionCommand({ ConnectionId: client.id, Data: Buffer.from(marker) }));
+  t.is(await client.next(), marker);
+}
+
+/** Waits until `client` is closed with `code` and its `$disconnect` has removed its row; returns the reason. */
+export async function expectEnded(t: ExecutionContext, emulator: Emulator, logs: LogCapture, client: EmulatorClient, code: number): Promise<string> {
+  const { code: closeCode, reason } = await client.closed();
+  t.is(closeCode, code, reason);
+  t.is((await invocation(logs, "$disconnect", client.id)).statusCode, 200);
+  t.is(await openTable(t, emulator.dynamoEndpoint, emulator.tableName).get(client.id), undefined);
+  return reason;
 }
