@@ -1,0 +1,157 @@
+/**
+ * The load run behind `npm run load` and its short version in `npm test`: K real clients on
+ * one emulator, every client sends a burst of B messages at once, and every receiver checks off
+ * every (sender, sequence) pair, so losses and duplicates are exact. Loopback only, bounded in
+ * count, and it stops by itself (a run that delivers nothing for `idleMs` is over).
+ */
+import { performance } from "node:perf_hooks";
+import WebSocket from "ws";
+import { setTimeout as sleep } from "node:timers/promises";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { startEmulator, type Emulator } from "../local/emulator";
+import { LOCAL_AWS } from "../local/store";
+import { createDynamoConnectionStore } from "../runtime/connections";
+import { SETTINGS } from "../runtime/settings";
+
+export interface LoadOptions {
+  clients: number;
+  burst: number;
+  /** Bursts one after another; each starts when the previous one is fully delivered. */
+  rounds: number;
+  idleMs: number;
+  progress(line: string): void;
+}
+
+export interface LoadResult {
+  clients: number;
+  messages: number;
+  expected: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  deliveriesPerSecond: number;
+  /** Emulator process heap before the first burst and its peak during the run, in MiB. */
+  heapStartMiB: number;
+  heapPeakMiB: number;
+  /** Connections and table rows the emulator still holds after every client closed. */
+  openAfter: number;
+  rowsAfter: number;
+}
+
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const { clients, burst, rounds } = options;
+  const emulator = await startEmulator({
+    port: 0,
+    // The run measures the broadcast path, not the stage limit: 200 clients bursting at once
+    // would be throttled at the deployed default (that behaviour has its own tests).
+    throttleRateLimit: SETTINGS.throttleRateLimit.max,
+    throttleBurstLimit: SETTINGS.throttleBurstLimit.max,
+    log: (line) => {
+      if (/"emulator":"(handlerError|httpError)"/.test(line)) options.progress(line);
+    },
+  });
+  try {
+    const url = emulator.endpoint.replace("//localhost:", "//127.0.0.1:");
+    const sockets = await Promise.all(Array.from({ length: clients }, () => open(url)));
+    const messages = clients * burst * rounds;
+    const expected = messages * clients;
+    const seen = sockets.map(() => new Uint8Array(messages));
+    const latencies: number[] = [];
+    let duplicated = 0;
+    let heapPeak = 0;
+    const heapStart = process.memoryUsage().heapUsed;
+    const sampler = setInterval(() => (heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)), 50);
+
+    let roundDone: () => void = () => undefined;
+    let idle: NodeJS.Timeout | undefined;
+    const armIdle = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => roundDone(), options.idleMs);
+    };
+    sockets.forEach((socket, receiver) =>
+      socket.on("message", (data) => {
+        const { s, q, t } = JSON.parse(String(data)) as { s: number; q: number; t: number };
+        const slot = s * burst * rounds + q;
+        if (seen[receiver][slot]) duplicated++;
+        else {
+          seen[receiver][slot] = 1;
+          latencies.push(performance.now() - t);
+        }
+        armIdle();
+        if (latencies.length % (clients * clients * burst) === 0) roundDone();
+      }),
+    );
+
+    const started = performance.now();
+    for (let round = 0; round < rounds; round++) {
+      const done = new Promise<void>((resolve) => (roundDone = resolve));
+      armIdle();
+      sockets.forEach((socket, sender) => {
+        for (let i = 0; i < burst; i++) socket.send(JSON.stringify({ s: sender, q: round * burst + i, t: performance.now() }));
+      });
+      await done;
+      options.progress(`round ${round + 1}/${rounds}: ${latencies.length}/${expected} delivered`);
+    }
+    const elapsed = performance.now() - started;
+    clearTimeout(idle);
+    clearInterval(sampler);
+
+    await Promise.all(sockets.map(closeSocket));
+    const rowsAfter = await leftovers(emulator);
+    const sorted = latencies.sort((a, b) => a - b);
+    const at = (fraction: number) => sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? NaN;
+    return {
+      clients,
+      messages,
+      expected,
+      delivered: latencies.length,
+      lost: expected - latencies.length,
+      duplicated,
+      p50Ms: at(0.5),
+      p99Ms: at(0.99),
+      maxMs: at(1),
+      deliveriesPerSecond: (latencies.length / elapsed) * 1000,
+      heapStartMiB: heapStart / 2 ** 20,
+      heapPeakMiB: heapPeak / 2 ** 20,
+      openAfter: emulator.connectionIds().length,
+      rowsAfter,
+    };
+  } finally {
+    await emulator.close();
+  }
+}
+
+// `$disconnect` runs after the close handshake; give it a bounded moment, then count what is left.
+async function leftovers(emulator: Emulator): Promise<number> {
+  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: emulator.dynamoEndpoint });
+  const store = createDynamoConnectionStore(DynamoDBDocumentClient.from(client), { tableName: emulator.tableName });
+  try {
+    let rows = await store.listLive(0);
+    for (let tries = 0; tries < 50 && (rows.length > 0 || emulator.connectionIds().length > 0); tries++) {
+      await sleep(100);
+      rows = await store.listLive(0);
+    }
+    return rows.length;
+  } finally {
+    client.destroy();
+  }
+}
+
+function open(url: string): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url);
+    socket.once("open", () => resolve(socket));
+    socket.once("error", reject);
+  });
+}
+
+function closeSocket(socket: WebSocket): Promise<void> {
+  return new Promise((resolve) => {
+    socket.once("close", () => resolve());
+    socket.close();
+  });
+}

@@ -1,0 +1,18 @@
+import test from "ava";
+import { runLoad } from "../bench/load-run";
+
+// The short version of `npm run load`: 100 clients each send one message at the same moment.
+test("load: 100 clients bursting all-to-all, every delivery exactly once, nothing left behind", async (t) => {
+  t.timeout(120_000);
+  const result = await runLoad({ clients: 100, burst: 1, rounds: 1, idleMs: 15_000, progress: (line) => t.log(line) });
+  t.log(`p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, ${Math.round(result.deliveriesPerSecond)} deliveries/s`);
+  t.log(`emulator heap ${result.heapStartMiB.toFixed(1)} MiB at start, ${result.heapPeakMiB.toFixed(1)} MiB peak`);
+  t.is(result.expected, 100 * 100);
+  t.is(result.delivered, result.expected);
+  t.is(result.lost, 0);
+  t.is(result.duplicated, 0);
+  t.is(result.openAfter, 0);
+  t.is(result.rowsAfter, 0);
+  // A leak guard, not a timing figure: 10,000 deliveries must not hold on to hundreds of MiB.
+  t.true(result.heapPeakMiB < 512, `heap peaked at ${result.heapPeakMiB.toFixed(1)} MiB`);
+});
