@@ -11,8 +11,8 @@ const { values } = parseArgs({
   options: { clients: { type: "string" }, burst: { type: "string" }, rounds: { type: "string" } },
 });
 const clients = checkInteger("--clients", values.clients, integerRange(1, 5000, 200, "clients"));
-const burst = checkInteger("--burst", values.burst, integerRange(1, 100, 2, "messages per client per round"));
-const rounds = checkInteger("--rounds", values.rounds, integerRange(1, 100, 3, "rounds"));
+const burst = checkInteger("--burst", values.burst, integerRange(1, 100, 1, "messages per client per round"));
+const rounds = checkInteger("--rounds", values.rounds, integerRange(1, 100, 2, "rounds"));
 
 void runLoad({ clients, burst, rounds, idleMs: 15_000, progress: (line) => console.error(line) }).then((result) => {
   const mib = (value: number) => `${value.toFixed(1)} MiB`;

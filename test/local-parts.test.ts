@@ -2,6 +2,7 @@
 import { join } from "node:path";
 import test from "ava";
 import { awsRequestTime, newApiId, newAwsId } from "../local/events";
+import { createLimiter } from "../local/limiter";
 import { watchFrameSizes } from "../local/limits";
 import { managementConnectionId } from "../local/management-api";
 import { demoFile } from "../local/static";
@@ -81,4 +82,27 @@ test("demo files: only inside the demo folder", (t) => {
   for (const path of ["/demo/../secret", "/demo/%2e%2e/secret", "/demo/..%2fsecret", "/demo/", "/demo/a%00b", "/other.html", "/demo/%zz"]) {
     t.is(demoFile(path, dir), undefined, path);
   }
+});
+
+test("limiter: never more than `max` tasks at once, all of them run, in arrival order", async (t) => {
+  const limiter = createLimiter(3);
+  let running = 0;
+  let peak = 0;
+  const started: number[] = [];
+  const results = await Promise.all(
+    Array.from({ length: 10 }, (_, i) =>
+      limiter.run(async () => {
+        started.push(i);
+        peak = Math.max(peak, ++running);
+        await new Promise((resolve) => setImmediate(resolve));
+        running--;
+        return i * 2;
+      }),
+    ),
+  );
+  t.is(peak, 3);
+  t.deepEqual(started, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  t.deepEqual(results, [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
+  await t.throwsAsync(limiter.run(() => Promise.reject(new Error("task failed"))), { message: "task failed" });
+  t.is(await limiter.run(async () => "slot freed after a failure"), "slot freed after a failure");
 });
