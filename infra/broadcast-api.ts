@@ -10,6 +10,7 @@ import type { StackSettings } from "./config";
 import { createRouteFunction, type Route, type RouteFunction } from "./functions";
 import { createOperations } from "./operations";
 import { connectPolicy, defaultRoutePolicy, disconnectPolicy } from "./policies";
+import { createShardQueues, createShardWorker, type ShardQueues } from "./shards";
 
 /** The component takes the validated stack settings as they are. */
 export type BroadcastApiArgs = Omit<StackSettings, "namePrefix">;
@@ -59,7 +60,12 @@ export class BroadcastApi extends pulumi.ComponentResource {
     );
     const api = new aws.apigatewayv2.Api(`${name}-api`, { protocolType: "WEBSOCKET", routeSelectionExpression: "$request.body.action" }, parent);
 
-    const functions = this.createFunctions(name, args, table, api);
+    // Sharded fan-out only; `$default` needs the queue's URL and ARN.
+    const shardQueues = args.fanout === "sharded" ? createShardQueues(name, args, this) : undefined;
+    const functions = this.createFunctions(name, args, table, api, shardQueues);
+    const worker = shardQueues
+      ? createShardWorker(name, { queues: shardQueues, table, api, environment: this.commonEnvironment(args, table), settings: args }, this)
+      : undefined;
     const routes = ROUTES.map((route) => this.route(`${name}-${route}`, ROUTE_KEYS[route], functions[route], api, args.stageName));
 
     const accessLogs = args.accessLogging
@@ -78,7 +84,10 @@ export class BroadcastApi extends pulumi.ComponentResource {
       { parent: this, dependsOn: routes },
     );
 
-    if (args.monitoring) createOperations(name, { apiId: api.id, stageName: stage.name, functions, alarmEmail: args.alarmEmail }, this);
+    if (args.monitoring) {
+      const monitored = worker ? { ...functions, shards: worker.fn } : functions;
+      createOperations(name, { apiId: api.id, stageName: stage.name, functions: monitored, deadLetterQueue: shardQueues?.deadLetterQueue, alarmEmail: args.alarmEmail }, this);
+    }
 
     this.endpoint = pulumi.interpolate`${api.apiEndpoint}/${stage.name}`;
     this.managementEndpoint = pulumi.interpolate`${api.apiEndpoint.apply((url) => url.replace(/^wss:/, "https:"))}/${stage.name}`;
@@ -94,13 +103,26 @@ export class BroadcastApi extends pulumi.ComponentResource {
     });
   }
 
-  private createFunctions(name: string, args: BroadcastApiArgs, table: aws.dynamodb.Table, api: aws.apigatewayv2.Api): Record<Route, RouteFunction> {
-    const common = {
+  private commonEnvironment(args: BroadcastApiArgs, table: aws.dynamodb.Table): Record<string, pulumi.Input<string>> {
+    return {
       [ENV.tableName]: table.name,
       [ENV.maxMessageBytes]: String(args.maxMessageBytes),
       [ENV.fanOutConcurrency]: String(args.fanOutConcurrency),
       [ENV.connectionTtlSeconds]: String(args.connectionTtlSeconds),
     };
+  }
+
+  private createFunctions(
+    name: string,
+    args: BroadcastApiArgs,
+    table: aws.dynamodb.Table,
+    api: aws.apigatewayv2.Api,
+    shardQueue: ShardQueues | undefined,
+  ): Record<Route, RouteFunction> {
+    const common = this.commonEnvironment(args, table);
+    const sharded: Record<string, pulumi.Input<string>> = shardQueue
+      ? { [ENV.fanOutMode]: "sharded", [ENV.shardQueueUrl]: shardQueue.queue.url, [ENV.shardSize]: String(args.shardSize) }
+      : {};
     // Only `$connect` checks access, so only it holds the token.
     const access = {
       ...(args.accessToken ? { [ENV.accessToken]: args.accessToken } : {}),
@@ -111,8 +133,8 @@ export class BroadcastApi extends pulumi.ComponentResource {
     return {
       connect: make("connect", { ...common, ...access }, (logGroupArn) => connectPolicy(table.arn, logGroupArn)),
       disconnect: make("disconnect", common, (logGroupArn) => disconnectPolicy(table.arn, logGroupArn)),
-      default: make("default", common, (logGroupArn) =>
-        defaultRoutePolicy({ tableArn: table.arn, logGroupArn, apiExecutionArn: api.executionArn, stageName: args.stageName }),
+      default: make("default", { ...common, ...sharded }, (logGroupArn) =>
+        defaultRoutePolicy({ tableArn: table.arn, logGroupArn, apiExecutionArn: api.executionArn, stageName: args.stageName, shardQueueArn: shardQueue?.queue.arn }),
       ),
     };
   }

@@ -4,7 +4,7 @@
  * is allowed. README "Deploy to AWS" documents every key.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { ConfigError, checkInteger, checkSetting, type IntegerRange, type SettingName } from "../runtime/settings";
+import { ConfigError, checkFanOutMode, checkInteger, checkSetting, type FanOutMode, type IntegerRange, type SettingName } from "../runtime/settings";
 
 /** The part of `pulumi.Config` read here; tests pass a stub. */
 export interface ConfigSource {
@@ -25,6 +25,8 @@ export const LOG_RETENTION_DAYS = [
 export const INFRA_RANGES = {
   lambdaMemoryMb: { min: 128, max: 10240, default: 512, unit: "MB" },
   lambdaTimeoutSeconds: { min: 1, max: 900, default: 30, unit: "seconds" },
+  /** The shard worker's reserved concurrency: what keeps sharded fan-out under the post-rate quota. */
+  shardWorkers: { min: 2, max: 1000, default: 10, unit: "concurrent worker invocations" },
 } as const satisfies Record<string, IntegerRange>;
 
 /** API Gateway's rule for stage names. */
@@ -59,6 +61,10 @@ export interface StackSettings {
   accessLogging: boolean;
   tableDeletionProtection: boolean;
   retainTable: boolean;
+  /** `sharded` adds the shard queue, its dead-letter queue and the worker function. */
+  fanout: FanOutMode;
+  shardSize: number;
+  shardWorkers: number;
 }
 
 export interface StackIdentity {
@@ -92,6 +98,9 @@ export function readStackSettings(config: ConfigSource, identity: StackIdentity)
     accessLogging: boolean("accessLogging", false),
     tableDeletionProtection: boolean("tableDeletionProtection", false),
     retainTable: boolean("retainTable", false),
+    fanout: checkFanOutMode(key("fanout"), config.get("fanout")),
+    shardSize: setting("shardSize"),
+    shardWorkers: integer("shardWorkers"),
   };
 }
 

@@ -1,11 +1,13 @@
 /**
- * One route's Lambda: its log group, its own role with an inline least-privilege policy, and the
- * CallbackFunction whose serialized factory builds the handlers once per container.
+ * One Lambda (a route's, or the shard worker): its log group, its own role with an inline
+ * least-privilege policy, and the CallbackFunction whose serialized factory builds its handler
+ * once per container.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { HandlerResult, WebSocketEvent } from "../runtime/events";
-import { handlersFromEnvironment } from "../runtime/lambda";
+import { handlersFromEnvironment, shardWorkerFromEnvironment } from "../runtime/lambda";
+import type { SqsBatchResponse, SqsEvent } from "../runtime/shards";
 import type { StackSettings } from "./config";
 import { lambdaAssumeRolePolicy } from "./policies";
 
@@ -13,8 +15,10 @@ export type Route = "connect" | "disconnect" | "default";
 
 export type RouteFunction = aws.lambda.CallbackFunction<WebSocketEvent, HandlerResult>;
 
+export type ShardWorkerFunction = aws.lambda.CallbackFunction<SqsEvent, SqsBatchResponse>;
+
 /** package.json's runtime dependencies; the Node.js Lambda runtime already ships SDK v3. */
-export const AWS_SDK_PACKAGES = ["@aws-sdk/client-apigatewaymanagementapi", "@aws-sdk/client-dynamodb", "@aws-sdk/lib-dynamodb"];
+export const AWS_SDK_PACKAGES = ["@aws-sdk/client-apigatewaymanagementapi", "@aws-sdk/client-dynamodb", "@aws-sdk/client-sqs", "@aws-sdk/lib-dynamodb"];
 
 // Each factory runs once per container (at cold start) and returns that container's handler, so
 // SDK clients and their sockets are reused across invocations.
@@ -23,9 +27,9 @@ const FACTORIES = {
   disconnect: () => handlersFromEnvironment().disconnect,
   default: () => handlersFromEnvironment().message,
 };
+const SHARD_WORKER_FACTORY = () => shardWorkerFromEnvironment();
 
-export interface RouteFunctionArgs {
-  route: Route;
+export interface FunctionArgs {
   /** The physical function name; its log group is `/aws/lambda/<functionName>`. */
   functionName: string;
   environment: Record<string, pulumi.Input<string>>;
@@ -34,7 +38,26 @@ export interface RouteFunctionArgs {
   settings: Pick<StackSettings, "architecture" | "lambdaMemoryMb" | "lambdaTimeoutSeconds" | "logRetentionDays" | "bundleAwsSdk">;
 }
 
+export interface RouteFunctionArgs extends FunctionArgs {
+  route: Route;
+}
+
 export function createRouteFunction(name: string, args: RouteFunctionArgs, parent: pulumi.Resource): RouteFunction {
+  return createFunction(name, args, FACTORIES[args.route], {}, parent);
+}
+
+/** The shard worker; `reservedConcurrency` caps how many post at once (the post-rate quota). */
+export function createShardWorkerFunction(name: string, args: FunctionArgs & { reservedConcurrency: number }, parent: pulumi.Resource): ShardWorkerFunction {
+  return createFunction(name, args, SHARD_WORKER_FACTORY, { reservedConcurrentExecutions: args.reservedConcurrency }, parent);
+}
+
+function createFunction<E, R>(
+  name: string,
+  args: FunctionArgs,
+  callbackFactory: () => (event: E) => Promise<R>,
+  extra: Partial<aws.lambda.CallbackFunctionArgs<E, R>>,
+  parent: pulumi.Resource,
+): aws.lambda.CallbackFunction<E, R> {
   const { settings } = args;
   const logGroup = new aws.cloudwatch.LogGroup(
     `${name}-logs`,
@@ -43,11 +66,12 @@ export function createRouteFunction(name: string, args: RouteFunctionArgs, paren
   );
   const role = new aws.iam.Role(`${name}-role`, { assumeRolePolicy: lambdaAssumeRolePolicy() }, { parent });
   const rolePolicy = new aws.iam.RolePolicy(`${name}-policy`, { role: role.id, policy: args.policy(logGroup.arn) }, { parent });
-  return new aws.lambda.CallbackFunction<WebSocketEvent, HandlerResult>(
+  return new aws.lambda.CallbackFunction<E, R>(
     name,
     {
+      ...extra,
       name: args.functionName,
-      callbackFactory: FACTORIES[args.route],
+      callbackFactory,
       role,
       runtime: aws.lambda.Runtime.NodeJS22dX,
       architectures: [settings.architecture],

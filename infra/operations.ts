@@ -1,12 +1,12 @@
 /**
  * The operations view (config `monitoring`): one CloudWatch dashboard of the WebSocket API and
- * the three functions, and alarms on function errors and throttles, built with awsx classic's
- * metric helpers. Alarms notify `alarmEmail` through an SNS topic when it is set.
+ * the functions, and alarms on function errors and throttles (and, in sharded mode, on shard jobs
+ * in the dead-letter queue), built with awsx classic's metric helpers. Alarms notify
+ * `alarmEmail` through an SNS topic when it is set.
  */
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
-import type { Route, RouteFunction } from "./functions";
 
 const cloudwatch = awsx.classic.cloudwatch;
 const lambdaMetrics = awsx.classic.lambda.metrics;
@@ -20,7 +20,10 @@ type LambdaMetric = typeof lambdaMetrics.errors;
 export interface OperationsArgs {
   apiId: pulumi.Input<string>;
   stageName: pulumi.Input<string>;
-  functions: Record<Route, RouteFunction>;
+  /** By label: the three routes, and `shards` in sharded mode. */
+  functions: Record<string, aws.lambda.Function>;
+  /** Sharded mode: any message here is a shard that never got delivered. */
+  deadLetterQueue?: aws.sqs.Queue;
   alarmEmail?: string;
 }
 
@@ -65,6 +68,25 @@ export function createOperations(name: string, args: OperationsArgs, parent: pul
         { parent },
       );
     }
+  }
+  if (args.deadLetterQueue) {
+    new aws.cloudwatch.MetricAlarm(
+      `${name}-shards-dead-letters`,
+      {
+        namespace: "AWS/SQS",
+        metricName: "ApproximateNumberOfMessagesVisible",
+        dimensions: { QueueName: args.deadLetterQueue.name },
+        statistic: "Maximum",
+        period: 300,
+        evaluationPeriods: 1,
+        comparisonOperator: "GreaterThanOrEqualToThreshold",
+        threshold: 1,
+        treatMissingData: "notBreaching",
+        alarmActions: actions,
+        okActions: actions,
+      },
+      { parent },
+    );
   }
 }
 

@@ -34,19 +34,37 @@ export interface DefaultRouteResources {
   /** The API's `arn:aws:execute-api:{region}:{account}:{apiId}`. */
   apiExecutionArn: pulumi.Input<string>;
   stageName: string;
+  /** Sharded fan-out: the queue `$default` sends shard jobs to. */
+  shardQueueArn?: pulumi.Input<string>;
 }
 
 /**
  * `$default` lists live connections, deletes rows of gone ones, and POSTs to connections of this
- * API's stage only (the runtime never DELETEs a connection).
+ * API's stage only (the runtime never DELETEs a connection); in sharded mode it also sends to the
+ * shard queue (POSTs stay for its `_error` replies).
  */
 export function defaultRoutePolicy(resources: DefaultRouteResources): pulumi.Output<string> {
-  const connections = pulumi.interpolate`${resources.apiExecutionArn}/${resources.stageName}/POST/@connections/*`;
   return policyDocument([
     tableStatement(["dynamodb:Scan", "dynamodb:DeleteItem"], resources.tableArn),
-    { Effect: "Allow", Action: ["execute-api:ManageConnections"], Resource: [connections] },
+    postStatement(resources),
+    ...(resources.shardQueueArn === undefined ? [] : [{ Effect: "Allow" as const, Action: ["sqs:SendMessage"], Resource: [resources.shardQueueArn] }]),
     logStatement(resources.logGroupArn),
   ]);
+}
+
+/** The shard worker receives and deletes its queue's jobs, POSTs to this stage, deletes gone rows. */
+export function shardWorkerPolicy(resources: DefaultRouteResources & { shardQueueArn: pulumi.Input<string> }): pulumi.Output<string> {
+  return policyDocument([
+    tableStatement(["dynamodb:DeleteItem"], resources.tableArn),
+    postStatement(resources),
+    { Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], Resource: [resources.shardQueueArn] },
+    logStatement(resources.logGroupArn),
+  ]);
+}
+
+function postStatement(resources: Pick<DefaultRouteResources, "apiExecutionArn" | "stageName">): Statement {
+  const connections = pulumi.interpolate`${resources.apiExecutionArn}/${resources.stageName}/POST/@connections/*`;
+  return { Effect: "Allow", Action: ["execute-api:ManageConnections"], Resource: [connections] };
 }
 
 function tableStatement(actions: string[], tableArn: pulumi.Input<string>): Statement {

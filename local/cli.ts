@@ -3,7 +3,7 @@
  * the same ranges as the programmatic options; a bad one exits with status 2 and names the flag.
  */
 import { parseArgs } from "node:util";
-import { SETTINGS, checkInteger, splitList, type IntegerRange } from "../runtime/settings";
+import { SETTINGS, checkFanOutMode, checkInteger, splitList, type IntegerRange } from "../runtime/settings";
 import { startEmulator, type Emulator, type EmulatorOptions } from "./emulator";
 import { EMULATOR_RANGES, checkStage } from "./options";
 
@@ -18,7 +18,8 @@ type NumericOption =
   | "postBurst"
   | "postLatencyMs"
   | "idleTimeoutMs"
-  | "maxLifetimeMs";
+  | "maxLifetimeMs"
+  | "shardSize";
 
 const NUMERIC_FLAGS: Record<string, { option: NumericOption; range: IntegerRange; help: string }> = {
   port: { option: "port", range: EMULATOR_RANGES.port, help: "HTTP/WebSocket port; 0 picks a free one (env PORT)" },
@@ -32,6 +33,7 @@ const NUMERIC_FLAGS: Record<string, { option: NumericOption; range: IntegerRange
   "post-latency": { option: "postLatencyMs", range: EMULATOR_RANGES.postLatencyMs, help: "ms before answering each post" },
   "idle-timeout": { option: "idleTimeoutMs", range: EMULATOR_RANGES.idleTimeoutMs, help: "ms without messages before close 1001" },
   "max-lifetime": { option: "maxLifetimeMs", range: EMULATOR_RANGES.maxLifetimeMs, help: "ms before any connection is closed 1001" },
+  "shard-size": { option: "shardSize", range: SETTINGS.shardSize, help: "receivers per shard job (--fanout sharded)" },
 };
 
 const TEXT_FLAGS: Record<string, string> = {
@@ -40,6 +42,7 @@ const TEXT_FLAGS: Record<string, string> = {
   data: "directory that keeps the DynamoDB data across restarts (default in memory)",
   token: "require this token as ?token= or Authorization: Bearer",
   "allowed-origins": "comma-separated Origin values allowed to connect",
+  fanout: "direct (default) or sharded: shard jobs through a local stand-in for SQS to the worker",
 };
 
 /** Exit status for a bad command line, as most CLIs use. */
@@ -73,7 +76,9 @@ function parseCommandLine(args: string[], env: NodeJS.ProcessEnv): EmulatorOptio
   }
   if (options.port === undefined && env.PORT) options.port = checkInteger("PORT", env.PORT, EMULATOR_RANGES.port);
   const stage = text("stage");
+  const fanout = text("fanout");
   return {
+    fanout: fanout === undefined ? undefined : checkFanOutMode("--fanout", fanout),
     ...options,
     host: text("host"),
     stage: stage === undefined ? undefined : checkStage("--stage", stage),
@@ -98,6 +103,9 @@ function banner(emulator: Emulator, options: EmulatorOptions): string {
   const throttleBurst = options.throttleBurstLimit ?? SETTINGS.throttleBurstLimit.default;
   lines.push(`  Throttling  ${throttleRate} per second, burst ${throttleBurst} ($connect and messages, as the deployed stage)`);
   if (options.postRate) lines.push(`  Post quota  ${options.postRate} per second`);
+  if (options.fanout === "sharded") {
+    lines.push(`  Fan-out     sharded, ${options.shardSize ?? SETTINGS.shardSize.default} receivers per job, local queue ${emulator.shardQueueUrl}`);
+  }
   lines.push("Press Ctrl+C to stop.");
   return lines.join("\n");
 }

@@ -4,13 +4,16 @@
  * All state lives in the returned object, so one process can run several emulators.
  */
 import { createServer } from "node:http";
-import { createHandlers, readRuntimeConfig } from "../runtime/lambda";
+import { createHandlers, createShardWorker, readRuntimeConfig } from "../runtime/lambda";
 import type { Handlers } from "../runtime/handlers";
+import type { FanOutMode } from "../runtime/settings";
+import type { ShardWorkerHandler } from "../runtime/shards";
 import { newApiId } from "./events";
 import { createGateway } from "./gateway";
 import { createManagementApi } from "./management-api";
 import { resolveOptions, runtimeEnvironment } from "./options";
 import { closeServer, listen, routeRequests } from "./server";
+import { startLocalShardQueue, type LocalShardQueue } from "./shard-queue";
 import { DEMO_DIR } from "./static";
 import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "./store";
 import { createTokenBucket } from "./token-bucket";
@@ -50,8 +53,17 @@ export interface EmulatorOptions {
   maxLifetimeMs?: number;
   /** Forces small Scan pages (tests). */
   scanPageLimit?: number;
+  /**
+   * `sharded`: `$default` enqueues shard jobs on a local stand-in for SQS (local/shard-queue.ts)
+   * that invokes the shard worker; default `direct`.
+   */
+  fanout?: FanOutMode;
+  /** Receivers per shard job in sharded mode (default 1000). */
+  shardSize?: number;
   /** Replaces the handlers built from runtime/lambda.ts, e.g. with the code Pulumi would upload. */
   handlers?: Handlers;
+  /** Replaces the shard worker built from runtime/lambda.ts (sharded mode). */
+  shardWorker?: ShardWorkerHandler;
   /** Receives emulator and handler log lines (JSON); default stdout. */
   log?: (line: string) => void;
 }
@@ -67,6 +79,10 @@ export interface Emulator {
   /** `http://127.0.0.1:DYNAPORT` */
   dynamoEndpoint: string;
   tableName: string;
+  /** Sharded mode: the local queue's URL, what `SHARD_QUEUE_URL` is set to. */
+  shardQueueUrl?: string;
+  /** Sharded mode: shard jobs that failed every delivery (the dead-letter queue). */
+  deadLetters(): Array<{ messageId: string; body: string }>;
   /** Ids of the currently open connections. */
   connectionIds(): string[];
   /** Closes every connection with 1001, runs each `$disconnect`, then stops the servers and dynalite. */
@@ -79,10 +95,22 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const dynamo = await startDynamo({ dataDir: settings.dataDir });
   const http = createServer();
   let port: number;
+  let shardWorker: ShardWorkerHandler | undefined;
+  let shardQueue: LocalShardQueue | undefined;
   try {
     await ensureConnectionTable(dynamo.endpoint, settings.tableName);
     port = await listen(http, settings.port, settings.host);
+    if (settings.fanout === "sharded") {
+      shardQueue = await startLocalShardQueue({
+        worker: () => {
+          if (!shardWorker) throw new Error("a shard job arrived before the worker was built");
+          return shardWorker;
+        },
+        log,
+      });
+    }
   } catch (err) {
+    await closeServer(http).catch(() => undefined);
     await dynamo.close();
     throw err;
   }
@@ -90,12 +118,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   // The port is known only now, and the handlers post to it; nothing awaits between here and
   // the route wiring below, so no request can arrive unrouted.
   const managementEndpoint = `http://${reachableHost(settings.host, "127.0.0.1")}:${port}/${settings.stage}`;
-  const handlers =
-    options.handlers ??
-    createHandlers(readRuntimeConfig(runtimeEnvironment(settings, { management: managementEndpoint, dynamo: dynamo.endpoint })), {
-      credentials: LOCAL_AWS.credentials,
-      log: (entry) => log(JSON.stringify(entry)),
-    });
+  const config = readRuntimeConfig(runtimeEnvironment(settings, { management: managementEndpoint, dynamo: dynamo.endpoint, shardQueue: shardQueue?.url }));
+  const overrides = { credentials: LOCAL_AWS.credentials, log: (entry: object) => log(JSON.stringify(entry)) };
+  const handlers = options.handlers ?? createHandlers(config, overrides);
+  if (shardQueue) shardWorker = options.shardWorker ?? createShardWorker(config, overrides);
   const gateway = createGateway({
     handlers,
     stage: settings.stage,
@@ -118,6 +144,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   const shutdown = async () => {
     // Connections first: their last handler invocations still need the management API and the table.
     await gateway.close();
+    await shardQueue?.close();
     await closeServer(http);
     await dynamo.close();
   };
@@ -128,6 +155,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     managementEndpoint,
     dynamoEndpoint: dynamo.endpoint,
     tableName: settings.tableName,
+    shardQueueUrl: shardQueue?.url,
+    deadLetters: () => shardQueue?.deadLetters() ?? [],
     connectionIds: () => gateway.connectionIds(),
     close() {
       closed ??= shutdown();

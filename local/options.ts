@@ -3,7 +3,7 @@
  * flags against, so a bad value fails the same way from code and from the command line.
  */
 import { ENV } from "../runtime/lambda";
-import { ConfigError, checkInteger, checkSetting } from "../runtime/settings";
+import { ConfigError, checkFanOutMode, checkInteger, checkSetting } from "../runtime/settings";
 import type { EmulatorOptions } from "./emulator";
 import { AWS_LIMITS } from "./limits";
 import { LOCAL_AWS } from "./store";
@@ -40,6 +40,8 @@ export type ResolvedOptions = Required<
     | "postLatencyMs"
     | "idleTimeoutMs"
     | "maxLifetimeMs"
+    | "fanout"
+    | "shardSize"
   >
 > &
   Pick<EmulatorOptions, "dataDir" | "accessToken" | "scanPageLimit">;
@@ -67,6 +69,8 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     idleTimeoutMs: checkInteger("idleTimeoutMs", options.idleTimeoutMs, EMULATOR_RANGES.idleTimeoutMs),
     maxLifetimeMs: checkInteger("maxLifetimeMs", options.maxLifetimeMs, EMULATOR_RANGES.maxLifetimeMs),
     scanPageLimit: options.scanPageLimit,
+    fanout: checkFanOutMode("fanout", options.fanout),
+    shardSize: checkSetting("shardSize", "shardSize", options.shardSize),
   };
 }
 
@@ -79,7 +83,7 @@ export function checkStage(key: string, raw: string): string {
 /** The Lambda environment the emulator's handlers are built from, as the deployed stack sets it. */
 export function runtimeEnvironment(
   options: ResolvedOptions,
-  endpoints: { management: string; dynamo: string },
+  endpoints: { management: string; dynamo: string; shardQueue?: string },
 ): Record<string, string | undefined> {
   return {
     [ENV.tableName]: options.tableName,
@@ -91,6 +95,10 @@ export function runtimeEnvironment(
     [ENV.accessToken]: options.accessToken,
     [ENV.allowedOrigins]: options.allowedOrigins.join(","),
     [ENV.scanPageLimit]: options.scanPageLimit === undefined ? undefined : String(options.scanPageLimit),
+    [ENV.fanOutMode]: options.fanout,
+    [ENV.shardQueueUrl]: endpoints.shardQueue,
+    [ENV.sqsEndpoint]: endpoints.shardQueue === undefined ? undefined : new URL(endpoints.shardQueue).origin,
+    [ENV.shardSize]: String(options.shardSize),
     AWS_REGION: LOCAL_AWS.region,
   };
 }

@@ -2,7 +2,9 @@
  * fanOut: delivers to many receivers with at most `concurrency` posts in flight, and counts
  * the outcomes. Never one unbounded Promise.all: that exhausts sockets and the post-rate quota.
  */
-import type { PostResult } from "./post";
+import type { ConnectionStore } from "./connections";
+import type { Outgoing } from "./message";
+import type { Poster, PostResult } from "./post";
 
 export interface FanOutCounts {
   receivers: number;
@@ -34,4 +36,27 @@ export async function fanOut(
   const workers = Math.max(1, Math.min(concurrency, receivers.length));
   await Promise.all(Array.from({ length: workers }, worker));
   return counts;
+}
+
+/**
+ * One post per receiver, the sender's copy to the sender; a gone connection's row is deleted.
+ * Shared by the direct path and the shard workers.
+ */
+export function makeDeliver(
+  deps: { store: ConnectionStore },
+  poster: Poster,
+  sender: string,
+  outgoing: Pick<Outgoing, "sender" | "others">,
+): { deliver(id: string): Promise<PostResult>; cleanupFailures(): number } {
+  const senderCopy = Buffer.from(outgoing.sender);
+  const othersCopy = Buffer.from(outgoing.others);
+  let cleanupFailed = 0;
+  return {
+    async deliver(id) {
+      const result = await poster.post(id, id === sender ? senderCopy : othersCopy);
+      if (result.outcome === "gone") await deps.store.remove(id).catch(() => cleanupFailed++);
+      return result;
+    },
+    cleanupFailures: () => cleanupFailed,
+  };
 }

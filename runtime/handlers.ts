@@ -5,9 +5,10 @@
 import { checkAccess, type AccessPolicy } from "./access";
 import type { ConnectionStore } from "./connections";
 import type { HandlerResult, RouteHandler, WebSocketEvent } from "./events";
-import { fanOut, type FanOutCounts } from "./fanout";
+import { fanOut, makeDeliver, type FanOutCounts } from "./fanout";
 import { errorFrame, transformMessage, type ErrorCode } from "./message";
-import type { Poster, PostResult } from "./post";
+import type { Poster } from "./post";
+import { planShardJobs, type ShardQueue } from "./shards";
 
 export interface Limits {
   maxMessageBytes: number;
@@ -29,6 +30,14 @@ export interface InvocationLog {
   failed?: number;
   failures?: Record<string, number>;
   cleanupFailed?: number;
+  /** Sharded mode: shard jobs enqueued for this message. */
+  shards?: number;
+}
+
+/** Sharded fan-out: `$default` enqueues shard jobs of at most `shardSize` receivers. */
+export interface ShardedFanOut {
+  queue: ShardQueue;
+  shardSize: number;
 }
 
 export interface HandlerDeps {
@@ -42,6 +51,8 @@ export interface HandlerDeps {
   /** Epoch ms; injected so tests can move time (TTL filtering, durations). */
   now(): number;
   log(entry: InvocationLog): void;
+  /** Unset: direct fan-out, every post from the `$default` invocation itself. */
+  sharded?: ShardedFanOut;
 }
 
 export interface Handlers {
@@ -86,17 +97,23 @@ export function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
   });
 }
 
-/** `$default`: transform once, list every live connection, fan out, settle every post. */
+/**
+ * `$default`: transform once, list every live connection, then either fan out and settle every
+ * post (direct) or enqueue the receivers in shard jobs for the workers (sharded).
+ */
 export function makeDefaultHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
-    const { connectionId: sender, requestTimeEpoch: now, domainName, stage } = event.requestContext;
-    const poster = deps.posterFor(deps.managementEndpoint ?? `https://${domainName}/${stage}`);
-    const replyError = async (code: ErrorCode, frame: string) => {
+    const { connectionId: sender, requestTimeEpoch: now, domainName, stage, messageId, requestId } = event.requestContext;
+    const endpoint = deps.managementEndpoint ?? `https://${domainName}/${stage}`;
+    const poster = deps.posterFor(endpoint);
+    const replyError = async (code: ErrorCode, frame: string, entry: Partial<InvocationLog> = {}) => {
       await poster.post(sender, Buffer.from(frame));
-      return { result: { statusCode: 200 }, entry: { error: code } };
+      return { result: { statusCode: 200 }, entry: { ...entry, error: code } };
     };
 
-    const transformed = transformMessage(bodyText(event), now, deps.limits.maxMessageBytes);
+    // API Gateway's messageId is unique per inbound message; only sharded copies carry it.
+    const id = deps.sharded ? (messageId ?? requestId) : undefined;
+    const transformed = transformMessage(bodyText(event), now, deps.limits.maxMessageBytes, id);
     if (!transformed.ok) return replyError(transformed.code, transformed.frame);
 
     let receivers: string[];
@@ -108,15 +125,22 @@ export function makeDefaultHandler(deps: HandlerDeps): RouteHandler {
       return replyError("Unavailable", errorFrame("Unavailable", `connection store unavailable (${errorName(err)}); message not sent`, now));
     }
 
-    const senderCopy = Buffer.from(transformed.outgoing.sender);
-    const othersCopy = Buffer.from(transformed.outgoing.others);
-    let cleanupFailed = 0;
-    const deliver = async (id: string): Promise<PostResult> => {
-      const result = await poster.post(id, id === sender ? senderCopy : othersCopy);
-      if (result.outcome === "gone") await deps.store.remove(id).catch(() => cleanupFailed++);
-      return result;
-    };
+    if (deps.sharded && id !== undefined) {
+      const { queue, shardSize } = deps.sharded;
+      const jobs = planShardJobs({ endpoint, sender, messageId: id, base: transformed.outgoing.base }, receivers, shardSize);
+      try {
+        await queue.enqueue(jobs);
+      } catch (err) {
+        // Jobs accepted before the failure are delivered: some receivers may get this message.
+        const message = `shard queue unavailable (${errorName(err)}); message may not reach everyone`;
+        return replyError("Unavailable", errorFrame("Unavailable", message, now), { receivers: receivers.length, shards: jobs.length });
+      }
+      return { result: { statusCode: 200 }, entry: { receivers: receivers.length, shards: jobs.length } };
+    }
+
+    const { deliver, cleanupFailures } = makeDeliver(deps, poster, sender, transformed.outgoing);
     const counts: FanOutCounts = await fanOut(receivers, deliver, deps.limits.fanOutConcurrency);
+    const cleanupFailed = cleanupFailures();
     return { result: { statusCode: 200 }, entry: { ...counts, ...(cleanupFailed > 0 ? { cleanupFailed } : {}) } };
   });
 }

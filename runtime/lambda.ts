@@ -4,11 +4,13 @@
  * own environment, so both hosts construct dependencies identically.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDynamoConnectionStore } from "./connections";
-import { makeHandlers, type Handlers, type InvocationLog } from "./handlers";
+import { makeHandlers, type HandlerDeps, type Handlers, type InvocationLog } from "./handlers";
 import { createPosterFactory } from "./post";
-import { ConfigError, checkInteger, checkSetting, integerRange, splitList } from "./settings";
+import { ConfigError, checkFanOutMode, checkInteger, checkSetting, integerRange, splitList, type FanOutMode } from "./settings";
+import { createSqsShardQueue, makeShardWorkerHandler, type ShardWorkerHandler } from "./shards";
 
 // Only tests and benchmarks set a page limit (to force paging); production lets DynamoDB fill 1 MB pages.
 const SCAN_PAGE_LIMIT = integerRange(1, 100000, 100000, "items");
@@ -24,6 +26,10 @@ const ENV = {
   allowedOrigins: "ALLOWED_ORIGINS",
   dynamoEndpoint: "DYNAMODB_ENDPOINT",
   scanPageLimit: "SCAN_PAGE_LIMIT",
+  fanOutMode: "FANOUT_MODE",
+  shardQueueUrl: "SHARD_QUEUE_URL",
+  shardSize: "SHARD_SIZE",
+  sqsEndpoint: "SQS_ENDPOINT",
 } as const;
 // Not `export const`: tsc would compile this module's own reads to `exports.X`, which
 // Pulumi's closure serializer leaves dangling in the Lambda code.
@@ -40,6 +46,12 @@ export interface RuntimeConfig {
   dynamoEndpoint?: string;
   scanPageLimit?: number;
   region?: string;
+  fanOutMode: FanOutMode;
+  /** Required in sharded mode: the queue `$default` enqueues shard jobs on. */
+  shardQueueUrl?: string;
+  shardSize: number;
+  /** Local hosts only: the SQS endpoint (the deployed functions use the region's). */
+  sqsEndpoint?: string;
 }
 
 /** Reads and validates the handler configuration; a bad value throws ConfigError naming the variable. */
@@ -48,6 +60,9 @@ export function readRuntimeConfig(env: Record<string, string | undefined>): Runt
   if (!tableName) throw new ConfigError(ENV.tableName, "is required (the connections table name)");
   const optional = (name: string) => (env[name] === undefined || env[name] === "" ? undefined : env[name]);
   const pageLimit = optional(ENV.scanPageLimit);
+  const fanOutMode = checkFanOutMode(ENV.fanOutMode, env[ENV.fanOutMode]);
+  const shardQueueUrl = optional(ENV.shardQueueUrl);
+  if (fanOutMode === "sharded" && shardQueueUrl === undefined) throw new ConfigError(ENV.shardQueueUrl, "is required when FANOUT_MODE is sharded");
   return {
     tableName,
     maxMessageBytes: checkSetting("maxMessageBytes", ENV.maxMessageBytes, env[ENV.maxMessageBytes]),
@@ -59,6 +74,10 @@ export function readRuntimeConfig(env: Record<string, string | undefined>): Runt
     dynamoEndpoint: optional(ENV.dynamoEndpoint),
     scanPageLimit: pageLimit === undefined ? undefined : checkInteger(ENV.scanPageLimit, pageLimit, SCAN_PAGE_LIMIT),
     region: optional("AWS_REGION"),
+    fanOutMode,
+    shardQueueUrl,
+    shardSize: checkSetting("shardSize", ENV.shardSize, env[ENV.shardSize]),
+    sqsEndpoint: optional(ENV.sqsEndpoint),
   };
 }
 
@@ -72,13 +91,27 @@ export interface HostOverrides {
 
 /** The handlers with real SDK clients, built once per container from `config`. */
 export function createHandlers(config: RuntimeConfig, overrides: HostOverrides = {}): Handlers {
+  const deps = createDeps(config, overrides);
+  if (config.fanOutMode === "sharded" && config.shardQueueUrl !== undefined) {
+    const sqs = new SQSClient({ region: config.region, endpoint: config.sqsEndpoint, credentials: overrides.credentials });
+    deps.sharded = { queue: createSqsShardQueue(sqs, config.shardQueueUrl, config.fanOutConcurrency), shardSize: config.shardSize };
+  }
+  return makeHandlers(deps);
+}
+
+/** The shard worker (SQS event source) with real SDK clients, built once per container. */
+export function createShardWorker(config: RuntimeConfig, overrides: HostOverrides = {}): ShardWorkerHandler {
+  return makeShardWorkerHandler(createDeps(config, overrides));
+}
+
+function createDeps(config: RuntimeConfig, overrides: HostOverrides): HandlerDeps {
   const dynamo = new DynamoDBClient({
     region: config.region,
     endpoint: config.dynamoEndpoint,
     credentials: overrides.credentials,
   });
   const doc = DynamoDBDocumentClient.from(dynamo);
-  return makeHandlers({
+  return {
     store: createDynamoConnectionStore(doc, { tableName: config.tableName, pageLimit: config.scanPageLimit }),
     posterFor: createPosterFactory({
       region: config.region,
@@ -94,10 +127,15 @@ export function createHandlers(config: RuntimeConfig, overrides: HostOverrides =
     access: { token: config.accessToken, allowedOrigins: config.allowedOrigins },
     now: overrides.now ?? Date.now,
     log: overrides.log ?? ((entry) => console.log(JSON.stringify(entry))),
-  });
+  };
 }
 
 /** What each Lambda's `callbackFactory` calls: config from `process.env`, then the handlers. */
 export function handlersFromEnvironment(): Handlers {
   return createHandlers(readRuntimeConfig(process.env));
+}
+
+/** What the shard worker's `callbackFactory` calls. */
+export function shardWorkerFromEnvironment(): ShardWorkerHandler {
+  return createShardWorker(readRuntimeConfig(process.env));
 }

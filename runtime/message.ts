@@ -16,6 +16,8 @@ export { MAX_NESTING_DEPTH, RESERVED_KEYS };
 export type ErrorCode = "MessageTooLarge" | "NestingTooDeep" | "Unavailable";
 
 export interface Outgoing {
+  /** The stamped message without `_me`; `withMe(base)` rebuilds both copies (shard workers do). */
+  base: string;
   sender: string;
   others: string;
   /** Byte length of the larger copy (`others`), the one measured against the size limit. */
@@ -24,14 +26,18 @@ export interface Outgoing {
 
 export type Transformed = { ok: true; outgoing: Outgoing } | { ok: false; code: ErrorCode; frame: string };
 
-/** Turns a message body into its outgoing copies, or an `_error` frame when it cannot be sent. */
-export function transformMessage(body: string, now: number, maxBytes: number): Transformed {
+/**
+ * Turns a message body into its outgoing copies, or an `_error` frame when it cannot be sent.
+ * With `messageId` (sharded fan-out only) every copy also carries `"_id"` after `_now`.
+ */
+export function transformMessage(body: string, now: number, maxBytes: number, messageId?: string): Transformed {
   const parsed = parseJson(body);
   if (parsed.ok && nestingDepth(body) > MAX_NESTING_DEPTH) {
     const message = `JSON nesting is limited to ${MAX_NESTING_DEPTH} levels`;
     return { ok: false, code: "NestingTooDeep", frame: errorFrame("NestingTooDeep", message, now, { limit: MAX_NESTING_DEPTH }) };
   }
-  const base = parsed.ok && isPlainObject(parsed.value) ? stampObject(parsed.value, now) : stampData(parsed.ok ? parsed.value : body, now);
+  const stamp = messageId === undefined ? { _now: now } : { _now: now, _id: messageId };
+  const base = parsed.ok && isPlainObject(parsed.value) ? stampObject(parsed.value, stamp) : JSON.stringify({ data: parsed.ok ? parsed.value : body, ...stamp });
   const outgoing = withMe(base);
   if (outgoing.bytes > maxBytes) {
     const message = `outgoing payload is ${outgoing.bytes} bytes, the limit is ${maxBytes}`;
@@ -59,21 +65,18 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 
 // Mutating the parsed object (instead of copying keys into a new one) keeps a client's
 // "__proto__" key an ordinary own property: assignment would change the prototype instead.
-function stampObject(value: Record<string, unknown>, now: number): string {
-  for (const key of RESERVED_KEYS) delete value[key];
-  value._now = now;
+// The stamp's keys are reserved too: in sharded mode a client's own `_id` is replaced.
+function stampObject(value: Record<string, unknown>, stamp: Record<string, unknown>): string {
+  for (const key of [...RESERVED_KEYS, ...Object.keys(stamp)]) delete value[key];
+  Object.assign(value, stamp);
   return JSON.stringify(value);
 }
 
-function stampData(data: unknown, now: number): string {
-  return JSON.stringify({ data, _now: now });
-}
-
-// Both copies share everything up to the closing brace, so serialize once and append `_me`.
-function withMe(base: string): Outgoing {
+/** Both copies share everything up to the closing brace, so serialize once and append `_me`. */
+export function withMe(base: string): Outgoing {
   const open = base.slice(0, -1);
   const others = `${open},"_me":false}`;
-  return { sender: `${open},"_me":true}`, others, bytes: Buffer.byteLength(others) };
+  return { base, sender: `${open},"_me":true}`, others, bytes: Buffer.byteLength(others) };
 }
 
 /** Bracket depth of a JSON text, ignoring brackets inside strings. */

@@ -43,6 +43,8 @@ const SETTINGS = {
    */
   throttleRateLimit: integerRange(1, 10000, 100, "messages per second"),
   throttleBurstLimit: integerRange(1, 5000, 200, "messages"),
+  /** Receivers per shard job (sharded fan-out); a job's ids and message must fit one SQS message. */
+  shardSize: integerRange(1, 10000, 1000, "receivers per shard job"),
 } as const satisfies Record<string, IntegerRange>;
 // Not `export const`: tsc would compile this module's own reads to `exports.X`, which
 // Pulumi's closure serializer leaves dangling in the Lambda code.
@@ -78,6 +80,19 @@ export function checkInteger(key: string, raw: string | number | undefined, rang
 /** Checks one of SETTINGS by name. */
 export function checkSetting(name: SettingName, key: string, raw: string | number | undefined): number {
   return checkInteger(key, raw, SETTINGS[name]);
+}
+
+/** `direct`: `$default` posts to everyone itself; `sharded`: worker Lambdas post shards from SQS. */
+const FANOUT_MODES = ["direct", "sharded"] as const;
+export { FANOUT_MODES };
+export type FanOutMode = (typeof FANOUT_MODES)[number];
+
+/** Checks a fan-out mode; `undefined` or empty text gives `direct`. */
+export function checkFanOutMode(key: string, raw: string | undefined): FanOutMode {
+  if (raw === undefined || raw.trim() === "") return "direct";
+  const mode = FANOUT_MODES.find((candidate) => candidate === raw.trim());
+  if (mode === undefined) throw new ConfigError(key, `must be one of ${FANOUT_MODES.join(", ")} (default direct), got ${JSON.stringify(raw)}`);
+  return mode;
 }
 
 /** Splits a comma-separated list, dropping blanks: `"a, b,"` → `["a", "b"]`. */

@@ -31,6 +31,22 @@ test("--port 0: the banner names the picked port; a client broadcasts; SIGTERM c
   t.truthy(await cli.output(/"route":"\$disconnect".*"statusCode":200[\s\S]*^stopped$/m));
 });
 
+test("--fanout sharded --shard-size 1: the banner says so, and two clients get each message once with its `_id`", async (t) => {
+  const { cli, endpoint } = await startCli(t, ["--port", "0", "--fanout", "sharded", "--shard-size", "1"]);
+  t.regex((await cli.output(/Fan-out\s+(.+)/))[1], /^sharded, 1 receivers per job, local queue http:\/\/127\.0\.0\.1:\d+\/000000000000\/shards$/);
+  const [a, b] = [await openClient(endpoint), await openClient(endpoint)];
+  a.ws.send('{"hello":"shards"}');
+  const [fromA, atB] = [JSON.parse(await a.next()), JSON.parse(await b.next())];
+  t.like(fromA, { hello: "shards", _me: true });
+  t.like(atB, { hello: "shards", _me: false, _id: fromA._id });
+  t.regex(fromA._id, /^[A-Za-z0-9_-]{15}=$/);
+  // Two shards of one receiver: two worker log lines.
+  await cli.output(/"route":"shard"[^\n]*\n[\s\S]*"route":"shard"/);
+  t.deepEqual([a.frames.length, b.frames.length], [1, 1]);
+  cli.child.kill("SIGTERM");
+  t.is(await cli.exited(), 0);
+});
+
 test("wscat: a typed line comes back as the sender's copy", async (t) => {
   const { cli, endpoint } = await startCli(t, ["--port", "0"]);
   // wscat prints "Connected" and "< " frames only to a terminal, so it runs under `script`, which
@@ -55,6 +71,8 @@ test("bad flags exit with status 2 and name the flag", async (t) => {
     [["--throttle-rate", "0"], {}, '--throttle-rate: must be an integer from 1 to 10000 messages per second (default 100), got "0"'],
     [["--throttle-burst", "5001"], {}, '--throttle-burst: must be an integer from 1 to 5000 messages (default 200), got "5001"'],
     [["--stage", "my stage"], {}, '--stage: must be 1 to 128 letters, digits, hyphens or underscores, got "my stage"'],
+    [["--fanout", "parallel"], {}, '--fanout: must be one of direct, sharded (default direct), got "parallel"'],
+    [["--shard-size", "0"], {}, '--shard-size: must be an integer from 1 to 10000 receivers per shard job (default 1000), got "0"'],
     [["--bogus"], {}, "Unknown option '--bogus'"],
     // PORT is read when --port is absent.
     [[], { PORT: "70000" }, "PORT: must be an integer from 0 to 65535"],

@@ -45,6 +45,9 @@ const DEFAULTS: StackSettings = {
   accessLogging: false,
   tableDeletionProtection: false,
   retainTable: false,
+  fanout: "direct",
+  shardSize: 1000,
+  shardWorkers: 10,
 };
 
 test("defaults: an empty stack config gives the documented defaults", (t) => {
@@ -101,6 +104,9 @@ test("valid values at the edges of each range are accepted", (t) => {
       accessLogging: "true",
       tableDeletionProtection: "true",
       retainTable: "true",
+      fanout: "sharded",
+      shardSize: "10000",
+      shardWorkers: "2",
     }),
     IDENTITY,
   );
@@ -122,6 +128,9 @@ test("valid values at the edges of each range are accepted", (t) => {
     accessLogging: true,
     tableDeletionProtection: true,
     retainTable: true,
+    fanout: "sharded",
+    shardSize: 10000,
+    shardWorkers: 2,
   });
 });
 
@@ -156,6 +165,9 @@ const BAD_VALUES: Array<[string, string, string]> = [
   ["bundleAwsSdk", "yes", 'must be true or false (default false), got "yes"'],
   ["monitoring", "1", 'must be true or false (default true), got "1"'],
   ["alarmEmail", "ops", 'must be an email address, got "ops"'],
+  ["fanout", "parallel", 'must be one of direct, sharded (default direct), got "parallel"'],
+  ["shardSize", "0", 'must be an integer from 1 to 10000 receivers per shard job (default 1000), got "0"'],
+  ["shardWorkers", "1", 'must be an integer from 2 to 1000 concurrent worker invocations (default 10), got "1"'],
   ["accessToken", "two words", "must not contain whitespace (clients send it as ?token= or a Bearer header)"],
 ];
 

@@ -6,8 +6,10 @@ import type { WebSocketEvent } from "../runtime/events";
 import { awsRequestTime } from "../local/events";
 import { DEMO_DIR } from "../local/static";
 import type { Emulator } from "../local/emulator";
+import type { FanOutMode } from "../runtime/settings";
+import { SHARD_WORKER_ROUTE } from "../runtime/shards";
 import { connect, connectMany, handshakeStatus, openClient, type EmulatorClient } from "./helpers/clients";
-import { captureLog, expectEnded, expectNothingBefore, invocation, invocations, startTestEmulator, startWithWrappedHandlers } from "./helpers/emulator";
+import { captureLog, expectEnded, expectNothingBefore, invocation, invocations, startTestEmulator, startWithWrappedHandlers, type LogCapture } from "./helpers/emulator";
 import { openTable } from "./helpers/table";
 
 const AWS_ID = /^[A-Za-z0-9_-]{15}=$/;
@@ -17,35 +19,70 @@ function rootUrl(emulator: Emulator): string {
   return emulator.endpoint.replace(/\/dev$/, "/");
 }
 
-test("broadcast: everyone gets each message once, `_me` only in the sender's copy, `_now` the request time", async (t) => {
-  const events = captureLog();
-  const { emulator } = await startWithWrappedHandlers(t, (real) => ({
-    ...real,
-    message: (event) => {
-      events.log(JSON.stringify(event));
-      return real.message(event);
-    },
-  }));
-  const [a, b] = await connectMany(emulator, 2);
-  const c = await connect(emulator, { url: rootUrl(emulator) });
+/** Both fan-out modes must pass the same end-to-end tests; only sharded copies carry `_id`. */
+const MODES: readonly FanOutMode[] = ["direct", "sharded"];
 
-  a.ws.send('{"type":"chat","text":"hi","_me":false,"_now":1}');
-  const [fromA, atB, atC] = await Promise.all([a.next(), b.next(), c.next()]);
-  const [event] = events.entries() as unknown as WebSocketEvent[];
-  const now = event.requestContext.requestTimeEpoch;
-  t.true(Number.isInteger(now) && Math.abs(now - Date.now()) < 60_000, `_now ${now}`);
-  t.is(fromA, `{"type":"chat","text":"hi","_now":${now},"_me":true}`);
-  t.is(atB, `{"type":"chat","text":"hi","_now":${now},"_me":false}`);
-  t.is(atC, atB);
+/** `"_id":"…",` as a copy of `event`'s message carries it in `mode`: API Gateway's messageId, sharded only. */
+function idPart(mode: FanOutMode, event: WebSocketEvent): string {
+  return mode === "sharded" ? `"_id":${JSON.stringify(event.requestContext.messageId)},` : "";
+}
 
-  // Exactly once: the next frame each client gets is the next message, sent by C at "/".
-  c.ws.send("plain words");
-  const [again, , fromC] = await Promise.all([a.next(), b.next(), c.next()]);
-  const later = (events.entries()[1] as unknown as WebSocketEvent).requestContext.requestTimeEpoch;
-  t.is(again, `{"data":"plain words","_now":${later},"_me":false}`);
-  t.is(fromC, `{"data":"plain words","_now":${later},"_me":true}`);
-  t.deepEqual([a.frames.length, b.frames.length, c.frames.length], [2, 2, 2]);
+/**
+ * The fan-out counts of every message so far, summed: from the `$default` lines (direct), or from
+ * the shard workers' lines once every enqueued shard has logged (sharded).
+ */
+async function fanOutTotals(logs: LogCapture, mode: FanOutMode): Promise<Record<string, number>> {
+  const sum = (lines: Array<Record<string, unknown>>, key: string) => lines.reduce((total, entry) => total + Number(entry[key] ?? 0), 0);
+  const defaults = invocations(logs, "$default");
+  const workerLines = () => logs.entries().filter((entry) => entry.route === SHARD_WORKER_ROUTE);
+  if (mode === "sharded") await logs.waitFor(() => workerLines().length >= sum(defaults, "shards"), "a line from every shard");
+  const lines = mode === "direct" ? defaults : workerLines();
+  return Object.fromEntries(["receivers", "delivered", "gone", "failed"].map((key) => [key, sum(lines, key)]));
+}
+
+const broadcast = test.macro({
+  async exec(t, mode: FanOutMode) {
+    const events = captureLog();
+    const { emulator } = await startWithWrappedHandlers(
+      t,
+      (real) => ({
+        ...real,
+        message: (event) => {
+          events.log(JSON.stringify(event));
+          return real.message(event);
+        },
+      }),
+      { fanout: mode },
+    );
+    const [a, b] = await connectMany(emulator, 2);
+    const c = await connect(emulator, { url: rootUrl(emulator) });
+
+    a.ws.send('{"type":"chat","text":"hi","_me":false,"_now":1,"_id":"forged"}');
+    const [fromA, atB, atC] = await Promise.all([a.next(), b.next(), c.next()]);
+    const [event] = events.entries() as unknown as WebSocketEvent[];
+    const now = event.requestContext.requestTimeEpoch;
+    const id = idPart(mode, event);
+    // Direct mode leaves a client's own `_id` alone; sharded mode replaces it with the message id.
+    const clientId = mode === "direct" ? `"_id":"forged",` : "";
+    t.true(Number.isInteger(now) && Math.abs(now - Date.now()) < 60_000, `_now ${now}`);
+    t.is(fromA, `{"type":"chat","text":"hi",${clientId}"_now":${now},${id}"_me":true}`);
+    t.is(atB, `{"type":"chat","text":"hi",${clientId}"_now":${now},${id}"_me":false}`);
+    t.is(atC, atB);
+
+    // Exactly once: the next frame each client gets is the next message, sent by C at "/".
+    c.ws.send("plain words");
+    const [again, , fromC] = await Promise.all([a.next(), b.next(), c.next()]);
+    const second = events.entries()[1] as unknown as WebSocketEvent;
+    const later = second.requestContext.requestTimeEpoch;
+    t.is(again, `{"data":"plain words","_now":${later},${idPart(mode, second)}"_me":false}`);
+    t.is(fromC, `{"data":"plain words","_now":${later},${idPart(mode, second)}"_me":true}`);
+    if (mode === "sharded") t.not(event.requestContext.messageId, second.requestContext.messageId);
+    t.deepEqual([a.frames.length, b.frames.length, c.frames.length], [2, 2, 2]);
+    t.deepEqual(emulator.deadLetters(), []);
+  },
+  title: (_, mode: FanOutMode) => `broadcast (${mode}): everyone gets each message once, \`_me\` only in the sender's copy, \`_now\` the request time`,
 });
+for (const mode of MODES) test(broadcast, mode);
 
 test("frames of one connection are handled in the order they were sent", async (t) => {
   const { emulator } = await startTestEmulator(t);
@@ -82,36 +119,48 @@ test("a $connect handler that throws refuses the handshake with 500", async (t) 
   t.deepEqual(emulator.connectionIds(), []);
 });
 
-test("a ghost row (no socket) is deleted by the first broadcast while everyone else receives", async (t) => {
-  const { emulator, logs } = await startTestEmulator(t);
-  const table = openTable(t, emulator.dynamoEndpoint, emulator.tableName);
-  const ghost = "ghostGhostGhost=";
-  await table.put({ connectionId: ghost, connectedAt: Date.now(), expiresAt: Math.floor(Date.now() / 1000) + 7200 });
-  const [a, b] = await connectMany(emulator, 2);
+const ghostRow = test.macro({
+  async exec(t, mode: FanOutMode) {
+    const { emulator, logs } = await startTestEmulator(t, { fanout: mode });
+    const table = openTable(t, emulator.dynamoEndpoint, emulator.tableName);
+    const ghost = "ghostGhostGhost=";
+    await table.put({ connectionId: ghost, connectedAt: Date.now(), expiresAt: Math.floor(Date.now() / 1000) + 7200 });
+    const [a, b] = await connectMany(emulator, 2);
 
-  a.ws.send("anyone there?");
-  t.like(JSON.parse(await a.next()), { data: "anyone there?", _me: true });
-  t.like(JSON.parse(await b.next()), { data: "anyone there?", _me: false });
-  t.like(await invocation(logs, "$default", a.id), { receivers: 3, delivered: 2, gone: 1, failed: 0 });
-  t.deepEqual(await table.ids(), [a.id, b.id].sort());
+    a.ws.send("anyone there?");
+    const [fromA, atB] = [JSON.parse(await a.next()), JSON.parse(await b.next())];
+    t.like(fromA, { data: "anyone there?", _me: true });
+    t.like(atB, { data: "anyone there?", _me: false });
+    t.is(typeof fromA._id === "string" && fromA._id === atB._id, mode === "sharded", "one `_id` per message, in sharded mode only");
+    await invocation(logs, "$default", a.id);
+    t.deepEqual(await fanOutTotals(logs, mode), { receivers: 3, delivered: 2, gone: 1, failed: 0 });
+    t.deepEqual(await table.ids(), [a.id, b.id].sort());
+  },
+  title: (_, mode: FanOutMode) => `a ghost row (no socket) is deleted by the first broadcast while everyone else receives (${mode})`,
 });
+for (const mode of MODES) test(ghostRow, mode);
 
-test("post quota: the SDK retries the 429s, so everyone still receives and no row is deleted", async (t) => {
-  // One token at a time, refilled every millisecond: a broadcast is throttled, and a retry
-  // (the SDK waits up to 1 s, then up to 2 s) finds a token.
-  const { emulator, logs } = await startTestEmulator(t, { postRate: 1000, postBurst: 1 });
-  const clients = await connectMany(emulator, 6);
-  const throttled = () => logs.entries().filter((entry) => entry.emulator === "throttled").length;
-  for (let round = 0; round < 10 && throttled() === 0; round++) {
-    clients[0].ws.send(`round ${round}`);
-    for (const client of clients) t.is(JSON.parse(await client.next()).data, `round ${round}`);
-  }
-  t.true(throttled() > 0, "no post was throttled");
-  for (const entry of logs.entries().filter((entry) => entry.route === "$default")) {
-    t.like(entry, { receivers: 6, delivered: 6, gone: 0, failed: 0 });
-  }
-  t.deepEqual(await openTable(t, emulator.dynamoEndpoint, emulator.tableName).ids(), clients.map((c) => c.id).sort());
+const postQuota = test.macro({
+  async exec(t, mode: FanOutMode) {
+    // One token at a time, refilled every millisecond: a broadcast is throttled, and a retry
+    // (the SDK waits up to 1 s, then up to 2 s) finds a token.
+    const { emulator, logs } = await startTestEmulator(t, { postRate: 1000, postBurst: 1, fanout: mode, shardSize: 2 });
+    const clients = await connectMany(emulator, 6);
+    const throttled = () => logs.entries().filter((entry) => entry.emulator === "throttled").length;
+    let rounds = 0;
+    for (; rounds < 10 && throttled() === 0; rounds++) {
+      clients[0].ws.send(`round ${rounds}`);
+      for (const client of clients) t.is(JSON.parse(await client.next()).data, `round ${rounds}`);
+    }
+    t.true(throttled() > 0, "no post was throttled");
+    await logs.waitFor(() => invocations(logs, "$default").length === rounds, "every $default line");
+    t.deepEqual(await fanOutTotals(logs, mode), { receivers: 6 * rounds, delivered: 6 * rounds, gone: 0, failed: 0 });
+    t.deepEqual(await openTable(t, emulator.dynamoEndpoint, emulator.tableName).ids(), clients.map((c) => c.id).sort());
+    t.deepEqual(emulator.deadLetters(), []);
+  },
+  title: (_, mode: FanOutMode) => `post quota (${mode}): the SDK retries the 429s, so everyone still receives and no row is deleted`,
 });
+for (const mode of MODES) test(postQuota, mode);
 
 /**
  * Sends `count` messages from `sender` at once and sorts the sender's answer to each (in order)

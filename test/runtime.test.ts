@@ -104,6 +104,10 @@ test("readRuntimeConfig: defaults, and every bad value names its variable and ra
     dynamoEndpoint: undefined,
     scanPageLimit: undefined,
     region: undefined,
+    fanOutMode: "direct",
+    shardQueueUrl: undefined,
+    shardSize: 1000,
+    sqsEndpoint: undefined,
   });
   const bad = (env: Record<string, string>) => t.throws(() => readRuntimeConfig({ [ENV.tableName]: "t", ...env }), { instanceOf: ConfigError });
   t.is(t.throws(() => readRuntimeConfig({}), { instanceOf: ConfigError })?.message, "TABLE_NAME: is required (the connections table name)");
@@ -121,4 +125,12 @@ test("readRuntimeConfig: defaults, and every bad value names its variable and ra
   );
   t.is(bad({ [ENV.fanOutConcurrency]: "1.5" })?.key, "FANOUT_CONCURRENCY");
   t.is(bad({ [ENV.scanPageLimit]: "0" })?.key, "SCAN_PAGE_LIMIT");
+  t.is(bad({ [ENV.fanOutMode]: "fast" })?.message, 'FANOUT_MODE: must be one of direct, sharded (default direct), got "fast"');
+  t.is(bad({ [ENV.fanOutMode]: "sharded" })?.message, "SHARD_QUEUE_URL: is required when FANOUT_MODE is sharded");
+  t.is(bad({ [ENV.fanOutMode]: "sharded", [ENV.shardQueueUrl]: "https://q", [ENV.shardSize]: "0" })?.key, "SHARD_SIZE");
+  t.like(readRuntimeConfig({ [ENV.tableName]: "t", [ENV.fanOutMode]: "sharded", [ENV.shardQueueUrl]: "https://q", [ENV.shardSize]: "250" }), {
+    fanOutMode: "sharded",
+    shardQueueUrl: "https://q",
+    shardSize: 250,
+  });
 });

@@ -5,7 +5,8 @@
 import type { ExecutionContext } from "ava";
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import type { Handlers } from "../../runtime/handlers";
-import { createHandlers, readRuntimeConfig } from "../../runtime/lambda";
+import { createHandlers, createShardWorker, readRuntimeConfig } from "../../runtime/lambda";
+import type { ShardWorkerHandler } from "../../runtime/shards";
 import { startEmulator, type Emulator, type EmulatorOptions } from "../../local/emulator";
 import { resolveOptions, runtimeEnvironment } from "../../local/options";
 import { LOCAL_AWS } from "../../local/store";
@@ -114,11 +115,22 @@ export function buildHandlers(
   const environment = runtimeEnvironment(resolveOptions({ ...options, port: emulator.port }), {
     management: emulator.managementEndpoint,
     dynamo: dynamoEndpoint,
+    shardQueue: emulator.shardQueueUrl,
   });
   return createHandlers(readRuntimeConfig(environment), {
     credentials: LOCAL_AWS.credentials,
     log: (entry) => logs.log(JSON.stringify(entry)),
   });
+}
+
+/** The shard worker `emulator` builds for itself (sharded mode), logging to `logs`. */
+export function buildShardWorker(emulator: Emulator, logs: LogCapture, options: EmulatorOptions = {}): ShardWorkerHandler {
+  const environment = runtimeEnvironment(resolveOptions({ ...options, port: emulator.port }), {
+    management: emulator.managementEndpoint,
+    dynamo: emulator.dynamoEndpoint,
+    shardQueue: emulator.shardQueueUrl,
+  });
+  return createShardWorker(readRuntimeConfig(environment), { credentials: LOCAL_AWS.credentials, log: (entry) => logs.log(JSON.stringify(entry)) });
 }
 
 /**

@@ -66,6 +66,10 @@ export function mockState(type: string, name: string, inputs: Record<string, unk
       return { id: physical, state: { ...inputs, name: physical, arn: `arn:aws:iam::${MOCK_ACCOUNT}:role/${physical}` } };
     case "aws:sns/topic:Topic":
       return { id: `arn:aws:sns:${at}:${physical}`, state: { ...inputs, name: physical, arn: `arn:aws:sns:${at}:${physical}` } };
+    case "aws:sqs/queue:Queue": {
+      const url = `https://sqs.${MOCK_REGION}.amazonaws.com/${MOCK_ACCOUNT}/${physical}`;
+      return { id: url, state: { ...inputs, name: physical, url, arn: `arn:aws:sqs:${at}:${physical}` } };
+    }
     case "aws:apigatewayv2/stage:Stage":
       return { id: physical, state: { ...inputs, name: physical } };
     default:

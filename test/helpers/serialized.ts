@@ -17,7 +17,7 @@ import { openTable } from "./table";
 const ROUTES = { connect: "connect", disconnect: "disconnect", message: "default" } as const;
 
 /** What Lambda passes as the second argument; the handlers never read it. */
-const LAMBDA_CONTEXT = { callbackWaitsForEmptyEventLoop: true, functionName: "serialized-test", awsRequestId: "test" };
+export const LAMBDA_CONTEXT = { callbackWaitsForEmptyEventLoop: true, functionName: "serialized-test", awsRequestId: "test" };
 
 function isHandlerResult(value: unknown): value is HandlerResult {
   return typeof value === "object" && value !== null && "statusCode" in value && typeof value.statusCode === "number";
@@ -49,20 +49,9 @@ function functionEnvironment(report: ProgramReport, functionName: string): Recor
  * requires it: the module's factory runs at load, as at a cold start.
  */
 export function loadSerializedHandlers(t: ExecutionContext, report: ProgramReport, namePrefix: string, local: Record<string, string>): Handlers {
-  const dir = fs.mkdtempSync(path.join(ROOT, "test", ".serialized-"));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  setEnv(t, { AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, AWS_REGION: LOCAL_AWS.region });
   const load = (route: string): RouteHandler => {
     const functionName = `${namePrefix}-${route}`;
-    const archive = report.archives[functionName];
-    if (!archive) throw new Error(`no archive for ${functionName}`);
-    const file = path.join(dir, route, "__index.js");
-    fs.mkdirSync(path.dirname(file));
-    fs.writeFileSync(file, archive.indexJs);
-    setEnv(t, { ...functionEnvironment(report, functionName), ...local });
-    const loaded: unknown = require(file);
-    const handler = typeof loaded === "object" && loaded !== null && "handler" in loaded ? loaded.handler : undefined;
-    if (typeof handler !== "function") throw new Error(`${functionName}: __index.js exports no handler`);
+    const handler = requireArchive(t, report, functionName, local);
     return async (event: WebSocketEvent) => {
       const result: unknown = await handler(event, LAMBDA_CONTEXT, () => undefined);
       if (!isHandlerResult(result)) throw new Error(`${functionName} returned ${JSON.stringify(result)}`);
@@ -72,8 +61,29 @@ export function loadSerializedHandlers(t: ExecutionContext, report: ProgramRepor
   return { connect: load(ROUTES.connect), disconnect: load(ROUTES.disconnect), message: load(ROUTES.message) };
 }
 
-// The serialized handlers log through console.log, as in Lambda; keep their lines for asserting.
-function captureConsole(t: ExecutionContext): string[] {
+/** The exported `handler` of `functionName`'s `__index.js`, required as Lambda requires it (see loadSerializedHandlers). */
+export function requireArchive(
+  t: ExecutionContext,
+  report: ProgramReport,
+  functionName: string,
+  local: Record<string, string>,
+): (event: unknown, context: unknown, callback: () => void) => unknown {
+  const archive = report.archives[functionName];
+  if (!archive) throw new Error(`no archive for ${functionName}`);
+  const dir = fs.mkdtempSync(path.join(ROOT, "test", ".serialized-"));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  setEnv(t, { AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, AWS_REGION: LOCAL_AWS.region });
+  const file = path.join(dir, "__index.js");
+  fs.writeFileSync(file, archive.indexJs);
+  setEnv(t, { ...functionEnvironment(report, functionName), ...local });
+  const loaded: unknown = require(file);
+  const handler = typeof loaded === "object" && loaded !== null && "handler" in loaded ? loaded.handler : undefined;
+  if (typeof handler !== "function") throw new Error(`${functionName}: __index.js exports no handler`);
+  return (event, context, callback) => handler(event, context, callback);
+}
+
+/** The serialized handlers log through console.log, as in Lambda; keeps their lines for asserting. */
+export function captureConsole(t: ExecutionContext): string[] {
   const lines: string[] = [];
   const original = console.log;
   console.log = (...args: unknown[]) => lines.push(args.map(String).join(" "));

@@ -1,0 +1,81 @@
+/**
+ * Sharded fan-out (config `fanout: sharded`): the shard queue with its dead-letter queue, and the
+ * worker function that SQS invokes with one shard job at a time. None of it exists in direct mode.
+ */
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackSettings } from "./config";
+import { createShardWorkerFunction, type ShardWorkerFunction } from "./functions";
+import { shardWorkerPolicy } from "./policies";
+
+/** Deliveries of a shard job before it moves to the dead-letter queue. */
+export const SHARD_MAX_RECEIVE_COUNT = 3;
+
+export interface ShardQueues {
+  queue: aws.sqs.Queue;
+  deadLetterQueue: aws.sqs.Queue;
+}
+
+export function createShardQueues(name: string, settings: Pick<StackSettings, "lambdaTimeoutSeconds">, parent: pulumi.Resource): ShardQueues {
+  const deadLetterQueue = new aws.sqs.Queue(
+    `${name}-shards-dlq`,
+    // Two weeks, SQS's longest: time to look at what failed.
+    { name: `${name}-shards-dlq`, messageRetentionSeconds: 1209600, sqsManagedSseEnabled: true },
+    { parent },
+  );
+  const queue = new aws.sqs.Queue(
+    `${name}-shards`,
+    {
+      name: `${name}-shards`,
+      // AWS's advice for a Lambda event source: at least six times the function timeout.
+      visibilityTimeoutSeconds: 6 * settings.lambdaTimeoutSeconds,
+      // A broadcast an hour late is no longer worth delivering.
+      messageRetentionSeconds: 3600,
+      sqsManagedSseEnabled: true,
+      redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: deadLetterQueue.arn, maxReceiveCount: SHARD_MAX_RECEIVE_COUNT }),
+    },
+    { parent },
+  );
+  return { queue, deadLetterQueue };
+}
+
+export interface ShardWorkerArgs {
+  queues: ShardQueues;
+  table: aws.dynamodb.Table;
+  api: aws.apigatewayv2.Api;
+  environment: Record<string, pulumi.Input<string>>;
+  settings: Pick<StackSettings, "architecture" | "lambdaMemoryMb" | "lambdaTimeoutSeconds" | "logRetentionDays" | "bundleAwsSdk" | "stageName" | "shardWorkers">;
+}
+
+/**
+ * The worker, reserved `shardWorkers` concurrent invocations (the post-rate quota is shared by
+ * all of them), fed one job per invocation; failed jobs come back alone (ReportBatchItemFailures).
+ */
+export function createShardWorker(name: string, args: ShardWorkerArgs, parent: pulumi.Resource): { fn: ShardWorkerFunction; mapping: aws.lambda.EventSourceMapping } {
+  const { queues, table, api, settings } = args;
+  const fn = createShardWorkerFunction(
+    `${name}-shards`,
+    {
+      functionName: `${name}-shards`,
+      environment: args.environment,
+      policy: (logGroupArn) =>
+        shardWorkerPolicy({ tableArn: table.arn, logGroupArn, apiExecutionArn: api.executionArn, stageName: settings.stageName, shardQueueArn: queues.queue.arn }),
+      settings,
+      reservedConcurrency: settings.shardWorkers,
+    },
+    parent,
+  );
+  const mapping = new aws.lambda.EventSourceMapping(
+    `${name}-shards-source`,
+    {
+      eventSourceArn: queues.queue.arn,
+      functionName: fn.arn,
+      batchSize: 1,
+      functionResponseTypes: ["ReportBatchItemFailures"],
+      // Pollers beyond the reserved concurrency would only be throttled and redeliver.
+      scalingConfig: { maximumConcurrency: settings.shardWorkers },
+    },
+    { parent },
+  );
+  return { fn, mapping };
+}

@@ -1,0 +1,90 @@
+/**
+ * The sharded session through the code Pulumi would upload: the serialized route handlers and
+ * shard worker behind the emulator, with the local stand-in for SQS delivery between them.
+ */
+import type { ExecutionContext } from "ava";
+import type { Handlers } from "../../runtime/handlers";
+import { ENV } from "../../runtime/lambda";
+import type { ShardWorkerHandler, SqsBatchResponse } from "../../runtime/shards";
+import { closeAll, connectMany, within } from "./clients";
+import { startTestEmulator } from "./emulator";
+import type { ProgramReport } from "./program-run";
+import { LAMBDA_CONTEXT, captureConsole, loadSerializedHandlers, requireArchive } from "./serialized";
+import { openTable } from "./table";
+
+function isBatchResponse(value: unknown): value is SqsBatchResponse {
+  return typeof value === "object" && value !== null && "batchItemFailures" in value && Array.isArray(value.batchItemFailures);
+}
+
+/**
+ * Three clients, shards of one receiver each: every copy carries the same `_id` with `_me` only in
+ * the sender's, each worker invocation logs one line, nothing is dead-lettered.
+ */
+export async function assertShardedSession(t: ExecutionContext, report: ProgramReport, namePrefix: string): Promise<void> {
+  let serialized: { handlers: Handlers; worker: ShardWorkerHandler } | undefined;
+  const loaded = () => {
+    if (!serialized) throw new Error("an event arrived before the serialized code was loaded");
+    return serialized;
+  };
+  // `$disconnect` runs after a socket closes; the session ends when all three have run.
+  let disconnected = 0;
+  let allDisconnected: () => void = () => undefined;
+  const disconnects = new Promise<void>((resolve) => (allDisconnected = resolve));
+  const { emulator } = await startTestEmulator(t, {
+    fanout: "sharded",
+    handlers: {
+      connect: (event) => loaded().handlers.connect(event),
+      message: (event) => loaded().handlers.message(event),
+      disconnect: async (event) => {
+        const result = await loaded().handlers.disconnect(event);
+        if (++disconnected === 3) allDisconnected();
+        return result;
+      },
+    },
+    shardWorker: (event) => loaded().worker(event),
+  });
+  const queueUrl = emulator.shardQueueUrl ?? "";
+  const local = {
+    [ENV.tableName]: emulator.tableName,
+    [ENV.dynamoEndpoint]: emulator.dynamoEndpoint,
+    [ENV.managementEndpoint]: emulator.managementEndpoint,
+    [ENV.shardQueueUrl]: queueUrl,
+    [ENV.sqsEndpoint]: new URL(queueUrl).origin,
+    // One receiver per shard, so one message makes several worker invocations.
+    [ENV.shardSize]: "1",
+  };
+  const handlers = loadSerializedHandlers(t, report, namePrefix, local);
+  const workerModule = requireArchive(t, report, `${namePrefix}-shards`, local);
+  const worker: ShardWorkerHandler = async (event) => {
+    const result = await workerModule(event, LAMBDA_CONTEXT, () => undefined);
+    if (!isBatchResponse(result)) throw new Error(`the worker returned ${JSON.stringify(result)}`);
+    return result;
+  };
+  serialized = { handlers, worker };
+  const logLines = captureConsole(t);
+  const table = openTable(t, emulator.dynamoEndpoint, emulator.tableName);
+
+  const clients = await connectMany(emulator, 3);
+  const [a, b, c] = clients;
+  t.deepEqual(await table.ids(), clients.map((client) => client.id).sort());
+  a.ws.send('{"type":"chat","text":"hi"}');
+  const [fromA, atB, atC] = await Promise.all([a.next(), b.next(), c.next()]);
+  const { _now: now, _id: id } = JSON.parse(fromA);
+  t.regex(id, /^[A-Za-z0-9_-]{15}=$/);
+  t.is(fromA, `{"type":"chat","text":"hi","_now":${now},"_id":"${id}","_me":true}`);
+  t.is(atB, `{"type":"chat","text":"hi","_now":${now},"_id":"${id}","_me":false}`);
+  t.is(atC, atB);
+
+  await closeAll(clients);
+  await within(disconnects, "three $disconnect invocations");
+  const entries: Array<Record<string, unknown>> = logLines.map((line) => JSON.parse(line));
+  t.like(
+    entries.find((entry) => entry.route === "$default"),
+    { statusCode: 200, receivers: 3, shards: 3 },
+  );
+  const workerLines = entries.filter((entry) => entry.route === "shard");
+  t.is(workerLines.length, 3);
+  for (const line of workerLines) t.like(line, { statusCode: 200, receivers: 1, delivered: 1, failed: 0, requestId: id, connectionId: a.id });
+  t.deepEqual(emulator.deadLetters(), []);
+  t.false(logLines.some((line) => line.includes("chat")), "no message contents in the logs");
+}

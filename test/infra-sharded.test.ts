@@ -1,0 +1,111 @@
+/**
+ * `fanout: sharded`: the shard queue, its dead-letter queue, the worker function with its own
+ * least-privilege role and reserved concurrency, and the event source mapping; direct mode (the
+ * default, test/infra.test.ts) has none of them. The uploaded code of `$default` and the worker
+ * then runs a whole sharded session.
+ */
+import test from "ava";
+import { runProgram, type ProgramReport } from "./helpers/program-run";
+import { MOCK_ACCOUNT, MOCK_REGION } from "./helpers/pulumi-mocks";
+import { all, asList, once, one, parsePolicy, succeeded } from "./helpers/report";
+import { assertShardedSession } from "./helpers/serialized-sharded";
+
+const PREFIX = "message-broadcast-dev";
+const sharded = once(() => runProgram({ config: { fanout: "sharded", shardSize: "250", shardWorkers: "20", lambdaTimeoutSeconds: "40" } }));
+const direct = once(() => runProgram());
+
+const SHARD_TYPES = ["aws:sqs/queue:Queue", "aws:lambda/eventSourceMapping:EventSourceMapping"];
+
+function countByType(report: ProgramReport): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { type } of report.resources) counts[type] = (counts[type] ?? 0) + 1;
+  return counts;
+}
+
+function policyOf(report: ProgramReport, fn: string) {
+  return parsePolicy(one(report, "aws:iam/rolePolicy:RolePolicy", `${PREFIX}-${fn}-policy`).inputs.policy);
+}
+
+test("sharded: two queues, a fourth function with its role, log group and alarms, one event source mapping", async (t) => {
+  const [withShards, without] = [await sharded(), await direct()];
+  succeeded(t, withShards);
+  const added = Object.fromEntries(
+    Object.entries(countByType(withShards))
+      .map(([type, count]) => [type, count - (countByType(without)[type] ?? 0)])
+      .filter(([, difference]) => difference !== 0),
+  );
+  t.deepEqual(added, {
+    "aws:sqs/queue:Queue": 2,
+    "aws:lambda/function:Function": 1,
+    "aws:iam/role:Role": 1,
+    "aws:iam/rolePolicy:RolePolicy": 1,
+    "aws:cloudwatch/logGroup:LogGroup": 1,
+    "aws:lambda/eventSourceMapping:EventSourceMapping": 1,
+    // Errors and throttles of the worker, and shard jobs in the dead-letter queue.
+    "aws:cloudwatch/metricAlarm:MetricAlarm": 3,
+  });
+  for (const type of SHARD_TYPES) t.is(all(without, type).length, 0, `direct mode declares no ${type}`);
+  for (const route of ["connect", "disconnect", "default"]) {
+    t.false(JSON.stringify(policyOf(without, route)).includes("sqs:"), `direct ${route} has no SQS permission`);
+  }
+});
+
+test("sharded: the queue is encrypted, hides a job for 6× the worker timeout, and dead-letters after 3 deliveries", async (t) => {
+  const report = await sharded();
+  const dlq = one(report, "aws:sqs/queue:Queue", `${PREFIX}-shards-dlq`);
+  const queue = one(report, "aws:sqs/queue:Queue", `${PREFIX}-shards`);
+  t.like(dlq.inputs, { name: `${PREFIX}-shards-dlq`, sqsManagedSseEnabled: true, messageRetentionSeconds: 1209600 });
+  t.like(queue.inputs, { name: `${PREFIX}-shards`, sqsManagedSseEnabled: true, visibilityTimeoutSeconds: 240 });
+  t.deepEqual(JSON.parse(String(queue.inputs.redrivePolicy)), { deadLetterTargetArn: dlq.state.arn, maxReceiveCount: 3 });
+});
+
+test("sharded: the worker has reserved concurrency and is fed one job per invocation, partial failures reported", async (t) => {
+  const report = await sharded();
+  const worker = one(report, "aws:lambda/function:Function", `${PREFIX}-shards`);
+  const queue = one(report, "aws:sqs/queue:Queue", `${PREFIX}-shards`);
+  t.like(worker.inputs, { name: `${PREFIX}-shards`, reservedConcurrentExecutions: 20, timeout: 40 });
+  const variables = (worker.inputs.environment as { variables: Record<string, string> }).variables;
+  t.deepEqual(Object.keys(variables).sort(), ["CONNECTION_TTL_SECONDS", "FANOUT_CONCURRENCY", "MAX_MESSAGE_BYTES", "TABLE_NAME"]);
+  t.deepEqual(one(report, "aws:lambda/eventSourceMapping:EventSourceMapping", `${PREFIX}-shards-source`).inputs, {
+    eventSourceArn: queue.state.arn,
+    functionName: worker.state.arn,
+    batchSize: 1,
+    functionResponseTypes: ["ReportBatchItemFailures"],
+    scalingConfig: { maximumConcurrency: 20 },
+  });
+  const defaultFn = one(report, "aws:lambda/function:Function", `${PREFIX}-default`);
+  t.like((defaultFn.inputs.environment as { variables: Record<string, string> }).variables, {
+    FANOUT_MODE: "sharded",
+    SHARD_QUEUE_URL: `https://sqs.${MOCK_REGION}.amazonaws.com/${MOCK_ACCOUNT}/${PREFIX}-shards`,
+    SHARD_SIZE: "250",
+  });
+});
+
+test("sharded: least privilege — $default may only send to the queue; the worker receives from it, posts, deletes rows", async (t) => {
+  const report = await sharded();
+  const queueArn = `arn:aws:sqs:${MOCK_REGION}:${MOCK_ACCOUNT}:${PREFIX}-shards`;
+  const apiId = one(report, "aws:apigatewayv2/api:Api", `${PREFIX}-api`).id;
+  const tableArn = String(one(report, "aws:dynamodb/table:Table", `${PREFIX}-connections`).state.arn);
+  const connections = `arn:aws:execute-api:${MOCK_REGION}:${MOCK_ACCOUNT}:${apiId}/dev/POST/@connections/*`;
+  const logs = (fn: string) => `arn:aws:logs:${MOCK_REGION}:${MOCK_ACCOUNT}:log-group:/aws/lambda/${PREFIX}-${fn}:*`;
+  const statements = (fn: string) => policyOf(report, fn).Statement.map((s) => [asList(s.Action), asList(s.Resource)]);
+  t.deepEqual(statements("shards"), [
+    [["dynamodb:DeleteItem"], [tableArn]],
+    [["execute-api:ManageConnections"], [connections]],
+    [["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], [queueArn]],
+    [["logs:CreateLogStream", "logs:PutLogEvents"], [logs("shards")]],
+  ]);
+  t.deepEqual(statements("default"), [
+    [["dynamodb:Scan", "dynamodb:DeleteItem"], [tableArn]],
+    [["execute-api:ManageConnections"], [connections]],
+    [["sqs:SendMessage"], [queueArn]],
+    [["logs:CreateLogStream", "logs:PutLogEvents"], [logs("default")]],
+  ]);
+  for (const route of ["connect", "disconnect"]) t.false(JSON.stringify(policyOf(report, route)).includes("sqs:"));
+});
+
+test("serialized Lambda code, sharded: $default enqueues, the uploaded worker delivers, `_id` in every copy", async (t) => {
+  const report = await sharded();
+  succeeded(t, report);
+  await assertShardedSession(t, report, PREFIX);
+});
