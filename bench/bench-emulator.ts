@@ -1,0 +1,28 @@
+/**
+ * The emulator as every figure starts it: stage throttling at its highest setting (the default
+ * 100 requests/s would throttle thousands of handshakes, and the figures measure the broadcast
+ * path, not that limit), quiet except for failures, and its WebSocket endpoint spelled
+ * 127.0.0.1 so that thousands of clients do not each resolve `localhost`.
+ */
+import { startEmulator, type Emulator, type EmulatorOptions } from "../local/emulator";
+import { SETTINGS } from "../runtime/settings";
+
+export interface BenchEmulator extends Emulator {
+  /** `ws://127.0.0.1:PORT/STAGE` */
+  url: string;
+}
+
+export async function startBenchEmulator(options: EmulatorOptions, progress: (line: string) => void): Promise<BenchEmulator> {
+  // Per-invocation log lines would flood the output; handler and HTTP failures must not be missed.
+  const log = (line: string) => {
+    if (/"emulator":"(handlerError|httpError)"/.test(line)) progress(line);
+  };
+  const emulator = await startEmulator({
+    port: 0,
+    throttleRateLimit: SETTINGS.throttleRateLimit.max,
+    throttleBurstLimit: SETTINGS.throttleBurstLimit.max,
+    ...options,
+    log,
+  });
+  return { ...emulator, url: emulator.endpoint.replace("//localhost:", "//127.0.0.1:") };
+}

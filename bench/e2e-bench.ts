@@ -1,0 +1,82 @@
+/**
+ * Figure 3: K clients all-to-all through the emulator (the server `npm start` runs, default
+ * settings), then the same load through the bare `ws` broadcast server. The clients live in a
+ * child process, so the server under test has this process's CPU to itself in both runs.
+ */
+import { startBareServer } from "./bare-server";
+import { startBenchEmulator } from "./bench-emulator";
+import { forkChild } from "./child";
+import type { E2eReply, E2eRequest } from "./e2e-clients";
+
+export interface E2eOptions {
+  clients: number;
+  messages: number;
+  progress(line: string): void;
+}
+
+export interface E2eRun {
+  expected: number;
+  delivered: number;
+  lost: number;
+  duplicates: number;
+  untagged: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  deliveriesPerSecond: number;
+}
+
+export interface E2eFigures {
+  ours: E2eRun;
+  bare: E2eRun;
+  /** ours / bare deliveries per second. */
+  ratio: number;
+}
+
+// A run that stops delivering for this long is over; what is missing by then is lost.
+const IDLE_MS = 10_000;
+
+export async function runE2e(options: E2eOptions): Promise<E2eFigures> {
+  const emulator = await startBenchEmulator({}, options.progress);
+  let ours: E2eRun;
+  try {
+    ours = await runClients(emulator.url, options);
+  } finally {
+    await emulator.close();
+  }
+  options.progress(`e2e through the emulator: ${describe(ours)}`);
+
+  const bareServer = await startBareServer();
+  let bare: E2eRun;
+  try {
+    bare = await runClients(bareServer.url, options);
+  } finally {
+    await bareServer.close();
+  }
+  options.progress(`e2e through the bare ws server: ${describe(bare)}`);
+  return { ours, bare, ratio: ours.deliveriesPerSecond / bare.deliveriesPerSecond };
+}
+
+async function runClients(url: string, options: E2eOptions): Promise<E2eRun> {
+  const child = forkChild<E2eRequest, E2eReply>("e2e-clients.ts");
+  const reply = await child.request({ type: "run", url, clients: options.clients, messages: options.messages, idleMs: IDLE_MS });
+  await child.finish();
+  return {
+    expected: reply.expected,
+    delivered: reply.delivered,
+    lost: reply.expected - reply.delivered,
+    duplicates: reply.duplicates,
+    untagged: reply.untagged,
+    p50Ms: reply.p50Ms,
+    p99Ms: reply.p99Ms,
+    maxMs: reply.maxMs,
+    deliveriesPerSecond: (reply.delivered / reply.elapsedMs) * 1000,
+  };
+}
+
+function describe(run: E2eRun): string {
+  return (
+    `${run.delivered}/${run.expected} delivered, ${run.duplicates} dup, p50 ${run.p50Ms.toFixed(1)} ms, ` +
+    `p99 ${run.p99Ms.toFixed(1)} ms, ${Math.round(run.deliveriesPerSecond)} deliveries/s`
+  );
+}

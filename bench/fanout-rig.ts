@@ -1,0 +1,146 @@
+/**
+ * A fan-out rig: one emulator, its receivers (in child processes), and handlers built in the
+ * Lambda-side process against it. `invoke` runs one measured broadcast and checks every receiver.
+ */
+import { randomUUID } from "node:crypto";
+import { readdirSync } from "node:fs";
+import { performance } from "node:perf_hooks";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { EmulatorOptions } from "../local/emulator";
+import { messageEvent, type ConnectionContext } from "../local/events";
+import { LOCAL_AWS } from "../local/store";
+import { createDynamoConnectionStore, type ConnectionStore } from "../runtime/connections";
+import { ENV } from "../runtime/lambda";
+import { SETTINGS } from "../runtime/settings";
+import { startBenchEmulator } from "./bench-emulator";
+import type { Child } from "./child";
+import type { HostReply, HostRequest } from "./lambda-host";
+import { createReceiverPool } from "./receiver-pool";
+
+const { region: REGION } = LOCAL_AWS;
+const CREDENTIALS = { ...LOCAL_AWS.credentials };
+
+/** One handler invocation: its duration and what the receivers actually got. */
+export interface Run {
+  ms: number;
+  /** CPU time the handler's process used during the invocation. */
+  cpuMs: number;
+  delivered: number;
+  lost: number;
+  duplicates: number;
+  /** Live rows that disappeared from the table (the baseline deletes on any error); restored after. */
+  rowsDeleted: number;
+  /** Failed posts by error name, from the handler's log line. */
+  failures?: Record<string, number>;
+}
+
+// Every frame is written before the management API answers its post, so once the handler has
+// returned the frames are on their way; two seconds without a new arrival (generous, for a busy
+// machine where a receiver process can stall) means the missing receivers will not get it.
+const QUIET_MS = 2000;
+
+/** The Lambda-side process (bench/lambda-host.ts). */
+export type Host = Child<HostRequest, HostReply>;
+
+export interface Rig {
+  /** Opens receivers until `n` are connected. */
+  grow(n: number): Promise<void>;
+  /** Builds (once) a handler in the Lambda-side process and returns its name there. */
+  handler(kind: "ours" | "baseline", pageLimit?: number): Promise<string>;
+  /** One measured broadcast to all `n` receivers; rows it deleted are put back afterwards. */
+  invoke(name: string, n: number): Promise<Run>;
+  /** An unmeasured broadcast, to warm a handler up. */
+  warmUp(name: string): Promise<void>;
+}
+
+export interface RigOptions {
+  /** Tells this rig's handlers apart from other rigs' in the shared host. */
+  label: string;
+  emulator: Pick<EmulatorOptions, "postLatencyMs" | "postRate" | "postBurst">;
+  concurrency: number;
+  progress(line: string): void;
+}
+
+/** Starts an emulator, runs `body` with the rig, then closes the receivers and the emulator. */
+export async function withRig(host: Host, options: RigOptions, body: (rig: Rig) => Promise<void>): Promise<void> {
+  const emulator = await startBenchEmulator(options.emulator, options.progress);
+  const pool = createReceiverPool();
+  const built = new Set<string>();
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: REGION, credentials: CREDENTIALS, endpoint: emulator.dynamoEndpoint }));
+  const store = createDynamoConnectionStore(doc, { tableName: emulator.tableName });
+  const event = (body: string) => messageEvent(senderContext(emulator.connectionIds()[0]), body, Date.now());
+
+  const rig: Rig = {
+    async grow(n) {
+      const started = performance.now();
+      await pool.growTo(emulator.url, n);
+      const seconds = ((performance.now() - started) / 1000).toFixed(1);
+      options.progress(`connected ${n} receivers in ${seconds} s; ${readdirSync("/proc/self/fd").length} descriptors open here`);
+    },
+    async handler(kind, pageLimit) {
+      const name = `${options.label}-${kind}-${pageLimit ?? "all"}`;
+      if (built.has(name)) return name;
+      const { tableName, dynamoEndpoint, managementEndpoint } = emulator;
+      if (kind === "ours") {
+        const env = {
+          [ENV.tableName]: tableName,
+          [ENV.dynamoEndpoint]: dynamoEndpoint,
+          [ENV.managementEndpoint]: managementEndpoint,
+          [ENV.fanOutConcurrency]: String(options.concurrency),
+          [ENV.scanPageLimit]: pageLimit === undefined ? undefined : String(pageLimit),
+          AWS_REGION: REGION,
+        };
+        await host.request({ type: "ours", name, env, credentials: CREDENTIALS });
+      } else {
+        const baseline = { tableName, dynamoEndpoint, managementEndpoint, pageLimit, region: REGION, credentials: CREDENTIALS };
+        await host.request({ type: "baseline", name, options: baseline });
+      }
+      built.add(name);
+      return name;
+    },
+    async invoke(name, n) {
+      const tag = randomUUID();
+      // Every open connection has its row: `$connect` wrote it, and rows a run deleted are put back.
+      const open = emulator.connectionIds();
+      if (open.length !== n) throw new Error(`expected ${n} open connections, found ${open.length}`);
+      const reply = await host.request({ type: "invoke", name, event: event(JSON.stringify({ tag })) });
+      if (reply.type !== "invoked") throw new Error(`unexpected reply ${reply.type}`);
+      const deliveries = await pool.awaitTag(tag, n, QUIET_MS);
+      const live = new Set(await store.listLive(Math.floor(Date.now() / 1000)));
+      const deleted = open.filter((id) => !live.has(id));
+      await restoreRows(store, deleted);
+      const failures = reply.log?.failures;
+      return {
+        ms: reply.ms,
+        cpuMs: reply.cpuMs,
+        delivered: deliveries.reached,
+        lost: n - deliveries.reached,
+        duplicates: deliveries.duplicates,
+        rowsDeleted: deleted.length,
+        ...(failures && Object.keys(failures).length > 0 ? { failures } : {}),
+      };
+    },
+    async warmUp(name) {
+      await host.request({ type: "invoke", name, event: event(`{"tag":"warm-up"}`) });
+    },
+  };
+  try {
+    await body(rig);
+  } finally {
+    await pool.close();
+    await emulator.close();
+  }
+}
+
+// The sockets behind deleted rows are still open: put their rows back so the next run has all N.
+async function restoreRows(store: ConnectionStore, ids: string[]): Promise<void> {
+  const now = Date.now();
+  const expiresAt = Math.floor(now / 1000) + SETTINGS.connectionTtlSeconds.default;
+  for (const connectionId of ids) await store.put({ connectionId, connectedAt: now, expiresAt });
+}
+
+// The handlers post to MANAGEMENT_ENDPOINT, so the event's domain and stage are never used.
+function senderContext(connectionId: string): ConnectionContext {
+  return { connectionId, connectedAt: Date.now(), domainName: "127.0.0.1", stage: "dev", apiId: "bench", identity: { sourceIp: "127.0.0.1" } };
+}

@@ -1,0 +1,114 @@
+/**
+ * The Lambda side of bench/sharded-sim.ts, in its own process so its CPU is not shared with the
+ * simulated API Gateway: the real `$default` handler and (sharded) the real shard workers, each
+ * worker "container" with its own SDK client and sockets, fed by local/shard-queue.ts (the
+ * stand-in for SQS delivery) through the real SQS client. Receivers are virtual (see the sim).
+ */
+import { performance } from "node:perf_hooks";
+import { SQSClient } from "@aws-sdk/client-sqs";
+import { messageEvent } from "../local/events";
+import { startLocalShardQueue } from "../local/shard-queue";
+import { LOCAL_AWS } from "../local/store";
+import type { ConnectionStore } from "../runtime/connections";
+import { makeDefaultHandler, type HandlerDeps, type InvocationLog } from "../runtime/handlers";
+import { createPosterFactory } from "../runtime/post";
+import type { FanOutMode } from "../runtime/settings";
+import { createSqsShardQueue, makeShardWorkerHandler, SHARD_WORKER_ROUTE, type ShardWorkerHandler } from "../runtime/shards";
+
+export interface SimRequest {
+  mode: FanOutMode;
+  /** Receivers' connection ids are `virtual-0` … `virtual-{n-1}`; the sender is `virtual-0`. */
+  n: number;
+  concurrency: number;
+  shardSize: number;
+  workers: number;
+  /** The sink's management endpoint. */
+  endpoint: string;
+}
+
+export interface SimReply {
+  /** `$default`'s own duration. */
+  defaultMs: number;
+  /** Until the last worker invocation finished (direct: `defaultMs`). */
+  doneMs: number;
+  workerInvocations: number;
+  shards: number;
+  failedPosts: number;
+  deadLetters: number;
+  /** This process's CPU time for the whole broadcast. */
+  cpuMs: number;
+}
+
+/** Every id live, as a Scan of the table would return them; the sim prices the Scan separately. */
+function virtualStore(n: number): ConnectionStore {
+  const ids = Array.from({ length: n }, (_, i) => `virtual-${i}`);
+  return {
+    put: async () => undefined,
+    remove: async () => undefined,
+    listLive: async () => [...ids],
+  };
+}
+
+async function run(request: SimRequest): Promise<SimReply> {
+  const logs: InvocationLog[] = [];
+  const deps = (): HandlerDeps => ({
+    store: virtualStore(request.n),
+    posterFor: createPosterFactory({ region: LOCAL_AWS.region, maxSockets: request.concurrency, credentials: LOCAL_AWS.credentials }),
+    managementEndpoint: request.endpoint,
+    limits: { maxMessageBytes: 131072, fanOutConcurrency: request.concurrency, connectionTtlSeconds: 7500 },
+    access: { allowedOrigins: [] },
+    now: Date.now,
+    log: (entry) => logs.push(entry),
+  });
+  // One warm container per reserved-concurrency slot, each with its own client and sockets.
+  const idle: ShardWorkerHandler[] = Array.from({ length: request.workers }, () => makeShardWorkerHandler(deps()));
+  const pooled: ShardWorkerHandler = async (event) => {
+    const container = idle.pop();
+    if (!container) throw new Error("more concurrent invocations than containers");
+    try {
+      return await container(event);
+    } finally {
+      idle.push(container);
+    }
+  };
+  const queue = request.mode === "sharded" ? await startLocalShardQueue({ worker: () => pooled, workers: request.workers, log: () => undefined }) : undefined;
+  const sqs = queue ? new SQSClient({ region: LOCAL_AWS.region, credentials: LOCAL_AWS.credentials, endpoint: new URL(queue.url).origin }) : undefined;
+  const defaultDeps = deps();
+  if (queue && sqs) defaultDeps.sharded = { queue: createSqsShardQueue(sqs, queue.url, request.concurrency), shardSize: request.shardSize };
+  const handler = makeDefaultHandler(defaultDeps);
+  const context = { connectionId: "virtual-0", connectedAt: Date.now(), domainName: "sim", stage: "sim", apiId: "simulation", identity: { sourceIp: "127.0.0.1" } };
+
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  await handler(messageEvent(context, '{"type":"chat","text":"to everyone"}', Date.now()));
+  const defaultMs = performance.now() - started;
+  await queue?.idle();
+  const doneMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  const workerLines = logs.filter((entry) => entry.route === SHARD_WORKER_ROUTE);
+  const defaultLine = logs.find((entry) => entry.route === "$default");
+  const reply: SimReply = {
+    defaultMs,
+    doneMs,
+    workerInvocations: workerLines.length,
+    shards: defaultLine?.shards ?? 0,
+    failedPosts: (request.mode === "direct" ? [defaultLine] : workerLines).reduce((sum, entry) => sum + (entry?.failed ?? 0), 0),
+    deadLetters: queue?.deadLetters().length ?? 0,
+    cpuMs: (used.user + used.system) / 1000,
+  };
+  await queue?.close();
+  sqs?.destroy();
+  return reply;
+}
+
+process.on("message", (request: SimRequest) => {
+  run(request).then(
+    (reply) => process.send?.(reply),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+});
+// The SDK clients' keep-alive sockets would hold the process open; the parent leaving ends it.
+process.on("disconnect", () => process.exit(0));
