@@ -87,7 +87,8 @@ async function run({ url, clients, messages, idleMs }: E2eRequest): Promise<E2eR
   };
 }
 
-function openSocket(url: string): Promise<WebSocket> {
+/** Opens a client and resolves once it is open. */
+export function openSocket(url: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url);
     socket.once("open", () => resolve(socket));

@@ -5,7 +5,7 @@
  * count, and it stops by itself (a run that delivers nothing for `idleMs` is over).
  */
 import { performance } from "node:perf_hooks";
-import WebSocket from "ws";
+import type WebSocket from "ws";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
@@ -13,6 +13,7 @@ import { startEmulator, type Emulator } from "../local/emulator";
 import { LOCAL_AWS } from "../local/store";
 import { createDynamoConnectionStore } from "../runtime/connections";
 import { SETTINGS } from "../runtime/settings";
+import { openSocket } from "./e2e-clients";
 
 export interface LoadOptions {
   clients: number;
@@ -56,7 +57,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   });
   try {
     const url = emulator.endpoint.replace("//localhost:", "//127.0.0.1:");
-    const sockets = await Promise.all(Array.from({ length: clients }, () => open(url)));
+    const sockets = await Promise.all(Array.from({ length: clients }, () => openSocket(url)));
     const messages = clients * burst * rounds;
     const expected = messages * clients;
     const seen = sockets.map(() => new Uint8Array(messages));
@@ -139,14 +140,6 @@ async function leftovers(emulator: Emulator): Promise<number> {
   } finally {
     client.destroy();
   }
-}
-
-function open(url: string): Promise<WebSocket> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url);
-    socket.once("open", () => resolve(socket));
-    socket.once("error", reject);
-  });
 }
 
 function closeSocket(socket: WebSocket): Promise<void> {
