@@ -12,7 +12,7 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { startEmulator, type Emulator } from "../local/emulator";
 import { LOCAL_AWS } from "../local/store";
 import { createDynamoConnectionStore } from "../runtime/connections";
-import { SETTINGS } from "../runtime/settings";
+import { SETTINGS, type FanOutMode } from "../runtime/settings";
 import { openSocket } from "./e2e-clients";
 
 export interface LoadOptions {
@@ -21,6 +21,8 @@ export interface LoadOptions {
   /** Bursts one after another; each starts when the previous one is fully delivered. */
   rounds: number;
   idleMs: number;
+  /** The emulator's fan-out mode; default direct. */
+  fanout?: FanOutMode;
   progress(line: string): void;
 }
 
@@ -51,6 +53,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     // would be throttled at the deployed default (that behaviour has its own tests).
     throttleRateLimit: SETTINGS.throttleRateLimit.max,
     throttleBurstLimit: SETTINGS.throttleBurstLimit.max,
+    fanout: options.fanout,
     log: (line) => {
       if (/"emulator":"(handlerError|httpError)"/.test(line)) options.progress(line);
     },

@@ -1,10 +1,12 @@
 import test from "ava";
 import { runLoad } from "../bench/load-run";
+import { eachMode } from "./helpers/modes";
 
 // The short version of `npm run load`: 100 clients each send one message at the same moment.
-test("load: 100 clients bursting all-to-all, every delivery exactly once, nothing left behind", async (t) => {
+// One mode after the other: the heap figure is the whole process's.
+eachMode(test.serial, "load: 100 clients bursting all-to-all, every delivery exactly once, nothing left behind", async (t, mode) => {
   t.timeout(120_000);
-  const result = await runLoad({ clients: 100, burst: 1, rounds: 1, idleMs: 15_000, progress: (line) => t.log(line) });
+  const result = await runLoad({ clients: 100, burst: 1, rounds: 1, idleMs: 15_000, fanout: mode, progress: (line) => t.log(line) });
   t.log(`p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms, ${Math.round(result.deliveriesPerSecond)} deliveries/s`);
   t.log(`emulator heap ${result.heapStartMiB.toFixed(1)} MiB at start, ${result.heapPeakMiB.toFixed(1)} MiB peak`);
   t.is(result.expected, 100 * 100);

@@ -5,9 +5,11 @@
  */
 import { randomUUID } from "node:crypto";
 import test from "ava";
+import { SHARD_WORKER_ROUTE } from "../runtime/shards";
 import { connect, connectMany, openClient, type Client } from "./helpers/clients";
 import { expectEnded, startWithWrappedHandlers, type LogEntry } from "./helpers/emulator";
 import { startCli } from "./helpers/cli";
+import { eachMode } from "./helpers/modes";
 
 /** Letters and digits only, so any log line that copied it, JSON-escaped or not, contains it. */
 function newMarker(): string {
@@ -31,7 +33,10 @@ function sendInFragments(client: Client, text: string): void {
   for (let at = 0; at < text.length; at += frame) client.ws.send(text.slice(at, at + frame), { fin: at + frame >= text.length });
 }
 
-/** Sends the marked messages from `sender` and waits for each answer at the sender. */
+/**
+ * Sends the marked messages from `sender` and waits for each answer at the sender: two copies and
+ * two errors, in any order (in sharded mode a worker posts the copies, `$default` the errors).
+ */
 async function sendMarked(sender: Client, marker: string): Promise<void> {
   const messages = markedMessages(marker);
   sender.ws.send(messages.plain);
@@ -39,25 +44,32 @@ async function sendMarked(sender: Client, marker: string): Promise<void> {
   sendInFragments(sender, messages.oversize);
   sender.ws.send(messages.deep);
   const answers = (await sender.nextFrames(4)).map((frame) => JSON.parse(frame));
-  if (answers[2]._error?.code !== "MessageTooLarge" || answers[3]._error?.code !== "NestingTooDeep") {
-    throw new Error(`unexpected answers: ${JSON.stringify(answers.map((answer) => answer._error?.code ?? "broadcast"))}`);
+  const kinds = answers.map((answer) => answer._error?.code ?? (answer.data === undefined ? "json" : "plain")).sort();
+  if (JSON.stringify(kinds) !== JSON.stringify(["MessageTooLarge", "NestingTooDeep", "json", "plain"])) {
+    throw new Error(`unexpected answers: ${JSON.stringify(kinds)}`);
   }
 }
 
-test("in process: the marker is in no emulator or handler log line, and every line is a JSON object", async (t) => {
+eachMode(test, "in process: the marker is in no emulator or handler log line, and every line is a JSON object", async (t, mode) => {
   const marker = newMarker();
-  const { emulator, logs } = await startWithWrappedHandlers(t, (real) => ({
-    ...real,
-    // A handler bug on one path: JSON.parse's error message quotes the body.
-    message: async (event) => {
-      if (event.body?.startsWith("strict:")) JSON.parse(event.body);
-      return real.message(event);
-    },
-  }));
+  const { emulator, logs } = await startWithWrappedHandlers(
+    t,
+    (real) => ({
+      ...real,
+      // A handler bug on one path: JSON.parse's error message quotes the body.
+      message: async (event) => {
+        if (event.body?.startsWith("strict:")) JSON.parse(event.body);
+        return real.message(event);
+      },
+    }),
+    { fanout: mode },
+  );
   const sender = await connect(emulator, { url: `${emulator.endpoint}?note=${marker}`, headers: { "X-Note": marker } });
   const [receiver] = await connectMany(emulator, 1);
   await sendMarked(sender, marker);
-  t.is(JSON.parse((await receiver.nextFrames(2))[1])[marker], marker);
+  // Both broadcasts, in either order (sharded mode keeps no order across messages).
+  const copies = (await receiver.nextFrames(2)).map((frame) => JSON.parse(frame));
+  t.deepEqual(copies.map((copy) => copy.data ?? copy[marker]).sort(), [`hello ${marker}`, marker].sort());
 
   sender.ws.send(`strict: ${marker}`);
   t.like(JSON.parse(await sender.next()), { message: "Internal server error" });
@@ -87,6 +99,8 @@ test("in process: the marker is in no emulator or handler log line, and every li
   // The lines of every path the marker went down are there.
   const errors = entries.filter((entry) => entry.route === "$default" && entry.emulator === undefined).map((entry) => entry.error);
   t.deepEqual(errors, [undefined, undefined, "MessageTooLarge", "NestingTooDeep"]);
+  // Sharded mode: the two broadcasts went through a shard worker each, and its lines were checked too.
+  t.is(entries.filter((entry) => entry.route === SHARD_WORKER_ROUTE).length, mode === "sharded" ? 2 : 0);
   t.deepEqual(
     entries
       .filter((entry) => entry.emulator === "close")
@@ -98,6 +112,7 @@ test("in process: the marker is in no emulator or handler log line, and every li
   t.is(entries.filter((entry) => entry.route === "$disconnect").length, 6);
 });
 
+// Direct mode only: the in-process test checks both modes' lines; this one checks what the CLI adds (its streams).
 test("the CLI: the marker is on neither stdout nor stderr, and every log line is JSON", async (t) => {
   const marker = newMarker();
   const { cli, endpoint } = await startCli(t, ["--port", "0"]);

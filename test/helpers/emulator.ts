@@ -78,10 +78,20 @@ export async function startTestEmulator(
 /**
  * An emulator whose handlers are `wrap(real)`, where `real` are the handlers the emulator would
  * build itself (same environment, same table, same management endpoint). Lets a test inject a
- * fault or watch events while everything else stays real.
+ * fault or watch events while everything else stays real. Closed at the test's teardown.
  */
 export async function startWithWrappedHandlers(
   t: ExecutionContext,
+  wrap: (real: Handlers) => Handlers,
+  options: EmulatorOptions = {},
+): Promise<{ emulator: Emulator; logs: LogCapture }> {
+  const started = await startWrappedEmulator(wrap, options);
+  t.teardown(() => started.emulator.close());
+  return started;
+}
+
+/** `startWithWrappedHandlers` for a whole file (ava has no teardown in hooks): the caller closes it. */
+export async function startWrappedEmulator(
   wrap: (real: Handlers) => Handlers,
   options: EmulatorOptions = {},
 ): Promise<{ emulator: Emulator; logs: LogCapture }> {
@@ -90,7 +100,10 @@ export async function startWithWrappedHandlers(
     if (!wrapped) throw new Error("a connection arrived before the test installed its handlers");
     return wrapped;
   };
-  const { emulator, logs } = await startTestEmulator(t, {
+  const logs = captureLog();
+  const emulator = await startEmulator({
+    port: 0,
+    log: logs.log,
     ...options,
     handlers: {
       connect: (event) => current().connect(event),
