@@ -51,6 +51,7 @@ async function startSink(n: number, latencyMs: number): Promise<Sink> {
   let started = 0;
   let lastActivity = 0;
   const receiverIndex = (id: string) => (/^virtual-\d+$/.test(id) ? Number(id.slice(8)) : -1);
+  const quota = createTokenBucket(QUOTA.rate, QUOTA.burst, () => performance.now());
   const management = createManagementApi({
     gateway: {
       send(connectionId, body) {
@@ -68,7 +69,7 @@ async function startSink(n: number, latencyMs: number): Promise<Sink> {
       describe: () => undefined,
       disconnect: () => false,
     },
-    postQuota: createTokenBucket(QUOTA.rate, QUOTA.burst, () => performance.now()),
+    postQuota: () => quota,
     postLatencyMs: latencyMs,
     log: () => result.throttled++,
   });

@@ -11,7 +11,7 @@ import type { ShardWorkerHandler } from "../runtime/shards";
 import { newApiId } from "./events";
 import { createGateway } from "./gateway";
 import { createManagementApi } from "./management-api";
-import { resolveOptions, runtimeEnvironment } from "./options";
+import { resolveOptions, resolvePostQuota, runtimeEnvironment } from "./options";
 import { closeServer, listen, routeRequests } from "./server";
 import { startLocalShardQueue, type LocalShardQueue } from "./shard-queue";
 import { DEMO_DIR } from "./static";
@@ -85,6 +85,14 @@ export interface Emulator {
   deadLetters(): Array<{ messageId: string; body: string }>;
   /** Ids of the currently open connections. */
   connectionIds(): string[];
+  /** Sends `data` to a connection as PostToConnection would, without HTTP or quota; false when it is not open. */
+  send(connectionId: string, data: Buffer): boolean;
+  /**
+   * Replaces the PostToConnection quota of the running emulator (as the options of the same
+   * names; a rate of 0 removes it), so that a benchmark can vary it without reconnecting
+   * thousands of clients.
+   */
+  setPostQuota(quota: Pick<EmulatorOptions, "postRate" | "postBurst">): void;
   /** Closes every connection with 1001, runs each `$disconnect`, then stops the servers and dynalite. */
   close(): Promise<void>;
 }
@@ -132,9 +140,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     maxLifetimeMs: settings.maxLifetimeMs,
     log,
   });
+  const quotaBucket = ({ postRate, postBurst }: { postRate: number; postBurst: number }) =>
+    postRate > 0 ? createTokenBucket(postRate, postBurst) : undefined;
+  let postQuota = quotaBucket(settings);
   const management = createManagementApi({
     gateway,
-    postQuota: settings.postRate > 0 ? createTokenBucket(settings.postRate, settings.postBurst) : undefined,
+    postQuota: () => postQuota,
     postLatencyMs: settings.postLatencyMs,
     log,
   });
@@ -158,6 +169,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     shardQueueUrl: shardQueue?.url,
     deadLetters: () => shardQueue?.deadLetters() ?? [],
     connectionIds: () => gateway.connectionIds(),
+    send: (connectionId, data) => gateway.send(connectionId, data),
+    setPostQuota(quota) {
+      postQuota = quotaBucket(resolvePostQuota(quota));
+    },
     close() {
       closed ??= shutdown();
       return closed;

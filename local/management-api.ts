@@ -12,8 +12,8 @@ import type { TokenBucket } from "./token-bucket";
 
 export interface ManagementApiOptions {
   gateway: Pick<Gateway, "send" | "describe" | "disconnect">;
-  /** PostToConnection quota; unset means unlimited. */
-  postQuota?: TokenBucket;
+  /** The current PostToConnection quota; undefined means unlimited. */
+  postQuota(): TokenBucket | undefined;
   /** Delay before answering each POST, to model the real API's latency. */
   postLatencyMs: number;
   log(line: string): void;
@@ -47,7 +47,8 @@ export function createManagementApi(options: ManagementApiOptions): ManagementAp
       if (body === undefined) {
         return replyError(res, 413, "PayloadTooLargeException", `Message payload exceeds the ${AWS_LIMITS.messageBytes}-byte limit`);
       }
-      if (postQuota && !postQuota.take()) {
+      const quota = postQuota();
+      if (quota && !quota.take()) {
         log(JSON.stringify({ emulator: "throttled", connectionId }));
         return replyError(res, 429, "LimitExceededException", "Too Many Requests");
       }

@@ -48,8 +48,6 @@ export type ResolvedOptions = Required<
 
 /** Fills in defaults and range-checks every option; a bad one throws ConfigError naming it. */
 export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
-  const postRate = checkInteger("postRate", options.postRate, EMULATOR_RANGES.postRate);
-  const postBurst = checkInteger("postBurst", options.postBurst, EMULATOR_RANGES.postBurst);
   return {
     port: checkInteger("port", options.port, EMULATOR_RANGES.port),
     host: options.host ?? DEFAULT_HOST,
@@ -63,8 +61,7 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     throttleBurstLimit: checkSetting("throttleBurstLimit", "throttleBurstLimit", options.throttleBurstLimit),
     accessToken: options.accessToken,
     allowedOrigins: options.allowedOrigins ?? [],
-    postRate,
-    postBurst: postBurst === 0 ? postRate : postBurst,
+    ...resolvePostQuota(options),
     postLatencyMs: checkInteger("postLatencyMs", options.postLatencyMs, EMULATOR_RANGES.postLatencyMs),
     idleTimeoutMs: checkInteger("idleTimeoutMs", options.idleTimeoutMs, EMULATOR_RANGES.idleTimeoutMs),
     maxLifetimeMs: checkInteger("maxLifetimeMs", options.maxLifetimeMs, EMULATOR_RANGES.maxLifetimeMs),
@@ -72,6 +69,13 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     fanout: checkFanOutMode("fanout", options.fanout),
     shardSize: checkSetting("shardSize", "shardSize", options.shardSize),
   };
+}
+
+/** The PostToConnection quota options, range-checked; the burst defaults to the rate. */
+export function resolvePostQuota(options: Pick<EmulatorOptions, "postRate" | "postBurst">): { postRate: number; postBurst: number } {
+  const postRate = checkInteger("postRate", options.postRate, EMULATOR_RANGES.postRate);
+  const postBurst = checkInteger("postBurst", options.postBurst, EMULATOR_RANGES.postBurst);
+  return { postRate, postBurst: postBurst === 0 ? postRate : postBurst };
 }
 
 /** API Gateway's stage-name rule: letters, digits, hyphens and underscores, at most 128. */
