@@ -3,7 +3,6 @@
  * fanning out to N real receivers through the emulator's management API, with injected post
  * latency, then under the emulator's post-rate quota and with more rows than one Scan page.
  */
-import { setTimeout as sleep } from "node:timers/promises";
 import { forkChild } from "./child";
 import { withRig, type Host, type Run } from "./fanout-rig";
 import type { HostReply, HostRequest } from "./lambda-host";
@@ -24,6 +23,8 @@ export interface ChartPoint {
   n: number;
   idealMs: number;
   ours: Run;
+  /** Our handler posting over bare HTTP: what the round trips alone cost here. */
+  floor: Run;
   baseline: Run;
 }
 
@@ -48,9 +49,8 @@ export interface FanoutFigures {
 const WARM_UP_POSTS = 2000;
 
 /**
- * One Lambda-side process serves both emulators, so the quota runs start with code the
- * unthrottled runs already warmed up (JIT), as in a warm container; each emulator still gets
- * handlers of its own, with their own clients and sockets.
+ * One emulator and one Lambda-side process serve every run: the quota runs reuse the receivers
+ * and the warm handlers (JIT, open sockets) of the unthrottled ones, as a warm container would.
  */
 export async function runFanout(options: FanoutOptions): Promise<FanoutFigures> {
   const host = forkChild<HostRequest, HostReply>("lambda-host.ts");
@@ -65,66 +65,73 @@ async function measure(host: Host, options: FanoutOptions): Promise<FanoutFigure
   const { latencyMs, concurrency } = options;
   const points: ChartPoint[] = [];
   const scenarios: Scenario[] = [];
+  let quota: { rate: number; burst: number } | undefined;
 
-  const rigOptions = { concurrency, progress: options.progress };
-  await withRig(host, { ...rigOptions, label: "plain", emulator: { postLatencyMs: latencyMs } }, async (rig) => {
+  const rigOptions = { concurrency, progress: options.progress, emulator: { postLatencyMs: latencyMs } };
+  await withRig(host, rigOptions, async (rig) => {
     const ours = await rig.handler("ours");
+    const floor = await rig.handler("floor");
     const baseline = await rig.handler("baseline");
     for (const [index, n] of options.points.entries()) {
       await rig.grow(n);
       // Warm containers: their sockets open and their code compiled by a few thousand posts.
       if (index === 0) {
         for (let posts = 0; posts < WARM_UP_POSTS; posts += n) {
-          await rig.warmUp(ours);
-          await rig.warmUp(baseline);
+          for (const name of [ours, floor, baseline]) await rig.warmUp(name);
         }
       }
       const point: ChartPoint = {
         n,
         idealMs: (n * latencyMs) / concurrency,
         ours: await median(options.repeats, () => rig.invoke(ours, n)),
+        floor: await median(options.repeats, () => rig.invoke(floor, n)),
         baseline: await median(options.repeats, () => rig.invoke(baseline, n)),
       };
       points.push(point);
+      const { ours: o, floor: f, baseline: b } = point;
       options.progress(
-        `fan-out N=${n}: ours ${point.ours.ms.toFixed(0)} ms, baseline ${point.baseline.ms.toFixed(0)} ms, ideal ${point.idealMs.toFixed(0)} ms`,
+        `fan-out N=${n}: ours ${o.ms.toFixed(0)} ms, bare-HTTP floor ${f.ms.toFixed(0)} ms, baseline ${b.ms.toFixed(0)} ms, ideal ${point.idealMs.toFixed(0)} ms`,
       );
-      if (options.headline.includes(n)) {
-        const pageLimit = pageFor(n);
+      if (!options.headline.includes(n)) continue;
+
+      const pageLimit = pageFor(n);
+      const paging: Scenario = {
+        name: "paging",
+        n,
+        pageLimit,
+        idealMs: point.idealMs,
+        ours: await rig.invoke(await rig.handler("ours", pageLimit), n),
+        baseline: await rig.invoke(await rig.handler("baseline", pageLimit), n),
+      };
+      scenarios.push(paging);
+      options.progress(describe(paging));
+
+      // The same receivers, now under a quota. Each run gets a fresh (full) bucket, so that one
+      // run's posts do not eat into the next one's quota.
+      if (!quota) {
+        quota = quotaBelow(point);
+        options.progress(`quota scenarios at ${quota.rate} posts/s (burst ${quota.burst})`);
+      }
+      const throttled = (name: string) => {
+        rig.setPostQuota(quota);
+        return rig.invoke(name, n);
+      };
+      for (const limit of [undefined, pageLimit]) {
         const scenario: Scenario = {
-          name: "paging",
+          name: limit === undefined ? "quota" : "quota+paging",
           n,
-          pageLimit,
-          idealMs: point.idealMs,
-          ours: await rig.invoke(await rig.handler("ours", pageLimit), n),
-          baseline: await rig.invoke(await rig.handler("baseline", pageLimit), n),
+          pageLimit: limit,
+          idealMs: (n / quota.rate) * 1000,
+          ours: await throttled(await rig.handler("ours", limit)),
+          baseline: await throttled(await rig.handler("baseline", limit)),
         };
         scenarios.push(scenario);
         options.progress(describe(scenario));
       }
+      rig.setPostQuota(undefined);
     }
   });
-
-  const quota = quotaBelow(points[points.length - 1]);
-  // A full bucket for each run, so that one run's posts do not eat into the next one's quota.
-  const refill = () => sleep(Math.ceil((quota.burst / quota.rate) * 1000) + 50);
-  options.progress(`quota scenarios at ${quota.rate} posts/s (burst ${quota.burst})`);
-  const emulator = { postLatencyMs: latencyMs, postRate: quota.rate, postBurst: quota.burst };
-  await withRig(host, { ...rigOptions, label: "quota", emulator }, async (rig) => {
-    for (const n of options.headline) {
-      await rig.grow(n);
-      for (const pageLimit of [undefined, pageFor(n)]) {
-        await refill();
-        const ours = await rig.invoke(await rig.handler("ours", pageLimit), n);
-        await refill();
-        const baseline = await rig.invoke(await rig.handler("baseline", pageLimit), n);
-        const name = pageLimit === undefined ? "quota" : "quota+paging";
-        const scenario: Scenario = { name, n, pageLimit, idealMs: (n / quota.rate) * 1000, ours, baseline };
-        scenarios.push(scenario);
-        options.progress(describe(scenario));
-      }
-    }
-  });
+  if (!quota) throw new Error("no headline N among the points");
   return { points, scenarios, quota };
 }
 
@@ -137,8 +144,8 @@ function pageFor(n: number): number {
 }
 
 /**
- * Half the post rate the handler reached without a quota, so that the quota, not this machine's
- * CPU, is what limits the quota scenarios. The burst is 50 ms worth: the rate decides, not it.
+ * Half the post rate the handler reached without a quota at the first headline N, so that the
+ * quota, not this machine's CPU, is what limits the quota scenarios. The burst is 50 ms worth: the rate decides, not it.
  */
 function quotaBelow(point: ChartPoint): { rate: number; burst: number } {
   const reached = (point.n / point.ours.ms) * 1000;

@@ -36,9 +36,12 @@ export interface Run {
 }
 
 // Every frame is written before the management API answers its post, so once the handler has
-// returned the frames are on their way; two seconds without a new arrival (generous, for a busy
-// machine where a receiver process can stall) means the missing receivers will not get it.
-const QUIET_MS = 2000;
+// returned, a fence written to each socket arrives after any copy of the message: when every
+// receiver has its fence, the counts are final. This only bounds a stuck receiver process.
+const FENCE_TIMEOUT_MS = 60_000;
+
+/** Ours; ours posting over bare HTTP instead of the SDK (the floor); the original design. */
+export type HandlerKind = "ours" | "floor" | "baseline";
 
 /** The Lambda-side process (bench/lambda-host.ts). */
 export type Host = Child<HostRequest, HostReply>;
@@ -47,17 +50,17 @@ export interface Rig {
   /** Opens receivers until `n` are connected. */
   grow(n: number): Promise<void>;
   /** Builds (once) a handler in the Lambda-side process and returns its name there. */
-  handler(kind: "ours" | "baseline", pageLimit?: number): Promise<string>;
+  handler(kind: HandlerKind, pageLimit?: number): Promise<string>;
   /** One measured broadcast to all `n` receivers; rows it deleted are put back afterwards. */
   invoke(name: string, n: number): Promise<Run>;
   /** An unmeasured broadcast, to warm a handler up. */
   warmUp(name: string): Promise<void>;
+  /** Puts the emulator under a fresh, full post quota, or lifts it (undefined). */
+  setPostQuota(quota: { rate: number; burst: number } | undefined): void;
 }
 
 export interface RigOptions {
-  /** Tells this rig's handlers apart from other rigs' in the shared host. */
-  label: string;
-  emulator: Pick<EmulatorOptions, "postLatencyMs" | "postRate" | "postBurst">;
+  emulator: Pick<EmulatorOptions, "postLatencyMs">;
   concurrency: number;
   progress(line: string): void;
 }
@@ -79,10 +82,10 @@ export async function withRig(host: Host, options: RigOptions, body: (rig: Rig) 
       options.progress(`connected ${n} receivers in ${seconds} s; ${readdirSync("/proc/self/fd").length} descriptors open here`);
     },
     async handler(kind, pageLimit) {
-      const name = `${options.label}-${kind}-${pageLimit ?? "all"}`;
+      const name = `${kind}-${pageLimit ?? "all"}`;
       if (built.has(name)) return name;
       const { tableName, dynamoEndpoint, managementEndpoint } = emulator;
-      if (kind === "ours") {
+      if (kind !== "baseline") {
         const env = {
           [ENV.tableName]: tableName,
           [ENV.dynamoEndpoint]: dynamoEndpoint,
@@ -91,7 +94,7 @@ export async function withRig(host: Host, options: RigOptions, body: (rig: Rig) 
           [ENV.scanPageLimit]: pageLimit === undefined ? undefined : String(pageLimit),
           AWS_REGION: REGION,
         };
-        await host.request({ type: "ours", name, env, credentials: CREDENTIALS });
+        await host.request({ type: "ours", name, env, credentials: CREDENTIALS, poster: kind === "ours" ? "sdk" : "raw-http" });
       } else {
         const baseline = { tableName, dynamoEndpoint, managementEndpoint, pageLimit, region: REGION, credentials: CREDENTIALS };
         await host.request({ type: "baseline", name, options: baseline });
@@ -106,7 +109,9 @@ export async function withRig(host: Host, options: RigOptions, body: (rig: Rig) 
       if (open.length !== n) throw new Error(`expected ${n} open connections, found ${open.length}`);
       const reply = await host.request({ type: "invoke", name, event: event(JSON.stringify({ tag })) });
       if (reply.type !== "invoked") throw new Error(`unexpected reply ${reply.type}`);
-      const deliveries = await pool.awaitTag(tag, n, QUIET_MS);
+      const fence = Buffer.from(JSON.stringify({ fence: tag }));
+      for (const id of open) emulator.send(id, fence);
+      const deliveries = await pool.awaitFence(tag, FENCE_TIMEOUT_MS);
       const live = new Set(await store.listLive(Math.floor(Date.now() / 1000)));
       const deleted = open.filter((id) => !live.has(id));
       await restoreRows(store, deleted);
@@ -123,6 +128,9 @@ export async function withRig(host: Host, options: RigOptions, body: (rig: Rig) 
     },
     async warmUp(name) {
       await host.request({ type: "invoke", name, event: event(`{"tag":"warm-up"}`) });
+    },
+    setPostQuota(quota) {
+      emulator.setPostQuota(quota ? { postRate: quota.rate, postBurst: quota.burst } : { postRate: 0 });
     },
   };
   try {

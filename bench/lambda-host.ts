@@ -1,6 +1,6 @@
 /**
  * Child process standing in for the Lambda side: it builds `$default` handlers (ours from the
- * Lambda environment, or the original design's), each kept warm under a name like a container,
+ * Lambda environment, with the SDK or over bare HTTP, or the original design's), each kept warm under a name like a container,
  * and runs invocations sent over IPC. A separate process, as on AWS, so that the handlers' CPU
  * is not shared with the emulator's.
  */
@@ -9,9 +9,17 @@ import type { RouteHandler, WebSocketEvent } from "../runtime/events";
 import type { InvocationLog } from "../runtime/handlers";
 import { createHandlers, readRuntimeConfig } from "../runtime/lambda";
 import { makeBaselineHandler, type BaselineLog, type BaselineOptions } from "./baseline";
+import { createRawHttpPosterFactory } from "./raw-http-poster";
 
 export type HostRequest =
-  | { type: "ours"; name: string; env: Record<string, string | undefined>; credentials: { accessKeyId: string; secretAccessKey: string } }
+  | {
+      type: "ours";
+      name: string;
+      env: Record<string, string | undefined>;
+      credentials: { accessKeyId: string; secretAccessKey: string };
+      /** `raw-http`: the same handler posting without the SDK (bench/raw-http-poster.ts). */
+      poster: "sdk" | "raw-http";
+    }
   | { type: "baseline"; name: string; options: BaselineOptions }
   | { type: "invoke"; name: string; event: WebSocketEvent };
 
@@ -42,7 +50,9 @@ function main(): void {
   process.on("message", (request: HostRequest) => {
     if (request.type === "ours") {
       const config = readRuntimeConfig(request.env);
-      handlers.set(request.name, createHandlers(config, { credentials: request.credentials, log: (entry) => (lastLog = entry) }).message);
+      const posterFor = request.poster === "raw-http" ? createRawHttpPosterFactory(config.fanOutConcurrency) : undefined;
+      const overrides = { credentials: request.credentials, posterFor, log: (entry: InvocationLog) => (lastLog = entry) };
+      handlers.set(request.name, createHandlers(config, overrides).message);
       reply({ type: "ready" });
     } else if (request.type === "baseline") {
       handlers.set(request.name, makeBaselineHandler(request.options, (entry) => (lastLog = entry)));

@@ -18,8 +18,11 @@ export interface Deliveries {
 export interface ReceiverPool {
   /** Opens sockets until `total` are connected to `url`; throws if any handshake fails. */
   growTo(url: string, total: number): Promise<void>;
-  /** Waits until `expected` sockets got `tag`, or until none arrived for `quietMs`. */
-  awaitTag(tag: string, expected: number, quietMs: number): Promise<Deliveries>;
+  /**
+   * Waits until every socket got `tag`'s fence, which was sent after every copy of `tag`: then
+   * the counts are final. Throws if that takes longer than `timeoutMs`.
+   */
+  awaitFence(tag: string, timeoutMs: number): Promise<Deliveries>;
   close(): Promise<void>;
 }
 
@@ -29,12 +32,13 @@ export function createReceiverPool(): ReceiverPool {
   const children: ReceiverChild[] = [];
   const size = () => children.reduce((sum, child) => sum + child.sockets, 0);
 
-  const count = async (tag: string): Promise<Deliveries> => {
-    const totals: Deliveries = { reached: 0, duplicates: 0 };
+  const count = async (tag: string): Promise<Deliveries & { fenced: number }> => {
+    const totals = { reached: 0, duplicates: 0, fenced: 0 };
     for (const reply of await Promise.all(children.map((child) => child.request({ type: "count", tag })))) {
       if (reply.type !== "count") throw new Error(`unexpected reply ${reply.type}`);
       totals.reached += reply.reached;
       totals.duplicates += reply.duplicates;
+      totals.fenced += reply.fenced;
     }
     return totals;
   };
@@ -54,16 +58,14 @@ export function createReceiverPool(): ReceiverPool {
         if (reply.failed > 0) throw new Error(`${reply.failed} of ${wanted} receiver handshakes failed`);
       }
     },
-    async awaitTag(tag, expected, quietMs) {
-      let last = await count(tag);
-      let lastChange = Date.now();
-      while (last.reached < expected && Date.now() - lastChange < quietMs) {
+    async awaitFence(tag, timeoutMs) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const { reached, duplicates, fenced } = await count(tag);
+        if (fenced === size()) return { reached, duplicates };
+        if (Date.now() > deadline) throw new Error(`only ${fenced} of ${size()} receivers got the fence of ${tag}`);
         await new Promise((resolve) => setTimeout(resolve, 20));
-        const now = await count(tag);
-        if (now.reached !== last.reached) lastChange = Date.now();
-        last = now;
       }
-      return last;
     },
     async close() {
       await Promise.all(children.splice(0).map((child) => child.finish({ type: "close" })));

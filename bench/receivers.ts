@@ -12,8 +12,11 @@ export type ReceiverRequest =
 
 export type ReceiverReply =
   | { type: "opened"; open: number; failed: number }
-  /** `reached`: sockets that got `tag` at least once; `duplicates`: further copies of it. */
-  | { type: "count"; tag: string; reached: number; duplicates: number };
+  /**
+   * `reached`: sockets that got `tag` at least once; `duplicates`: further copies of it;
+   * `fenced`: sockets that got `tag`'s fence, after which no copy of it can still be on its way.
+   */
+  | { type: "count"; tag: string; reached: number; duplicates: number; fenced: number };
 
 // Handshakes in flight at once: the emulator runs `$connect` (a table write) for each.
 const OPENING_CONCURRENCY = 64;
@@ -22,6 +25,8 @@ function main(): void {
   const sockets: WebSocket[] = [];
   const reachedByTag = new Map<string, number>();
   const duplicatesByTag = new Map<string, number>();
+  const fencedByTag = new Map<string, number>();
+  const increment = (counts: Map<string, number>, tag: string) => counts.set(tag, (counts.get(tag) ?? 0) + 1);
 
   const reply = (message: ReceiverReply) => process.send?.(message);
 
@@ -30,12 +35,13 @@ function main(): void {
       const socket = new WebSocket(url);
       const seen = new Set<string>();
       socket.on("message", (data) => {
-        const tag = tagOf(data.toString());
-        if (tag === undefined) return;
-        if (seen.has(tag)) duplicatesByTag.set(tag, (duplicatesByTag.get(tag) ?? 0) + 1);
+        const frame = readFrame(data.toString());
+        if (frame.fence !== undefined) increment(fencedByTag, frame.fence);
+        if (frame.tag === undefined) return;
+        if (seen.has(frame.tag)) increment(duplicatesByTag, frame.tag);
         else {
-          seen.add(tag);
-          reachedByTag.set(tag, (reachedByTag.get(tag) ?? 0) + 1);
+          seen.add(frame.tag);
+          increment(reachedByTag, frame.tag);
         }
       });
       socket.once("open", () => {
@@ -62,7 +68,8 @@ function main(): void {
     if (request.type === "open") void open(request.url, request.count);
     else if (request.type === "count") {
       const { tag } = request;
-      reply({ type: "count", tag, reached: reachedByTag.get(tag) ?? 0, duplicates: duplicatesByTag.get(tag) ?? 0 });
+      const count = (counts: Map<string, number>) => counts.get(tag) ?? 0;
+      reply({ type: "count", tag, reached: count(reachedByTag), duplicates: count(duplicatesByTag), fenced: count(fencedByTag) });
     } else {
       for (const socket of sockets) socket.terminate();
       process.disconnect();
@@ -72,10 +79,12 @@ function main(): void {
 
 // Every frame the backends send is JSON; a broadcast carries the `tag` it was sent with, and
 // anything else (an `_error` frame) leaves a receiver short of it, which the bench counts as lost.
-function tagOf(text: string): string | undefined {
+// The rig itself sends `{"fence": tag}` once a run is over (bench/fanout-rig.ts).
+function readFrame(text: string): { tag?: string; fence?: string } {
   const parsed: unknown = JSON.parse(text);
-  if (typeof parsed === "object" && parsed !== null && "tag" in parsed && typeof parsed.tag === "string") return parsed.tag;
-  return undefined;
+  if (typeof parsed !== "object" || parsed === null) return {};
+  const { tag, fence } = parsed as Record<string, unknown>;
+  return { tag: typeof tag === "string" ? tag : undefined, fence: typeof fence === "string" ? fence : undefined };
 }
 
 if (require.main === module) main();

@@ -51,6 +51,9 @@ export function figuresJson(results: Results): Record<string, unknown> {
     fanout_ratio: round(top.ours.ms / top.idealMs, 2),
     fanout_cpu_us_per_post: round((top.ours.cpuMs * 1000) / top.n, 0),
     fanout_lost: top.ours.lost,
+    fanout_floor_ms: round(top.floor.ms),
+    fanout_floor_cpu_us_per_post: round((top.floor.cpuMs * 1000) / top.n, 0),
+    fanout_vs_floor: round(top.ours.ms / top.floor.ms, 2),
     baseline_ms: round(top.baseline.ms),
     baseline_lost: top.baseline.lost,
     fanout_quota_rate: fanout.quota.rate,
@@ -72,6 +75,9 @@ export function figuresJson(results: Results): Record<string, unknown> {
       ours_cpu_us_per_post: round((p.ours.cpuMs * 1000) / p.n, 0),
       ours_lost: p.ours.lost,
       ours_failures: p.ours.failures ?? {},
+      floor_ms: round(p.floor.ms),
+      floor_cpu_us_per_post: round((p.floor.cpuMs * 1000) / p.n, 0),
+      floor_lost: p.floor.lost,
       baseline_ms: round(p.baseline.ms),
       baseline_lost: p.baseline.lost,
       baseline_failures: p.baseline.failures ?? {},
@@ -133,6 +139,7 @@ export function tableRows(results: Results): string[][] {
       "1 fan-out",
       `N=${p.n}, ${results.plan.fanout.latencyMs} ms/post, C=${results.plan.fanout.concurrency}`,
       `ours ${ms(p.ours.ms)} (ratio ${(p.ours.ms / p.idealMs).toFixed(1)}, ${Math.round((p.ours.cpuMs * 1000) / p.n)} µs CPU/post, lost ${p.ours.lost}${failuresText(p.ours)}); ` +
+        `bare-HTTP floor ${ms(p.floor.ms)} (${Math.round((p.floor.cpuMs * 1000) / p.n)} µs CPU/post, lost ${p.floor.lost}); ` +
         `baseline ${ms(p.baseline.ms)} (lost ${p.baseline.lost}${failuresText(p.baseline)}); ideal N·L/C ${ms(p.idealMs)}`,
     ]);
   }
@@ -197,6 +204,7 @@ export function fanoutChartSvg(results: Results): string {
     series: [
       { name: "ours", color: "#1f77b4", points: fanout.points.map((p) => ({ x: p.n, y: p.ours.ms })) },
       { name: "original design", color: "#d62728", points: fanout.points.map((p) => ({ x: p.n, y: p.baseline.ms })) },
+      { name: "ours over bare HTTP (floor)", color: "#7f7f7f", points: fanout.points.map((p) => ({ x: p.n, y: p.floor.ms })) },
       { name: "ideal N·L/C", color: "#2ca02c", dashed: true, points: fanout.points.map((p) => ({ x: p.n, y: p.idealMs })) },
     ],
   });

@@ -8,7 +8,7 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDynamoConnectionStore } from "./connections";
 import { makeHandlers, type HandlerDeps, type Handlers, type InvocationLog } from "./handlers";
-import { createPosterFactory } from "./post";
+import { createPosterFactory, type Poster } from "./post";
 import { ConfigError, checkFanOutMode, checkInteger, checkSetting, integerRange, splitList, type FanOutMode } from "./settings";
 import { createSqsShardQueue, makeShardWorkerHandler, type ShardWorkerHandler } from "./shards";
 
@@ -87,6 +87,8 @@ export interface HostOverrides {
   now?: () => number;
   /** For hosts without AWS credentials in the environment (the emulator, tests). */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Replaces the SDK poster: the bench measures the same handler posting over bare HTTP. */
+  posterFor?: (endpoint: string) => Poster;
 }
 
 /** The handlers with real SDK clients, built once per container from `config`. */
@@ -113,11 +115,13 @@ function createDeps(config: RuntimeConfig, overrides: HostOverrides): HandlerDep
   const doc = DynamoDBDocumentClient.from(dynamo);
   return {
     store: createDynamoConnectionStore(doc, { tableName: config.tableName, pageLimit: config.scanPageLimit }),
-    posterFor: createPosterFactory({
-      region: config.region,
-      maxSockets: config.fanOutConcurrency,
-      credentials: overrides.credentials,
-    }),
+    posterFor:
+      overrides.posterFor ??
+      createPosterFactory({
+        region: config.region,
+        maxSockets: config.fanOutConcurrency,
+        credentials: overrides.credentials,
+      }),
     managementEndpoint: config.managementEndpoint,
     limits: {
       maxMessageBytes: config.maxMessageBytes,
