@@ -1,6 +1,6 @@
 /**
  * `npm run load`: 200 clients on one emulator, all-to-all bursts, every delivery checked off.
- * Prints lost/duplicated (both must be 0), p99 latency and the emulator's heap, and exits
+ * Prints lost/duplicated (both must be 0), p99 latency and the emulator's memory, and exits
  * non-zero when anything was lost or duplicated. `-- --clients N --burst B --rounds R` resizes it.
  */
 import { parseArgs } from "node:util";
@@ -22,7 +22,7 @@ void runLoad({ clients, burst, rounds, idleMs: 15_000, progress: (line) => conso
   console.log(`lost / duplicated  ${result.lost} / ${result.duplicated}`);
   console.log(`latency p50 / p99  ${result.p50Ms.toFixed(1)} / ${result.p99Ms.toFixed(1)} ms (max ${result.maxMs.toFixed(1)})`);
   console.log(`throughput         ${Math.round(result.deliveriesPerSecond)} deliveries/s`);
-  console.log(`emulator heap      ${mib(result.heapStartMiB)} at start, ${mib(result.heapPeakMiB)} peak`);
+  console.log(`emulator memory    ${mib(result.rssStartMiB)} at start, ${mib(result.rssPeakMiB)} peak (resident)`);
   console.log(`left after close   ${result.openAfter} connections, ${result.rowsAfter} rows`);
   console.log(JSON.stringify(result));
   if (result.lost > 0 || result.duplicated > 0 || result.openAfter > 0 || result.rowsAfter > 0) process.exitCode = 1;

@@ -1,15 +1,17 @@
 /**
  * startEmulator: API Gateway (WebSocket API + management API) and DynamoDB on one machine, running
- * the handlers built by runtime/lambda.ts from the same environment variables as the Lambdas.
+ * the handlers built by runtime/lambda.ts from the same environment variables as the Lambdas, in
+ * a worker thread of their own (local/lambda-pool.ts).
  * All state lives in the returned object, so one process can run several emulators.
  */
 import { createServer } from "node:http";
-import { createHandlers, createShardWorker, readRuntimeConfig } from "../runtime/lambda";
+import { readRuntimeConfig } from "../runtime/lambda";
 import type { Handlers } from "../runtime/handlers";
 import type { FanOutMode } from "../runtime/settings";
 import type { ShardWorkerHandler } from "../runtime/shards";
 import { newApiId } from "./events";
 import { createGateway } from "./gateway";
+import { startLambdaPool, type LambdaPool } from "./lambda-pool";
 import { createManagementApi } from "./management-api";
 import { resolveOptions, resolvePostQuota, runtimeEnvironment } from "./options";
 import { closeServer, listen, routeRequests } from "./server";
@@ -126,10 +128,14 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   // The port is known only now, and the handlers post to it; nothing awaits between here and
   // the route wiring below, so no request can arrive unrouted.
   const managementEndpoint = `http://${reachableHost(settings.host, "127.0.0.1")}:${port}/${settings.stage}`;
-  const config = readRuntimeConfig(runtimeEnvironment(settings, { management: managementEndpoint, dynamo: dynamo.endpoint, shardQueue: shardQueue?.url }));
-  const overrides = { credentials: LOCAL_AWS.credentials, log: (entry: object) => log(JSON.stringify(entry)) };
-  const handlers = options.handlers ?? createHandlers(config, overrides);
-  if (shardQueue) shardWorker = options.shardWorker ?? createShardWorker(config, overrides);
+  const environment = runtimeEnvironment(settings, { management: managementEndpoint, dynamo: dynamo.endpoint, shardQueue: shardQueue?.url });
+  // A bad setting is a ConfigError here, before any Lambda thread starts.
+  readRuntimeConfig(environment);
+  // Started only when some handler is not injected.
+  let pool: LambdaPool | undefined;
+  const lambda = () => (pool ??= startLambdaPool({ environment, credentials: LOCAL_AWS.credentials }, log));
+  const handlers = options.handlers ?? lambda().handlers;
+  if (shardQueue) shardWorker = options.shardWorker ?? lambda().shardWorker;
   const gateway = createGateway({
     handlers,
     stage: settings.stage,
@@ -151,14 +157,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   });
   routeRequests(http, { stage: settings.stage, gateway, management, demoDir: DEMO_DIR, log });
 
-  let closed: Promise<void> | undefined;
   const shutdown = async () => {
     // Connections first: their last handler invocations still need the management API and the table.
     await gateway.close();
     await shardQueue?.close();
+    await pool?.close();
     await closeServer(http);
     await dynamo.close();
   };
+  // Requests that came meanwhile waited for this cold start; a thread that cannot start stops all.
+  await pool?.ready.catch(async (err: unknown) => {
+    await shutdown();
+    throw err;
+  });
+  let closed: Promise<void> | undefined;
   return {
     port,
     endpoint: `ws://${reachableHost(settings.host, "localhost")}:${port}/${settings.stage}`,

@@ -62,7 +62,7 @@ interface Admission {
   onEarlyClose(): void;
 }
 
-// Lambda runs one invocation per container; here every invocation shares one process, so
+// Lambda runs one invocation per container; here invocations share at most two threads, so
 // without a cap a burst from many senders starts that many fan-outs at once and the heap grows
 // with the burst (measured: 800 MiB for 200 clients bursting). Messages wait their turn instead.
 const CONCURRENT_MESSAGE_INVOCATIONS = 16;
