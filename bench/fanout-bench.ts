@@ -16,6 +16,7 @@ export interface FanoutOptions {
   concurrency: number;
   /** Invocations per chart point; the median is reported. */
   repeats: number;
+
   progress(line: string): void;
 }
 
@@ -46,7 +47,7 @@ export interface FanoutFigures {
 }
 
 // Posts each handler makes before the first measurement.
-const WARM_UP_POSTS = 2000;
+const WARM_UP_POSTS = 1000;
 
 /**
  * One emulator and one Lambda-side process serve every run: the quota runs reuse the receivers
