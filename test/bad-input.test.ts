@@ -11,7 +11,7 @@ import type { Emulator } from "../local/emulator";
 import type { WebSocketEvent } from "../runtime/events";
 import { SETTINGS, type FanOutMode } from "../runtime/settings";
 import { closeAll, connect, connectMany, type EmulatorClient } from "./helpers/clients";
-import { captureLog, expectEnded, invocation, startWrappedEmulator, type LogCapture } from "./helpers/emulator";
+import { captureLog, expectEnded, invocation, recordMessageEvents, startWrappedEmulator, type LogCapture } from "./helpers/emulator";
 import { MODES, eachMode, idPart, stampOf } from "./helpers/modes";
 
 interface Battery {
@@ -38,16 +38,7 @@ const MAX_PAYLOAD = SETTINGS.maxMessageBytes.default;
 test.before(async (t) => {
   for (const mode of MODES) {
     const events = captureLog();
-    const { emulator, logs } = await startWrappedEmulator(
-      (real) => ({
-        ...real,
-        message: (event) => {
-          events.log(JSON.stringify(event));
-          return real.message(event);
-        },
-      }),
-      { fanout: mode },
-    );
+    const { emulator, logs } = await startWrappedEmulator(recordMessageEvents(events), { fanout: mode });
     t.context[mode] = { mode, emulator, logs, events, bystanders: await connectMany(emulator, 3) };
   }
 });

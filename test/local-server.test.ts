@@ -11,7 +11,7 @@ import { awsRequestTime } from "../local/events";
 import { DEMO_DIR } from "../local/static";
 import type { Emulator } from "../local/emulator";
 import { connect, connectMany, handshakeStatus } from "./helpers/clients";
-import { captureLog, invocation, invocations, startTestEmulator, startWithWrappedHandlers } from "./helpers/emulator";
+import { captureLog, invocation, invocations, recordMessageEvents, startTestEmulator, startWithWrappedHandlers } from "./helpers/emulator";
 import { AWS_ID, eachMode, fanOutTotals, idPart } from "./helpers/modes";
 import { openTable } from "./helpers/table";
 
@@ -22,17 +22,7 @@ function rootUrl(emulator: Emulator): string {
 
 eachMode(test, "broadcast: everyone gets each message once, `_me` only in the sender's copy, `_now` the request time", async (t, mode) => {
   const events = captureLog();
-  const { emulator } = await startWithWrappedHandlers(
-    t,
-    (real) => ({
-      ...real,
-      message: (event) => {
-        events.log(JSON.stringify(event));
-        return real.message(event);
-      },
-    }),
-    { fanout: mode },
-  );
+  const { emulator } = await startWithWrappedHandlers(t, recordMessageEvents(events), { fanout: mode });
   const [a, b] = await connectMany(emulator, 2);
   const c = await connect(emulator, { url: rootUrl(emulator) });
 

@@ -65,6 +65,17 @@ export function invocations(logs: LogCapture, route: string): LogEntry[] {
   return logs.entries().filter((entry) => isHandlerLine(entry, route));
 }
 
+/** A `wrap` for the wrapped-handler starters: logs every `$default` event to `events`, then runs it. */
+export function recordMessageEvents(events: LogCapture): (real: Handlers) => Handlers {
+  return (real) => ({
+    ...real,
+    message: (event) => {
+      events.log(JSON.stringify(event));
+      return real.message(event);
+    },
+  });
+}
+
 export async function startTestEmulator(
   t: ExecutionContext,
   options: EmulatorOptions = {},
