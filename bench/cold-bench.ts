@@ -11,7 +11,7 @@ import { connectEvent, disconnectEvent, messageEvent, newAwsId, type ConnectionC
 import { LOCAL_AWS } from "../local/store";
 import type { WebSocketEvent } from "../runtime/events";
 import { ENV } from "../runtime/lambda";
-import { ROOT, runProgram } from "../test/helpers/program-run";
+import { ROOT, runProgram, type ProgramReport } from "../test/helpers/program-run";
 import { startBenchEmulator } from "./bench-emulator";
 
 export interface ColdStart {
@@ -46,17 +46,22 @@ Promise.resolve(handler(event, {})).then((result) => {
 });
 `;
 
-/** Builds the archives, then cold-starts each function once. Keys are the Lambda function names. */
-export async function runColdStart(progress: (line: string) => void): Promise<ColdFigures> {
+/** Runs the Pulumi program under mocks (in a child process) and returns its serialized archives. */
+export async function buildArchives(progress: (line: string) => void): Promise<ProgramReport["archives"]> {
   const report = await runProgram();
   if (report.error) throw new Error(`the Pulumi program failed under mocks: ${report.error.name}: ${report.error.message}`);
   progress(`serialized ${Object.keys(report.archives).length} Lambda archives under Pulumi mocks`);
+  return report.archives;
+}
+
+/** Cold-starts each function of `archives` once. Keys are the Lambda function names. */
+export async function runColdStart(archives: ProgramReport["archives"], progress: (line: string) => void): Promise<ColdFigures> {
   const emulator = await startBenchEmulator({}, progress);
   const dir = await mkdtemp(path.join(os.tmpdir(), "bench-cold-"));
   try {
     await writeFile(path.join(dir, "runner.js"), RUNNER);
     const figures: ColdFigures = {};
-    for (const [name, archive] of Object.entries(report.archives)) {
+    for (const [name, archive] of Object.entries(archives)) {
       const modulePath = path.join(dir, `${name}.js`);
       await writeFile(modulePath, archive.indexJs);
       const env = {

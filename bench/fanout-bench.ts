@@ -16,6 +16,8 @@ export interface FanoutOptions {
   concurrency: number;
   /** Invocations per chart point; the median is reported. */
   repeats: number;
+  /** Work started beside the rig's unmeasured set-up (handshakes, warm-up), awaited before the first measurement. */
+  beside?: Promise<unknown>;
 
   progress(line: string): void;
 }
@@ -47,7 +49,7 @@ export interface FanoutFigures {
 }
 
 // Posts each handler makes before the first measurement.
-const WARM_UP_POSTS = 1000;
+const WARM_UP_POSTS = 2000;
 
 /**
  * One emulator and one Lambda-side process serve every run: the quota runs reuse the receivers
@@ -80,6 +82,7 @@ async function measure(host: Host, options: FanoutOptions): Promise<FanoutFigure
         for (let posts = 0; posts < WARM_UP_POSTS; posts += n) {
           for (const name of [ours, floor, baseline]) await rig.warmUp(name);
         }
+        await options.beside;
       }
       const point: ChartPoint = {
         n,

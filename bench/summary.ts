@@ -14,7 +14,7 @@ export type Mode = "quick" | "full";
 
 export interface Plan {
   mode: Mode;
-  fanout: Omit<FanoutOptions, "progress">;
+  fanout: Omit<FanoutOptions, "progress" | "beside">;
   /** The N asked for but not measurable in one process, if any. */
   unreachableN?: number;
   e2e: { clients: number; messages: number };
