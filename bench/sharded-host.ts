@@ -1,19 +1,22 @@
 /**
  * The Lambda side of bench/sharded-sim.ts, in its own process so its CPU is not shared with the
- * simulated API Gateway: the real `$default` handler and (sharded) the real shard workers, each
- * worker "container" with its own SDK client and sockets, fed by local/shard-queue.ts (the
- * stand-in for SQS delivery) through the real SQS client. Receivers are virtual (see the sim).
+ * simulated API Gateway: the real `$default` handler and (sharded) the real shard workers, built
+ * from the Lambda environment in the emulator's Lambda threads (local/lambda-pool.ts) and fed by
+ * local/shard-queue.ts (the stand-in for SQS delivery) through the real SQS client. Receivers are
+ * virtual (see the sim).
  */
 import { performance } from "node:perf_hooks";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { messageEvent } from "../local/events";
+import { startLambdaPool } from "../local/lambda-pool";
 import { startLocalShardQueue } from "../local/shard-queue";
 import { LOCAL_AWS } from "../local/store";
 import type { ConnectionStore } from "../runtime/connections";
 import { makeDefaultHandler, type HandlerDeps, type InvocationLog } from "../runtime/handlers";
 import { createPosterFactory } from "../runtime/post";
 import type { FanOutMode } from "../runtime/settings";
-import { createSqsShardQueue, makeShardWorkerHandler, SHARD_WORKER_ROUTE, type ShardWorkerHandler } from "../runtime/shards";
+import { ENV } from "../runtime/lambda";
+import { createSqsShardQueue, SHARD_WORKER_ROUTE } from "../runtime/shards";
 
 export interface SimRequest {
   mode: FanOutMode;
@@ -51,7 +54,7 @@ function virtualStore(n: number): ConnectionStore {
 
 async function run(request: SimRequest): Promise<SimReply> {
   const logs: InvocationLog[] = [];
-  const deps = (): HandlerDeps => ({
+  const defaultDeps: HandlerDeps = {
     store: virtualStore(request.n),
     posterFor: createPosterFactory({ region: LOCAL_AWS.region, maxSockets: request.concurrency, credentials: LOCAL_AWS.credentials }),
     managementEndpoint: request.endpoint,
@@ -59,21 +62,16 @@ async function run(request: SimRequest): Promise<SimReply> {
     access: { allowedOrigins: [] },
     now: Date.now,
     log: (entry) => logs.push(entry),
-  });
-  // One warm container per reserved-concurrency slot, each with its own client and sockets.
-  const idle: ShardWorkerHandler[] = Array.from({ length: request.workers }, () => makeShardWorkerHandler(deps()));
-  const pooled: ShardWorkerHandler = async (event) => {
-    const container = idle.pop();
-    if (!container) throw new Error("more concurrent invocations than containers");
-    try {
-      return await container(event);
-    } finally {
-      idle.push(container);
-    }
   };
-  const queue = request.mode === "sharded" ? await startLocalShardQueue({ worker: () => pooled, workers: request.workers, log: () => undefined }) : undefined;
+  // On AWS every worker container has a CPU share of its own; here the workers get the Lambda
+  // threads, one per core of this machine, while `$default` runs in this process's main thread.
+  const pool =
+    request.mode === "sharded"
+      ? startLambdaPool({ environment: workerEnvironment(request), credentials: LOCAL_AWS.credentials }, (line) => logs.push(JSON.parse(line) as InvocationLog))
+      : undefined;
+  await pool?.ready;
+  const queue = pool ? await startLocalShardQueue({ worker: () => pool.shardWorker, workers: request.workers, log: () => undefined }) : undefined;
   const sqs = queue ? new SQSClient({ region: LOCAL_AWS.region, credentials: LOCAL_AWS.credentials, endpoint: new URL(queue.url).origin }) : undefined;
-  const defaultDeps = deps();
   if (queue && sqs) defaultDeps.sharded = { queue: createSqsShardQueue(sqs, queue.url, request.concurrency), shardSize: request.shardSize };
   const handler = makeDefaultHandler(defaultDeps);
   const context = { connectionId: "virtual-0", connectedAt: Date.now(), domainName: "sim", stage: "sim", apiId: "simulation", identity: { sourceIp: "127.0.0.1" } };
@@ -97,8 +95,23 @@ async function run(request: SimRequest): Promise<SimReply> {
     cpuMs: (used.user + used.system) / 1000,
   };
   await queue?.close();
+  await pool?.close();
   sqs?.destroy();
   return reply;
+}
+
+/**
+ * The shard worker's Lambda environment. Its table is never read: a shard job carries its
+ * receivers, and no virtual receiver is ever gone, so no row is deleted.
+ */
+function workerEnvironment(request: SimRequest): Record<string, string> {
+  return {
+    [ENV.tableName]: "virtual-receivers",
+    [ENV.dynamoEndpoint]: "http://127.0.0.1:9",
+    [ENV.managementEndpoint]: request.endpoint,
+    [ENV.fanOutConcurrency]: String(request.concurrency),
+    AWS_REGION: LOCAL_AWS.region,
+  };
 }
 
 process.on("message", (request: SimRequest) => {
