@@ -5,7 +5,6 @@
  * All state lives in the returned object, so one process can run several emulators.
  */
 import { createServer } from "node:http";
-import { readRuntimeConfig } from "../runtime/lambda";
 import type { Handlers } from "../runtime/handlers";
 import type { FanOutMode } from "../runtime/settings";
 import type { ShardWorkerHandler } from "../runtime/shards";
@@ -129,8 +128,6 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   // the route wiring below, so no request can arrive unrouted.
   const managementEndpoint = `http://${reachableHost(settings.host, "127.0.0.1")}:${port}/${settings.stage}`;
   const environment = runtimeEnvironment(settings, { management: managementEndpoint, dynamo: dynamo.endpoint, shardQueue: shardQueue?.url });
-  // A bad setting is a ConfigError here, before any Lambda thread starts.
-  readRuntimeConfig(environment);
   // Started only when some handler is not injected.
   let pool: LambdaPool | undefined;
   const lambda = () => (pool ??= startLambdaPool({ environment, credentials: LOCAL_AWS.credentials }, log));

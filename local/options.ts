@@ -2,7 +2,7 @@
  * Defaults and validation of the emulator's options. The ranges are the ones the CLI checks its
  * flags against, so a bad value fails the same way from code and from the command line.
  */
-import { ENV } from "../runtime/lambda";
+import { ENV, SCAN_PAGE_LIMIT } from "../runtime/lambda";
 import { ConfigError, checkFanOutMode, checkInteger, checkSetting } from "../runtime/settings";
 import type { EmulatorOptions } from "./emulator";
 import { AWS_LIMITS } from "./limits";
@@ -65,7 +65,7 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     postLatencyMs: checkInteger("postLatencyMs", options.postLatencyMs, EMULATOR_RANGES.postLatencyMs),
     idleTimeoutMs: checkInteger("idleTimeoutMs", options.idleTimeoutMs, EMULATOR_RANGES.idleTimeoutMs),
     maxLifetimeMs: checkInteger("maxLifetimeMs", options.maxLifetimeMs, EMULATOR_RANGES.maxLifetimeMs),
-    scanPageLimit: options.scanPageLimit,
+    scanPageLimit: options.scanPageLimit === undefined ? undefined : checkInteger("scanPageLimit", options.scanPageLimit, SCAN_PAGE_LIMIT),
     fanout: checkFanOutMode("fanout", options.fanout),
     shardSize: checkSetting("shardSize", "shardSize", options.shardSize),
   };

@@ -33,7 +33,7 @@ const ENV = {
 } as const;
 // Not `export const`: tsc would compile this module's own reads to `exports.X`, which
 // Pulumi's closure serializer leaves dangling in the Lambda code.
-export { ENV };
+export { ENV, SCAN_PAGE_LIMIT };
 
 export interface RuntimeConfig {
   tableName: string;

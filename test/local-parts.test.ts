@@ -1,6 +1,7 @@
-/** The emulator's pure parts: ids and times, the frame-size watch, the post quota, URL routing. */
+/** The emulator's pure parts: ids and times, the frame-size watch, the post quota, URL routing, option checks. */
 import { join } from "node:path";
 import test from "ava";
+import { startEmulator } from "../local/emulator";
 import { awsRequestTime, newApiId, newAwsId } from "../local/events";
 import { createLimiter } from "../local/limiter";
 import { watchFrameSizes } from "../local/limits";
@@ -105,4 +106,8 @@ test("limiter: never more than `max` tasks at once, all of them run, in arrival 
   t.deepEqual(results, [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
   await t.throwsAsync(limiter.run(() => Promise.reject(new Error("task failed"))), { message: "task failed" });
   t.is(await limiter.run(async () => "slot freed after a failure"), "slot freed after a failure");
+});
+
+test("a bad emulator option is a ConfigError naming it, before anything starts", async (t) => {
+  await t.throwsAsync(startEmulator({ port: 0, scanPageLimit: 0 }), { name: "ConfigError", message: /^scanPageLimit: must be an integer from 1 to 100000/ });
 });
