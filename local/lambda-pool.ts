@@ -15,7 +15,7 @@ export interface LambdaThreadData {
   credentials: { accessKeyId: string; secretAccessKey: string };
 }
 
-export type InvocationRoute = keyof Handlers | "shardWorker";
+type InvocationRoute = keyof Handlers | "shardWorker";
 
 export type InvocationRequest =
   | { id: number; route: keyof Handlers; event: WebSocketEvent }
@@ -61,9 +61,9 @@ interface LambdaThread {
 
 /**
  * Starts one thread and resolves once its handlers are built (its cold start), or rejects with
- * the error that stopped it. `onStop` runs if it stops after that.
+ * the error that stopped it. `onStop` gets the thread if it stops after that.
  */
-function startThread(data: LambdaThreadData, log: (line: string) => void, onStop: () => void): Promise<LambdaThread> {
+function startThread(data: LambdaThreadData, log: (line: string) => void, onStop: (thread: LambdaThread) => void): Promise<LambdaThread> {
   // The SDK's Node version warning is the process's: the gateway thread has printed it already.
   const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
   const worker = new Worker(BOOTSTRAP, { eval: true, workerData: data, env });
@@ -92,7 +92,7 @@ function startThread(data: LambdaThreadData, log: (line: string) => void, onStop
       for (const call of pending.values()) call.reject(err);
       pending.clear();
       reject(err);
-      onStop();
+      onStop(thread);
     };
     worker.on("message", (reply: ThreadReply) => {
       if (reply.type === "ready") return resolve(thread);
@@ -118,20 +118,18 @@ function startThread(data: LambdaThreadData, log: (line: string) => void, onStop
 /**
  * Starts the first Lambda thread (`ready` settles with its cold start). Each invocation goes to
  * the ready thread with the fewest invocations in flight; when even that one is busy, another
- * thread is started, up to `maxThreads`, and takes invocations once warm, as Lambda adds
+ * thread is started, up to MAX_THREADS, and takes invocations once warm, as Lambda adds
  * containers under load. `log` receives the handlers' log lines (JSON).
  */
-export function startLambdaPool(data: LambdaThreadData, log: (line: string) => void, maxThreads = MAX_THREADS): LambdaPool {
+export function startLambdaPool(data: LambdaThreadData, log: (line: string) => void): LambdaPool {
   const started: Array<Promise<LambdaThread>> = [];
   const ready: LambdaThread[] = [];
   let closing = false;
   const start = () => {
     // A thread that stops (an uncaught error, or close) takes no more invocations.
-    const thread = startThread(data, log, () => {
-      void thread.then(
-        (stopped) => ready.includes(stopped) && ready.splice(ready.indexOf(stopped), 1),
-        () => undefined,
-      );
+    const thread = startThread(data, log, (stopped) => {
+      const index = ready.indexOf(stopped);
+      if (index >= 0) ready.splice(index, 1);
     });
     started.push(thread);
     return thread.then((warm) => void ready.push(warm));
@@ -146,7 +144,7 @@ export function startLambdaPool(data: LambdaThreadData, log: (line: string) => v
     if (ready.length === 0) throw new Error("every Lambda thread has exited");
     const least = ready.reduce((best, thread) => (thread.inFlight() < best.inFlight() ? thread : best));
     // A thread that fails to start has logged why; the ready ones carry on.
-    if (least.inFlight() > 0 && started.length < maxThreads) start().catch(() => undefined);
+    if (least.inFlight() > 0 && started.length < MAX_THREADS) start().catch(() => undefined);
     return least.invoke(route, event);
   };
   // The replies are what the thread's handlers returned; their types cross the thread unchanged.
