@@ -72,7 +72,7 @@ export async function withRig(host: Host, options: RigOptions, body: (rig: Rig) 
   const built = new Set<string>();
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: REGION, credentials: CREDENTIALS, endpoint: emulator.dynamoEndpoint }));
   const store = createDynamoConnectionStore(doc, { tableName: emulator.tableName });
-  const event = (body: string) => messageEvent(senderContext(emulator.connectionIds()[0]), body, Date.now());
+  const event = (sender: string, body: string) => messageEvent(senderContext(sender), body, Date.now());
 
   const rig: Rig = {
     async grow(n) {
@@ -107,7 +107,7 @@ export async function withRig(host: Host, options: RigOptions, body: (rig: Rig) 
       // Every open connection has its row: `$connect` wrote it, and rows a run deleted are put back.
       const open = emulator.connectionIds();
       if (open.length !== n) throw new Error(`expected ${n} open connections, found ${open.length}`);
-      const reply = await host.request({ type: "invoke", name, event: event(JSON.stringify({ tag })) });
+      const reply = await host.request({ type: "invoke", name, event: event(open[0], JSON.stringify({ tag })) });
       if (reply.type !== "invoked") throw new Error(`unexpected reply ${reply.type}`);
       const fence = Buffer.from(JSON.stringify({ fence: tag }));
       for (const id of open) emulator.send(id, fence);
@@ -127,7 +127,7 @@ export async function withRig(host: Host, options: RigOptions, body: (rig: Rig) 
       };
     },
     async warmUp(name) {
-      await host.request({ type: "invoke", name, event: event(`{"tag":"warm-up"}`) });
+      await host.request({ type: "invoke", name, event: event(emulator.connectionIds()[0], `{"tag":"warm-up"}`) });
     },
     setPostQuota(quota) {
       emulator.setPostQuota(quota ? { postRate: quota.rate, postBurst: quota.burst } : { postRate: 0 });

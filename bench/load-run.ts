@@ -9,10 +9,11 @@ import type WebSocket from "ws";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { startEmulator, type Emulator } from "../local/emulator";
+import type { Emulator } from "../local/emulator";
 import { LOCAL_AWS } from "../local/store";
 import { createDynamoConnectionStore } from "../runtime/connections";
-import { SETTINGS, type FanOutMode } from "../runtime/settings";
+import type { FanOutMode } from "../runtime/settings";
+import { startBenchEmulator } from "./bench-emulator";
 import { openSocket } from "./e2e-clients";
 
 export interface LoadOptions {
@@ -50,19 +51,11 @@ export interface LoadResult {
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const { clients, burst, rounds } = options;
-  const emulator = await startEmulator({
-    port: 0,
-    // The run measures the broadcast path, not the stage limit: 200 clients bursting at once
-    // would be throttled at the deployed default (that behaviour has its own tests).
-    throttleRateLimit: SETTINGS.throttleRateLimit.max,
-    throttleBurstLimit: SETTINGS.throttleBurstLimit.max,
-    fanout: options.fanout,
-    log: (line) => {
-      if (/"emulator":"(handlerError|httpError)"/.test(line)) options.progress(line);
-    },
-  });
+  // The run measures the broadcast path, not the stage limit: 200 clients bursting at once
+  // would be throttled at the deployed default (that behaviour has its own tests).
+  const emulator = await startBenchEmulator({ fanout: options.fanout }, options.progress);
   try {
-    const url = emulator.endpoint.replace("//localhost:", "//127.0.0.1:");
+    const { url } = emulator;
     const sockets = await Promise.all(Array.from({ length: clients }, () => openSocket(url)));
     const messages = clients * burst * rounds;
     const expected = messages * clients;

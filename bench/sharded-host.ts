@@ -14,7 +14,7 @@ import { LOCAL_AWS } from "../local/store";
 import type { ConnectionStore } from "../runtime/connections";
 import { makeDefaultHandler, type HandlerDeps, type InvocationLog } from "../runtime/handlers";
 import { createPosterFactory } from "../runtime/post";
-import type { FanOutMode } from "../runtime/settings";
+import { SETTINGS, type FanOutMode } from "../runtime/settings";
 import { ENV } from "../runtime/lambda";
 import { createSqsShardQueue, SHARD_WORKER_ROUTE } from "../runtime/shards";
 
@@ -58,7 +58,11 @@ async function run(request: SimRequest): Promise<SimReply> {
     store: virtualStore(request.n),
     posterFor: createPosterFactory({ region: LOCAL_AWS.region, maxSockets: request.concurrency, credentials: LOCAL_AWS.credentials }),
     managementEndpoint: request.endpoint,
-    limits: { maxMessageBytes: 131072, fanOutConcurrency: request.concurrency, connectionTtlSeconds: 7500 },
+    limits: {
+      maxMessageBytes: SETTINGS.maxMessageBytes.default,
+      fanOutConcurrency: request.concurrency,
+      connectionTtlSeconds: SETTINGS.connectionTtlSeconds.default,
+    },
     access: { allowedOrigins: [] },
     now: Date.now,
     log: (entry) => logs.push(entry),
