@@ -6,11 +6,10 @@
  */
 import { randomUUID } from "node:crypto";
 import anyTest, { type ExecutionContext, type TestFn } from "ava";
-import type WebSocket from "ws";
 import type { Emulator } from "../local/emulator";
 import type { WebSocketEvent } from "../runtime/events";
 import { SETTINGS, type FanOutMode } from "../runtime/settings";
-import { closeAll, connect, connectMany, type EmulatorClient } from "./helpers/clients";
+import { closeAll, connect, connectMany, sendInFragments, type EmulatorClient } from "./helpers/clients";
 import { captureLog, expectEnded, invocation, recordMessageEvents, startWrappedEmulator, type LogCapture } from "./helpers/emulator";
 import { MODES, eachMode, idPart, stampOf } from "./helpers/modes";
 
@@ -51,11 +50,6 @@ function battery(t: T, mode: FanOutMode): Battery {
   const found = t.context[mode];
   if (!found) throw new Error(`no emulator for ${mode}`);
   return found;
-}
-
-/** Sends ASCII `text` as one message split into frames of at most `frameBytes`. */
-function sendInFragments(ws: WebSocket, text: string, frameBytes = FRAME_BYTES): void {
-  for (let at = 0; at < text.length; at += frameBytes) ws.send(text.slice(at, at + frameBytes), { fin: at + frameBytes >= text.length });
 }
 
 /**

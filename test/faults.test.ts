@@ -76,7 +76,7 @@ eachMode(test, "the store down during $connect: that handshake gets HTTP 500 whi
     { fanout: mode },
   );
   const [a, b] = await connectMany(emulator, 2);
-  outage = buildHandlers(emulator, logs, { fanout: mode }, down.endpoint);
+  outage = buildHandlers(emulator, logs, { fanout: mode }, { dynamo: down.endpoint });
 
   const refused = handshakeStatus(emulator.endpoint);
   await within(started, "the $connect to start");

@@ -7,7 +7,7 @@
 import test from "ava";
 import { runProgram, type ProgramReport } from "./helpers/program-run";
 import { MOCK_ACCOUNT, MOCK_REGION } from "./helpers/pulumi-mocks";
-import { all, asList, once, one, parsePolicy, succeeded } from "./helpers/report";
+import { all, asList, countByType, once, one, parsePolicy, succeeded } from "./helpers/report";
 import { assertShardedSession } from "./helpers/serialized-sharded";
 
 const PREFIX = "message-broadcast-dev";
@@ -15,12 +15,6 @@ const sharded = once(() => runProgram({ config: { fanout: "sharded", shardSize: 
 const direct = once(() => runProgram());
 
 const SHARD_TYPES = ["aws:sqs/queue:Queue", "aws:lambda/eventSourceMapping:EventSourceMapping"];
-
-function countByType(report: ProgramReport): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const { type } of report.resources) counts[type] = (counts[type] ?? 0) + 1;
-  return counts;
-}
 
 function policyOf(report: ProgramReport, fn: string) {
   return parsePolicy(one(report, "aws:iam/rolePolicy:RolePolicy", `${PREFIX}-${fn}-policy`).inputs.policy);

@@ -1,16 +1,10 @@
 import test from "ava";
-import { runProgram, type ProgramReport } from "./helpers/program-run";
+import { runProgram } from "./helpers/program-run";
 import { MOCK_ACCOUNT, MOCK_REGION } from "./helpers/pulumi-mocks";
-import { COMPONENT, ROUTES, all, asList, once, one, parsePolicy, succeeded, type PolicyStatement } from "./helpers/report";
+import { COMPONENT, ROUTES, all, asList, countByType, once, one, parsePolicy, succeeded, type PolicyStatement } from "./helpers/report";
 
 // The default config (an empty stack "dev"); test/infra-variants.test.ts covers other values.
 const defaults = once(() => runProgram());
-
-function countByType(report: ProgramReport): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const { type } of report.resources) counts[type] = (counts[type] ?? 0) + 1;
-  return counts;
-}
 
 test("program: exactly the expected resources, every one a child of one BroadcastApi", async (t) => {
   const report = await defaults();

@@ -5,9 +5,9 @@
 import { createConnection } from "node:net";
 import test, { type ExecutionContext } from "ava";
 import type { FanOutMode } from "../runtime/settings";
-import { connect, connectMany, handshakeStatus, openClient, type EmulatorClient } from "./helpers/clients";
+import { AWS_ID, connect, connectMany, handshakeStatus, openClient, type EmulatorClient } from "./helpers/clients";
 import { expectEnded, expectNothingBefore, invocation, invocations, startTestEmulator, startWithWrappedHandlers } from "./helpers/emulator";
-import { AWS_ID, eachMode } from "./helpers/modes";
+import { eachMode } from "./helpers/modes";
 import { openTable } from "./helpers/table";
 
 eachMode(test, "$connect refusals reach the client as HTTP statuses and write no row", async (t, mode) => {

@@ -10,9 +10,9 @@ import type { WebSocketEvent } from "../runtime/events";
 import { awsRequestTime } from "../local/events";
 import { DEMO_DIR } from "../local/static";
 import type { Emulator } from "../local/emulator";
-import { connect, connectMany, handshakeStatus } from "./helpers/clients";
+import { AWS_ID, connect, connectMany, handshakeStatus } from "./helpers/clients";
 import { captureLog, invocation, invocations, recordMessageEvents, startTestEmulator, startWithWrappedHandlers } from "./helpers/emulator";
-import { AWS_ID, eachMode, fanOutTotals, idPart } from "./helpers/modes";
+import { eachMode, fanOutTotals, idPart } from "./helpers/modes";
 import { openTable } from "./helpers/table";
 
 /** The WebSocket URL without the stage: the emulator accepts connections at `/` too. */

@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import test from "ava";
 import { SHARD_WORKER_ROUTE } from "../runtime/shards";
-import { connect, connectMany, openClient, type Client } from "./helpers/clients";
+import { connect, connectMany, openClient, sendInFragments, type Client } from "./helpers/clients";
 import { expectEnded, startWithWrappedHandlers, type LogEntry } from "./helpers/emulator";
 import { startCli } from "./helpers/cli";
 import { eachMode } from "./helpers/modes";
@@ -27,12 +27,6 @@ function markedMessages(marker: string) {
   };
 }
 
-/** Sends one message in frames of at most 32 KiB. */
-function sendInFragments(client: Client, text: string): void {
-  const frame = 32 * 1024;
-  for (let at = 0; at < text.length; at += frame) client.ws.send(text.slice(at, at + frame), { fin: at + frame >= text.length });
-}
-
 /**
  * Sends the marked messages from `sender` and waits for each answer at the sender: two copies and
  * two errors, in any order (in sharded mode a worker posts the copies, `$default` the errors).
@@ -41,7 +35,7 @@ async function sendMarked(sender: Client, marker: string): Promise<void> {
   const messages = markedMessages(marker);
   sender.ws.send(messages.plain);
   sender.ws.send(messages.json);
-  sendInFragments(sender, messages.oversize);
+  sendInFragments(sender.ws, messages.oversize);
   sender.ws.send(messages.deep);
   const answers = (await sender.nextFrames(4)).map((frame) => JSON.parse(frame));
   const kinds = answers.map((answer) => answer._error?.code ?? (answer.data === undefined ? "json" : "plain")).sort();
@@ -82,7 +76,7 @@ eachMode(test, "in process: the marker is in no emulator or handler log line, an
   offenders[0].ws.send(Buffer.from(marker), { binary: true });
   offenders[1].ws.send(Buffer.concat([Buffer.from(marker), Buffer.from([0xff])]), { binary: false });
   offenders[2].ws.send(`${marker}${"f".repeat(32 * 1024)}`);
-  sendInFragments(offenders[3], `${marker}${"m".repeat(128 * 1024)}`);
+  sendInFragments(offenders[3].ws, `${marker}${"m".repeat(128 * 1024)}`);
   for (const [offender, code] of [[offenders[0], 1003], [offenders[1], 1007], [offenders[2], 1009], [offenders[3], 1009]] as const) {
     await expectEnded(t, emulator, logs, offender, code);
   }

@@ -2,6 +2,7 @@ import test from "ava";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ROOT, runProgram } from "./helpers/program-run";
+import { succeeded } from "./helpers/report";
 import { assertBroadcastSession } from "./helpers/serialized";
 
 // `pulumi up` loads index.ts through ts-node with type checking; so do these tests (see
@@ -9,7 +10,7 @@ import { assertBroadcastSession } from "./helpers/serialized";
 
 test("index.ts loads under Pulumi's ts-node setup, and the code it serializes runs a broadcast session", async (t) => {
   const report = await runProgram({ loader: "pulumi" });
-  t.is(report.error, undefined, report.error?.message);
+  succeeded(t, report);
   const apiId = report.resources.find((resource) => resource.type === "aws:apigatewayv2/api:Api")?.id;
   t.like(report.outputs, { endpoint: `wss://${apiId}.execute-api.ap-northeast-2.amazonaws.com/dev`, stage: "dev" });
   t.deepEqual(Object.keys(report.archives).sort(), ["message-broadcast-dev-connect", "message-broadcast-dev-default", "message-broadcast-dev-disconnect"]);

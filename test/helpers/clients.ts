@@ -21,6 +21,14 @@ export interface EmulatorClient extends Client {
   id: string;
 }
 
+/** API Gateway's 16-character ids: connection, request and message ids. */
+export const AWS_ID = /^[A-Za-z0-9_-]{15}=$/;
+
+/** Sends ASCII `text` as one message split into frames of at most `frameBytes` (default 32 KiB, API Gateway's frame limit). */
+export function sendInFragments(ws: WebSocket, text: string, frameBytes = 32 * 1024): void {
+  for (let at = 0; at < text.length; at += frameBytes) ws.send(text.slice(at, at + frameBytes), { fin: at + frameBytes >= text.length });
+}
+
 /** How long a helper waits before failing the test instead of hanging it; not a timing assertion. */
 export const WAIT_MS = 15_000;
 

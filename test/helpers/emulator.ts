@@ -5,7 +5,7 @@
 import type { ExecutionContext } from "ava";
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import type { Handlers } from "../../runtime/handlers";
-import { createHandlers, createShardWorker, readRuntimeConfig } from "../../runtime/lambda";
+import { createHandlers, createShardWorker, readRuntimeConfig, type HostOverrides, type RuntimeConfig } from "../../runtime/lambda";
 import type { ShardWorkerHandler } from "../../runtime/shards";
 import { startEmulator, type Emulator, type EmulatorOptions } from "../../local/emulator";
 import { resolveOptions, runtimeEnvironment } from "../../local/options";
@@ -93,7 +93,7 @@ export async function startTestEmulator(
  */
 export async function startWithWrappedHandlers(
   t: ExecutionContext,
-  wrap: (real: Handlers) => Handlers,
+  wrap: Wrap,
   options: EmulatorOptions = {},
 ): Promise<{ emulator: Emulator; logs: LogCapture }> {
   const started = await startWrappedEmulator(wrap, options);
@@ -101,9 +101,12 @@ export async function startWithWrappedHandlers(
   return started;
 }
 
+/** Builds the handlers a test runs from the real ones; `started` is the emulator they serve. */
+export type Wrap = (real: Handlers, started: { emulator: Emulator; logs: LogCapture }) => Handlers;
+
 /** `startWithWrappedHandlers` for a whole file (ava has no teardown in hooks): the caller closes it. */
 export async function startWrappedEmulator(
-  wrap: (real: Handlers) => Handlers,
+  wrap: Wrap,
   options: EmulatorOptions = {},
 ): Promise<{ emulator: Emulator; logs: LogCapture }> {
   let wrapped: Handlers | undefined;
@@ -122,39 +125,37 @@ export async function startWrappedEmulator(
       disconnect: (event) => current().disconnect(event),
     },
   });
-  wrapped = wrap(buildHandlers(emulator, logs, options));
+  wrapped = wrap(buildHandlers(emulator, logs, options), { emulator, logs });
   return { emulator, logs };
+}
+
+/** Endpoints to use instead of the emulator's own, e.g. a DynamoDB or a queue that is down. */
+export interface EndpointOverrides {
+  dynamo?: string;
+  shardQueue?: string;
 }
 
 /**
  * The handlers `emulator` builds for itself (same environment, table and management endpoint),
- * logging to `logs`; `dynamoEndpoint` points them at another DynamoDB, e.g. one that is down.
+ * logging to `logs`, with `endpoints` in place of the emulator's own.
  */
-export function buildHandlers(
-  emulator: Emulator,
-  logs: LogCapture,
-  options: EmulatorOptions = {},
-  dynamoEndpoint = emulator.dynamoEndpoint,
-): Handlers {
-  const environment = runtimeEnvironment(resolveOptions({ ...options, port: emulator.port }), {
-    management: emulator.managementEndpoint,
-    dynamo: dynamoEndpoint,
-    shardQueue: emulator.shardQueueUrl,
-  });
-  return createHandlers(readRuntimeConfig(environment), {
-    credentials: LOCAL_AWS.credentials,
-    log: (entry) => logs.log(JSON.stringify(entry)),
-  });
+export function buildHandlers(emulator: Emulator, logs: LogCapture, options: EmulatorOptions = {}, endpoints: EndpointOverrides = {}): Handlers {
+  return createHandlers(...lambdaSetup(emulator, logs, options, endpoints));
 }
 
 /** The shard worker `emulator` builds for itself (sharded mode), logging to `logs`. */
 export function buildShardWorker(emulator: Emulator, logs: LogCapture, options: EmulatorOptions = {}): ShardWorkerHandler {
+  return createShardWorker(...lambdaSetup(emulator, logs, options));
+}
+
+// The config the emulator's Lambda threads read from its environment, and the overrides it gives them.
+function lambdaSetup(emulator: Emulator, logs: LogCapture, options: EmulatorOptions, endpoints: EndpointOverrides = {}): [RuntimeConfig, HostOverrides] {
   const environment = runtimeEnvironment(resolveOptions({ ...options, port: emulator.port }), {
     management: emulator.managementEndpoint,
-    dynamo: emulator.dynamoEndpoint,
-    shardQueue: emulator.shardQueueUrl,
+    dynamo: endpoints.dynamo ?? emulator.dynamoEndpoint,
+    shardQueue: endpoints.shardQueue ?? emulator.shardQueueUrl,
   });
-  return createShardWorker(readRuntimeConfig(environment), { credentials: LOCAL_AWS.credentials, log: (entry) => logs.log(JSON.stringify(entry)) });
+  return [readRuntimeConfig(environment), { credentials: LOCAL_AWS.credentials, log: (entry) => logs.log(JSON.stringify(entry)) }];
 }
 
 /**

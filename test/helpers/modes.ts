@@ -7,12 +7,11 @@ import type { ExecutionContext } from "ava";
 import type { WebSocketEvent } from "../../runtime/events";
 import { FANOUT_MODES, type FanOutMode } from "../../runtime/settings";
 import { SHARD_WORKER_ROUTE } from "../../runtime/shards";
+import { AWS_ID } from "./clients";
 import { invocations, type LogCapture, type LogEntry } from "./emulator";
 
 export const MODES: readonly FanOutMode[] = FANOUT_MODES;
 
-/** API Gateway's 16-character ids: connection, request and message ids. */
-export const AWS_ID = /^[A-Za-z0-9_-]{15}=$/;
 
 /** `test`, `test.serial`… : anything that registers a titled test. */
 type Register<Context> = (title: string, implementation: (t: ExecutionContext<Context>) => Promise<void>) => void;

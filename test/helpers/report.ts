@@ -27,6 +27,13 @@ export function one(report: ProgramReport, type: string, name: string): Reported
   return found;
 }
 
+/** How many resources of each type the program registered. */
+export function countByType(report: ProgramReport): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { type } of report.resources) counts[type] = (counts[type] ?? 0) + 1;
+  return counts;
+}
+
 export function succeeded(t: ExecutionContext, report: ProgramReport): void {
   t.is(report.error, undefined, report.error?.message);
 }
