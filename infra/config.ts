@@ -4,7 +4,7 @@
  * is allowed. README "Deploy to AWS" documents every key.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { ConfigError, checkFanOutMode, checkInteger, checkSetting, type FanOutMode, type IntegerRange, type SettingName } from "../runtime/settings";
+import { ConfigError, STAGE_NAME_PATTERN, checkFanOutMode, checkInteger, checkSetting, type FanOutMode, type IntegerRange, type SettingName } from "../runtime/settings";
 
 /** The part of `pulumi.Config` read here; tests pass a stub. */
 export interface ConfigSource {
@@ -28,9 +28,6 @@ export const INFRA_RANGES = {
   /** The shard worker's reserved concurrency: what keeps sharded fan-out under the post-rate quota. */
   shardWorkers: { min: 2, max: 1000, default: 10, unit: "concurrent worker invocations" },
 } as const satisfies Record<string, IntegerRange>;
-
-/** API Gateway's rule for stage names. */
-export const STAGE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
 /**
  * `${project}-${stack}` prefixes every physical name; Lambda names allow only these characters

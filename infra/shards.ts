@@ -4,12 +4,10 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { SHARD_MAX_RECEIVE_COUNT } from "../runtime/shards";
 import type { StackSettings } from "./config";
 import { createShardWorkerFunction, type ShardWorkerFunction } from "./functions";
 import { shardWorkerPolicy } from "./policies";
-
-/** Deliveries of a shard job before it moves to the dead-letter queue. */
-export const SHARD_MAX_RECEIVE_COUNT = 3;
 
 export interface ShardQueues {
   queue: aws.sqs.Queue;

@@ -3,7 +3,7 @@
  * flags against, so a bad value fails the same way from code and from the command line.
  */
 import { ENV, SCAN_PAGE_LIMIT } from "../runtime/lambda";
-import { ConfigError, checkFanOutMode, checkInteger, checkSetting } from "../runtime/settings";
+import { ConfigError, STAGE_NAME_PATTERN, checkFanOutMode, checkInteger, checkSetting } from "../runtime/settings";
 import type { EmulatorOptions } from "./emulator";
 import { AWS_LIMITS } from "./limits";
 import { LOCAL_AWS } from "./store";
@@ -78,9 +78,9 @@ export function resolvePostQuota(options: Pick<EmulatorOptions, "postRate" | "po
   return { postRate, postBurst: postBurst === 0 ? postRate : postBurst };
 }
 
-/** API Gateway's stage-name rule: letters, digits, hyphens and underscores, at most 128. */
+/** API Gateway's stage-name rule (STAGE_NAME_PATTERN), with the emulator's own message. */
 export function checkStage(key: string, raw: string): string {
-  if (/^[A-Za-z0-9_-]{1,128}$/.test(raw)) return raw;
+  if (STAGE_NAME_PATTERN.test(raw)) return raw;
   throw new ConfigError(key, `must be 1 to 128 letters, digits, hyphens or underscores, got ${JSON.stringify(raw)}`);
 }
 

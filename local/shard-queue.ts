@@ -2,12 +2,12 @@
  * A stand-in for SQS delivery only, for the emulator's sharded fan-out: it answers the real SQS
  * client's SendMessageBatch (JSON protocol) on loopback and hands each message to the shard
  * worker as Lambda's event source mapping would — one record per invocation, at most `workers`
- * at once, a reported failure delivered again up to `maxReceiveCount` times, then kept as a dead
+ * at once, a reported failure delivered again up to SHARD_MAX_RECEIVE_COUNT times, then kept as a dead
  * letter and logged. No visibility timeout, no persistence: everything else SQS does is not here.
  */
 import { createHash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import type { ShardWorkerHandler, SqsEvent } from "../runtime/shards";
+import { SHARD_MAX_RECEIVE_COUNT, type ShardWorkerHandler, type SqsEvent } from "../runtime/shards";
 import { closeServer, listen } from "./server";
 
 export interface LocalShardQueueOptions {
@@ -15,8 +15,6 @@ export interface LocalShardQueueOptions {
   worker(): ShardWorkerHandler;
   /** Concurrent worker invocations, as the worker's reserved concurrency; default 10. */
   workers?: number;
-  /** Deliveries before a message becomes a dead letter, as the redrive policy; default 3. */
-  maxReceiveCount?: number;
   /** Test hook: entries it returns true for are reported Failed, as SQS reports throttled entries. */
   refuse?(body: string): boolean;
   log(line: string): void;
@@ -25,7 +23,7 @@ export interface LocalShardQueueOptions {
 export interface LocalShardQueue {
   /** `http://127.0.0.1:PORT/000000000000/shards`: what `SHARD_QUEUE_URL` is set to. */
   url: string;
-  /** Messages that failed `maxReceiveCount` times. */
+  /** Messages that failed SHARD_MAX_RECEIVE_COUNT times. */
   deadLetters(): Array<{ messageId: string; body: string }>;
   /** Resolves when no message is waiting or being worked on. */
   idle(): Promise<void>;
@@ -43,7 +41,6 @@ const QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:shards";
 
 export async function startLocalShardQueue(options: LocalShardQueueOptions): Promise<LocalShardQueue> {
   const workers = options.workers ?? 10;
-  const maxReceiveCount = options.maxReceiveCount ?? 3;
   const waiting: Message[] = [];
   const dead: Array<{ messageId: string; body: string }> = [];
   let active = 0;
@@ -51,7 +48,7 @@ export async function startLocalShardQueue(options: LocalShardQueueOptions): Pro
 
   const settle = (message: Message, ok: boolean) => {
     if (ok) return;
-    if (message.receiveCount < maxReceiveCount) waiting.push(message);
+    if (message.receiveCount < SHARD_MAX_RECEIVE_COUNT) waiting.push(message);
     else {
       dead.push({ messageId: message.messageId, body: message.body });
       options.log(JSON.stringify({ emulator: "shardDeadLetter", messageId: message.messageId, receiveCount: message.receiveCount }));

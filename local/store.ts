@@ -5,10 +5,10 @@
  */
 import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
 import { CONNECTION_TABLE } from "../runtime/connections";
+import { listen } from "./server";
 
 /** Region and dummy credentials for SDK clients that talk to the emulator's local endpoints. */
 export const LOCAL_AWS = {
@@ -26,14 +26,7 @@ export interface LocalDynamo {
 export async function startDynamo(options: { dataDir?: string } = {}): Promise<LocalDynamo> {
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
   const server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, 0, "127.0.0.1");
   return { endpoint: `http://127.0.0.1:${port}`, close: () => closeDynalite(server) };
 }
 

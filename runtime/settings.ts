@@ -83,6 +83,10 @@ export function checkSetting(name: SettingName, key: string, raw: string | numbe
 }
 
 /** `direct`: `$default` posts to everyone itself; `sharded`: worker Lambdas post shards from SQS. */
+/** API Gateway's rule for stage names: letters, digits, hyphens and underscores, at most 128. */
+const STAGE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+export { STAGE_NAME_PATTERN };
+
 const FANOUT_MODES = ["direct", "sharded"] as const;
 export { FANOUT_MODES };
 export type FanOutMode = (typeof FANOUT_MODES)[number];

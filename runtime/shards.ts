@@ -33,9 +33,11 @@ const SQS_MAX_MESSAGE_BYTES = 262144;
 const SQS_MAX_BATCH_ENTRIES = 10;
 /** Attempts per entry when SQS reports it Failed (throttling, internal errors). */
 const ENQUEUE_ATTEMPTS = 3;
+/** Deliveries of a shard job before SQS moves it to the dead-letter queue (the redrive policy). */
+const SHARD_MAX_RECEIVE_COUNT = 3;
 // Not `export const`: tsc would compile this module's own reads to `exports.X`, which
 // Pulumi's closure serializer leaves dangling in the Lambda code.
-export { SQS_MAX_MESSAGE_BYTES };
+export { SHARD_MAX_RECEIVE_COUNT, SQS_MAX_MESSAGE_BYTES };
 
 /** The SQS message body of a job: `{"endpoint",…,"receivers"}\n<base>`. */
 export function encodeShardJob(job: ShardJob): string {
