@@ -69,37 +69,27 @@ function isHeader(value: unknown): value is Omit<ShardJob, "base"> {
 /** Splits `receivers` into jobs of at most `shardSize` ids whose encoded body fits one SQS message. */
 export function planShardJobs(message: Omit<ShardJob, "receivers">, receivers: readonly string[], shardSize: number): ShardJob[] {
   const fixed = Buffer.byteLength(encodeShardJob({ ...message, receivers: [] }));
-  const jobs: ShardJob[] = [];
-  let current: string[] = [];
-  let bytes = fixed;
-  for (const id of receivers) {
-    // The id as a JSON array element: quoted, escaped, and a comma.
-    const idBytes = Buffer.byteLength(JSON.stringify(id)) + 1;
-    if (current.length > 0 && (current.length >= shardSize || bytes + idBytes > SQS_MAX_MESSAGE_BYTES)) {
-      jobs.push({ ...message, receivers: current });
-      current = [];
-      bytes = fixed;
-    }
-    current.push(id);
-    bytes += idBytes;
-  }
-  if (current.length > 0) jobs.push({ ...message, receivers: current });
-  return jobs;
+  // Each id as a JSON array element: quoted, escaped, and a comma.
+  const idBytes = (id: string) => Buffer.byteLength(JSON.stringify(id)) + 1;
+  return pack(receivers, idBytes, shardSize, SQS_MAX_MESSAGE_BYTES, fixed).map((ids) => ({ ...message, receivers: ids }));
 }
 
-/** Jobs grouped into SendMessageBatch calls: at most 10 entries and 256 KiB per call. */
-function batches(bodies: string[]): string[][] {
-  const groups: string[][] = [];
-  let group: string[] = [];
-  let bytes = 0;
-  for (const body of bodies) {
-    const size = Buffer.byteLength(body);
-    if (group.length > 0 && (group.length >= SQS_MAX_BATCH_ENTRIES || bytes + size > SQS_MAX_MESSAGE_BYTES)) {
+/**
+ * Groups `items` in order, greedily: at most `maxCount` per group and `fixedBytes` plus their
+ * `sizeOf` at most `maxBytes` (an item too large alone still gets a group of its own).
+ */
+function pack<T>(items: readonly T[], sizeOf: (item: T) => number, maxCount: number, maxBytes: number, fixedBytes = 0): T[][] {
+  const groups: T[][] = [];
+  let group: T[] = [];
+  let bytes = fixedBytes;
+  for (const item of items) {
+    const size = sizeOf(item);
+    if (group.length > 0 && (group.length >= maxCount || bytes + size > maxBytes)) {
       groups.push(group);
       group = [];
-      bytes = 0;
+      bytes = fixedBytes;
     }
-    group.push(body);
+    group.push(item);
     bytes += size;
   }
   if (group.length > 0) groups.push(group);
@@ -121,7 +111,8 @@ export function createSqsShardQueue(client: SQSClient, queueUrl: string, concurr
   };
   return {
     async enqueue(jobs) {
-      const groups = batches(jobs.map(encodeShardJob));
+      // SendMessageBatch takes at most 10 entries and 256 KiB per call.
+      const groups = pack(jobs.map(encodeShardJob), (body) => Buffer.byteLength(body), SQS_MAX_BATCH_ENTRIES, SQS_MAX_MESSAGE_BYTES);
       const counts = await fanOut(
         groups.map((_, i) => String(i)),
         async (index) => {
