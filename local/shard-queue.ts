@@ -7,6 +7,7 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { errorName } from "../runtime/fanout";
 import { SHARD_MAX_RECEIVE_COUNT, type ShardWorkerHandler, type SqsEvent } from "../runtime/shards";
 import { closeServer, listen } from "./server";
 
@@ -64,7 +65,7 @@ export async function startLocalShardQueue(options: LocalShardQueueOptions): Pro
         .then(
           (response) => response.batchItemFailures.every((failure) => failure.itemIdentifier !== message.messageId),
           (err: unknown) => {
-            options.log(JSON.stringify({ emulator: "shardWorkerError", messageId: message.messageId, error: err instanceof Error ? err.name : "Unknown" }));
+            options.log(JSON.stringify({ emulator: "shardWorkerError", messageId: message.messageId, error: errorName(err) }));
             return false;
           },
         )

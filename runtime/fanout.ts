@@ -25,7 +25,7 @@ export async function fanOut(
   const worker = async (): Promise<void> => {
     while (next < receivers.length) {
       const result = await deliver(receivers[next++]).catch(
-        (err: unknown): PostResult => ({ outcome: "failed", reason: err instanceof Error ? err.name : "Unknown" }),
+        (err: unknown): PostResult => ({ outcome: "failed", reason: errorName(err) }),
       );
       if (result.outcome === "failed") {
         counts.failed++;
@@ -59,4 +59,9 @@ export function makeDeliver(
     },
     cleanupFailures: () => cleanupFailed,
   };
+}
+
+/** What logs and counts say of an error: its name, never its message (messages may quote contents). */
+export function errorName(err: unknown): string {
+  return err instanceof Error ? err.name : "Unknown";
 }

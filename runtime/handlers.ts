@@ -5,7 +5,7 @@
 import { checkAccess, type AccessPolicy } from "./access";
 import type { ConnectionStore } from "./connections";
 import type { HandlerResult, RouteHandler, WebSocketEvent } from "./events";
-import { fanOut, makeDeliver, type FanOutCounts } from "./fanout";
+import { errorName, fanOut, makeDeliver, type FanOutCounts } from "./fanout";
 import { errorFrame, transformMessage, type ErrorCode } from "./message";
 import type { Poster } from "./post";
 import { planShardJobs, type ShardQueue } from "./shards";
@@ -161,8 +161,4 @@ function logged(deps: HandlerDeps, body: (event: WebSocketEvent) => Promise<Outc
 function bodyText(event: WebSocketEvent): string {
   const body = event.body ?? "";
   return event.isBase64Encoded ? Buffer.from(body, "base64").toString("utf8") : body;
-}
-
-function errorName(err: unknown): string {
-  return err instanceof Error ? err.name : "Unknown";
 }

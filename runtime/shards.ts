@@ -4,7 +4,7 @@
  * same delivery code as the direct path. docs/scaling.md explains the design.
  */
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";
-import { fanOut, makeDeliver } from "./fanout";
+import { errorName, fanOut, makeDeliver } from "./fanout";
 import type { HandlerDeps } from "./handlers";
 import { withMe } from "./message";
 
@@ -156,7 +156,7 @@ export function makeShardWorkerHandler(deps: HandlerDeps): ShardWorkerHandler {
     try {
       job = decodeShardJob(record.body);
     } catch (err) {
-      deps.log({ route: SHARD_WORKER_ROUTE, connectionId: "", requestId: record.messageId, statusCode: 400, durationMs: 0, error: err instanceof Error ? err.name : "Unknown" });
+      deps.log({ route: SHARD_WORKER_ROUTE, connectionId: "", requestId: record.messageId, statusCode: 400, durationMs: 0, error: errorName(err) });
       return false;
     }
     const { deliver, cleanupFailures } = makeDeliver(deps, deps.posterFor(job.endpoint), job.sender, withMe(job.base));
