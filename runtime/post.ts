@@ -89,8 +89,10 @@ function postRetryStrategy(): RetryStrategyV2 {
     waited.set(next, waitedMs + delayMs);
     return next;
   };
+  // Every post starts from the same token (it carries nothing yet): no allocation per post until a retry.
+  const initial = token(0, 0, 0);
   return {
-    acquireInitialRetryToken: async () => token(0, 0, 0),
+    acquireInitialRetryToken: async () => initial,
     async refreshRetryTokenForRetry(previous, { errorType }) {
       const retries = previous.getRetryCount() + 1;
       const ceiling = Math.min(POST_RETRY.capMs, POST_RETRY.baseMs * 2 ** retries);
