@@ -26,7 +26,7 @@ export type HostRequest =
 export type HostReply =
   | { type: "ready" }
   /** `cpuMs`: this process's CPU time during the invocation; `log`: what the handler logged. */
-  | { type: "invoked"; ms: number; cpuMs: number; statusCode: number; log?: InvocationLog | BaselineLog };
+  | { type: "invoked"; ms: number; cpuMs: number; log?: InvocationLog | BaselineLog };
 
 function main(): void {
   const handlers = new Map<string, RouteHandler>();
@@ -39,10 +39,10 @@ function main(): void {
     lastLog = undefined;
     const cpu = process.cpuUsage();
     const started = performance.now();
-    const result = await handler(event);
+    await handler(event);
     const ms = performance.now() - started;
     const used = process.cpuUsage(cpu);
-    reply({ type: "invoked", ms, cpuMs: (used.user + used.system) / 1000, statusCode: result.statusCode, log: lastLog });
+    reply({ type: "invoked", ms, cpuMs: (used.user + used.system) / 1000, log: lastLog });
   };
 
   // The SDK clients' keep-alive sockets would hold the process open; the parent leaving ends it.

@@ -14,15 +14,15 @@ export interface ConfigSource {
   getSecret(key: string): pulumi.Output<string> | undefined;
 }
 
-export const ARCHITECTURES = ["arm64", "x86_64"] as const;
+const ARCHITECTURES = ["arm64", "x86_64"] as const;
 export type Architecture = (typeof ARCHITECTURES)[number];
 
 /** The only retention periods CloudWatch Logs accepts; 0 keeps events forever. */
-export const LOG_RETENTION_DAYS = [
+const LOG_RETENTION_DAYS = [
   0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-export const INFRA_RANGES = {
+const INFRA_RANGES = {
   lambdaMemoryMb: { min: 128, max: 10240, default: 512, unit: "MB" },
   lambdaTimeoutSeconds: { min: 1, max: 900, default: 30, unit: "seconds" },
   /** The shard worker's reserved concurrency: what keeps sharded fan-out under the post-rate quota. */
@@ -33,7 +33,7 @@ export const INFRA_RANGES = {
  * `${project}-${stack}` prefixes every physical name; Lambda names allow only these characters
  * and 64 of them, and the longest function suffix is "-disconnect".
  */
-export const NAME_PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,53}$/;
+const NAME_PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,53}$/;
 
 export interface StackSettings {
   /** `${project}-${stack}`: several stacks coexist in one account. */

@@ -18,7 +18,7 @@ export type RouteFunction = aws.lambda.CallbackFunction<WebSocketEvent, HandlerR
 export type ShardWorkerFunction = aws.lambda.CallbackFunction<SqsEvent, SqsBatchResponse>;
 
 /** package.json's runtime dependencies; the Node.js Lambda runtime already ships SDK v3. */
-export const AWS_SDK_PACKAGES = ["@aws-sdk/client-apigatewaymanagementapi", "@aws-sdk/client-dynamodb", "@aws-sdk/client-sqs", "@aws-sdk/lib-dynamodb"];
+const AWS_SDK_PACKAGES = ["@aws-sdk/client-apigatewaymanagementapi", "@aws-sdk/client-dynamodb", "@aws-sdk/client-sqs", "@aws-sdk/lib-dynamodb"];
 
 // Each factory runs once per container (at cold start) and returns that container's handler, so
 // SDK clients and their sockets are reused across invocations.

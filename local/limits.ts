@@ -72,7 +72,7 @@ interface FrameHeader {
 }
 
 /** Parses a frame header (RFC 6455 section 5.2) from the start of `bytes`, or undefined if incomplete. */
-export function parseFrameHeader(bytes: Buffer): FrameHeader | undefined {
+function parseFrameHeader(bytes: Buffer): FrameHeader | undefined {
   if (bytes.length < 2) return undefined;
   const length7 = bytes[1] & 0x7f;
   const extendedBytes = length7 === 126 ? 2 : length7 === 127 ? 8 : 0;

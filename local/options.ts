@@ -18,9 +18,9 @@ export const EMULATOR_RANGES = {
   maxLifetimeMs: { min: 1, max: AWS_LIMITS.maxLifetimeMs, default: AWS_LIMITS.maxLifetimeMs, unit: "ms" },
 } as const;
 
-export const DEFAULT_HOST = "127.0.0.1";
-export const DEFAULT_STAGE = "dev";
-export const DEFAULT_TABLE_NAME = "message-broadcast-connections";
+const DEFAULT_HOST = "127.0.0.1";
+const DEFAULT_STAGE = "dev";
+const DEFAULT_TABLE_NAME = "message-broadcast-connections";
 
 export type ResolvedOptions = Required<
   Pick<

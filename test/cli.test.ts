@@ -7,7 +7,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
 import { AWS_ID, openClient } from "./helpers/clients";
-import { ROOT, run, runCli, startCli } from "./helpers/cli";
+import { run, runCli, startCli } from "./helpers/cli";
+import { ROOT } from "./helpers/program-run";
 import { openTable } from "./helpers/table";
 
 const WSCAT = join(ROOT, "node_modules", ".bin", "wscat");

@@ -3,11 +3,10 @@
  * other binaries, with their output readable as it arrives. Every child is killed at teardown.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { join } from "node:path";
 import type { ExecutionContext } from "ava";
 import { within } from "./clients";
+import { ROOT } from "./program-run";
 
-export const ROOT = join(__dirname, "..", "..");
 // A cold start compiles TypeScript and loads the AWS SDK; on a busy machine that takes seconds.
 const START_MS = 60_000;
 

@@ -30,7 +30,7 @@ export function sendInFragments(ws: WebSocket, text: string, frameBytes = 32 * 1
 }
 
 /** How long a helper waits before failing the test instead of hanging it; not a timing assertion. */
-export const WAIT_MS = 15_000;
+const WAIT_MS = 15_000;
 
 /** Rejects if `promise` has not settled within `ms`, naming what was awaited. */
 export function within<T>(promise: Promise<T>, what: string, ms = WAIT_MS): Promise<T> {
@@ -97,10 +97,9 @@ export async function connect(
 export async function connectMany(
   emulator: { endpoint: string; connectionIds(): string[] },
   count: number,
-  options: { url?: string } & ClientOptions = {},
 ): Promise<EmulatorClient[]> {
   const clients: EmulatorClient[] = [];
-  for (let i = 0; i < count; i++) clients.push(await connect(emulator, options));
+  for (let i = 0; i < count; i++) clients.push(await connect(emulator));
   return clients;
 }
 

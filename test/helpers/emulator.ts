@@ -159,17 +159,17 @@ function lambdaSetup(emulator: Emulator, logs: LogCapture, options: EmulatorOpti
 }
 
 /**
- * Posts `marker` straight to `connectionId` through the management API (no route, no stage
+ * Posts a marker straight to the client through the management API (no route, no stage
  * throttling); the client's next frame being the marker proves nothing came before it.
  */
 export async function expectNothingBefore(
   t: ExecutionContext,
   emulator: Emulator,
   client: EmulatorClient,
-  marker = "marker",
 ): Promise<void> {
   const api = new ApiGatewayManagementApiClient({ ...LOCAL_AWS, endpoint: emulator.managementEndpoint });
   t.teardown(() => api.destroy());
+  const marker = "marker";
   await api.send(new PostToConnectionCommand({ ConnectionId: client.id, Data: Buffer.from(marker) }));
   t.is(await client.next(), marker);
 }

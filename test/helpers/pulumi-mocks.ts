@@ -36,7 +36,7 @@ function stringInput(inputs: Record<string, unknown>, key: string): string | und
 }
 
 /** The id and output state AWS would report for a new resource of `type`. */
-export function mockState(type: string, name: string, inputs: Record<string, unknown>): { id: string; state: Record<string, unknown> } {
+function mockState(type: string, name: string, inputs: Record<string, unknown>): { id: string; state: Record<string, unknown> } {
   const physical = stringInput(inputs, "name") ?? autoName(name);
   const at = `${MOCK_REGION}:${MOCK_ACCOUNT}`;
   switch (type) {
