@@ -1,6 +1,7 @@
 import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import test from "ava";
+import { closeServer, listen } from "../local/server";
+import { LOCAL_AWS } from "../local/store";
 import { createPosterFactory } from "../runtime/post";
 
 // An HTTP endpoint that answers each POST with the next scripted status, counting requests.
@@ -14,13 +15,9 @@ async function scripted(t: import("ava").ExecutionContext, statuses: Array<[numb
       res.end(status === 200 ? "" : JSON.stringify({ message: errorType ?? "error" }));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
-  const poster = createPosterFactory({
-    region: "us-east-1",
-    maxSockets: 4,
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-  })(`http://127.0.0.1:${(server.address() as AddressInfo).port}/dev`);
+  const port = await listen(server, 0, "127.0.0.1");
+  t.teardown(() => closeServer(server));
+  const poster = createPosterFactory({ ...LOCAL_AWS, maxSockets: 4 })(`http://127.0.0.1:${port}/dev`);
   return { poster, requests: () => requests };
 }
 

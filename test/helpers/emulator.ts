@@ -26,7 +26,12 @@ export interface LogCapture {
 export function captureLog(): LogCapture {
   const lines: string[] = [];
   const waiters = new Set<() => void>();
-  const entries = () => lines.map((line) => JSON.parse(line) as LogEntry);
+  // Each line is parsed once, when first read: waitFor reads the entries after every new line.
+  const parsed: LogEntry[] = [];
+  const entries = () => {
+    for (let i = parsed.length; i < lines.length; i++) parsed.push(JSON.parse(lines[i]) as LogEntry);
+    return [...parsed];
+  };
   return {
     lines,
     log(line) {
