@@ -4,6 +4,7 @@
  * descriptor per side and the per-process limit is 20,000.
  */
 import WebSocket from "ws";
+import { createLimiter } from "../local/limiter";
 
 export type ReceiverRequest =
   | { type: "open"; url: string; count: number }
@@ -52,16 +53,9 @@ function main(): void {
     });
 
   const open = async (url: string, count: number) => {
-    let next = 0;
-    let failed = 0;
-    const worker = async () => {
-      while (next < count) {
-        next++;
-        if (!(await connect(url))) failed++;
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(OPENING_CONCURRENCY, count) }, worker));
-    reply({ type: "opened", open: sockets.length, failed });
+    const limiter = createLimiter(OPENING_CONCURRENCY);
+    const opened = await Promise.all(Array.from({ length: count }, () => limiter.run(() => connect(url))));
+    reply({ type: "opened", open: sockets.length, failed: opened.filter((ok) => !ok).length });
   };
 
   process.on("message", (request: ReceiverRequest) => {
