@@ -11,7 +11,7 @@ import { connectEvent, disconnectEvent, messageEvent, newAwsId, type ConnectionC
 import { LOCAL_AWS } from "../local/store";
 import type { WebSocketEvent } from "../runtime/events";
 import { ENV } from "../runtime/lambda";
-import { ROOT, runProgram, type ProgramReport } from "../test/helpers/program-run";
+import { ROOT, runProgram, type ProgramReport } from "../harness/program-run";
 import { startBenchEmulator } from "./bench-emulator";
 
 export interface ColdStart {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import test from "ava";
 import { AWS_ID, openClient } from "./helpers/clients";
 import { run, runCli, startCli } from "./helpers/cli";
-import { ROOT } from "./helpers/program-run";
+import { ROOT } from "../harness/program-run";
 import { openTable } from "./helpers/table";
 
 const WSCAT = join(ROOT, "node_modules", ".bin", "wscat");

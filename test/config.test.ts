@@ -4,7 +4,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { readStackSettings, type ConfigSource, type StackSettings } from "../infra/config";
 import { ConfigError } from "../runtime/settings";
-import { ROOT, runProgram } from "./helpers/program-run";
+import { ROOT, runProgram } from "../harness/program-run";
 
 const IDENTITY = { project: "message-broadcast", stack: "dev" };
 

@@ -5,8 +5,8 @@
  * then runs a whole sharded session.
  */
 import test from "ava";
-import { runProgram, type ProgramReport } from "./helpers/program-run";
-import { MOCK_ACCOUNT, MOCK_REGION } from "./helpers/pulumi-mocks";
+import { runProgram, type ProgramReport } from "../harness/program-run";
+import { MOCK_ACCOUNT, MOCK_REGION } from "../harness/pulumi-mocks";
 import { all, asList, countByType, once, one, parsePolicy, succeeded } from "./helpers/report";
 import { assertShardedSession } from "./helpers/serialized-sharded";
 

@@ -1,6 +1,6 @@
 import test from "ava";
-import { runProgram, type ProgramReport } from "./helpers/program-run";
-import { MOCK_REGION } from "./helpers/pulumi-mocks";
+import { runProgram, type ProgramReport } from "../harness/program-run";
+import { MOCK_REGION } from "../harness/pulumi-mocks";
 import { ROUTES, all, asList, once, one, parsePolicy, succeeded } from "./helpers/report";
 
 // Every key away from its default, as a second stack "prod" would set them.

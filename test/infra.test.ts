@@ -1,6 +1,6 @@
 import test from "ava";
-import { runProgram } from "./helpers/program-run";
-import { MOCK_ACCOUNT, MOCK_REGION } from "./helpers/pulumi-mocks";
+import { runProgram } from "../harness/program-run";
+import { MOCK_ACCOUNT, MOCK_REGION } from "../harness/pulumi-mocks";
 import { COMPONENT, ROUTES, all, asList, countByType, once, one, parsePolicy, succeeded, type PolicyStatement } from "./helpers/report";
 
 // The default config (an empty stack "dev"); test/infra-variants.test.ts covers other values.

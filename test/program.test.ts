@@ -1,12 +1,12 @@
 import test from "ava";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ROOT, runProgram } from "./helpers/program-run";
+import { ROOT, runProgram } from "../harness/program-run";
 import { succeeded } from "./helpers/report";
 import { assertBroadcastSession } from "./helpers/serialized";
 
 // `pulumi up` loads index.ts through ts-node with type checking; so do these tests (see
-// loaderCommand in helpers/program-run.ts), which makes them the slow ones of the suite.
+// loaderCommand in harness/program-run.ts), which makes them the slow ones of the suite.
 
 test("index.ts loads under Pulumi's ts-node setup, and the code it serializes runs a broadcast session", async (t) => {
   const report = await runProgram({ loader: "pulumi" });

@@ -1,5 +1,5 @@
 import test from "ava";
-import { runProgram } from "./helpers/program-run";
+import { runProgram } from "../harness/program-run";
 import { succeeded } from "./helpers/report";
 import { assertBroadcastSession } from "./helpers/serialized";
 

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import type { ExecutionContext } from "ava";
 import { within } from "./clients";
-import { ROOT } from "./program-run";
+import { ROOT } from "../../harness/program-run";
 
 // A cold start compiles TypeScript and loads the AWS SDK; on a busy machine that takes seconds.
 const START_MS = 60_000;

@@ -1,6 +1,6 @@
 /** Reading a ProgramReport: find resources, parse their policies. */
 import type { ExecutionContext } from "ava";
-import type { ProgramReport, ReportedResource } from "./program-run";
+import type { ProgramReport, ReportedResource } from "../../harness/program-run";
 
 export const COMPONENT = "message-broadcast:index:BroadcastApi";
 

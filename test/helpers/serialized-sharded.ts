@@ -8,7 +8,7 @@ import { ENV } from "../../runtime/lambda";
 import type { ShardWorkerHandler, SqsBatchResponse } from "../../runtime/shards";
 import { AWS_ID, closeAll, connectMany, within } from "./clients";
 import { startTestEmulator } from "./emulator";
-import type { ProgramReport } from "./program-run";
+import type { ProgramReport } from "../../harness/program-run";
 import { LAMBDA_CONTEXT, captureConsole, loadSerializedHandlers, requireArchive } from "./serialized";
 import { openTable } from "./table";
 

@@ -11,7 +11,7 @@ import { ENV } from "../../runtime/lambda";
 import { LOCAL_AWS } from "../../local/store";
 import { closeAll, connectMany, within } from "./clients";
 import { startTestEmulator } from "./emulator";
-import { ROOT, type ProgramReport } from "./program-run";
+import { ROOT, type ProgramReport } from "../../harness/program-run";
 import { openTable } from "./table";
 
 const ROUTES = { connect: "connect", disconnect: "disconnect", message: "default" } as const;

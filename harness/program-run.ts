@@ -1,6 +1,7 @@
 /**
  * runProgram: runs index.ts under Pulumi mocks in a fresh child process (mocks and the require
  * cache are process-global, so each config set gets its own) and returns what it declared.
+ * harness/ holds what both test/ and bench/ use; it imports neither, and bench/ never imports test/.
  */
 import { execFile } from "node:child_process";
 import * as path from "node:path";
@@ -8,7 +9,7 @@ import { promisify } from "node:util";
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 
-export const ROOT = path.resolve(__dirname, "..", "..");
+export const ROOT = path.resolve(__dirname, "..");
 export const PROJECT = "message-broadcast";
 const HOST = path.join(__dirname, "program-host.ts");
 
