@@ -20,6 +20,10 @@ export default tseslint.config(
       // `const { code: _code, ...rest } = x` is how this code drops a key; tsc's noUnusedLocals
       // already accepts it. Every other unused name is still reported.
       "@typescript-eslint/no-unused-vars": ["error", { ignoreRestSiblings: true }],
+      // A `let` that a closure reads before its one assignment (handlers installed after the
+      // emulator they serve has started) must stay `let`: as a `const` moved below, an early call
+      // would hit the temporal dead zone instead of the guard's clear error.
+      "prefer-const": ["error", { ignoreReadBeforeAssign: true }],
     },
   },
 );

@@ -2,7 +2,7 @@
  * A small dependency-free SVG line chart, enough for "fan-out time against N".
  */
 
-export interface Series {
+interface Series {
   name: string;
   color: string;
   /** Dashed line, for reference curves such as the ideal bound. */

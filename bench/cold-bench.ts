@@ -14,7 +14,7 @@ import { ENV } from "../runtime/lambda";
 import { ROOT, runProgram, type ProgramReport } from "../harness/program-run";
 import { startBenchEmulator } from "./bench-emulator";
 
-export interface ColdStart {
+interface ColdStart {
   /** Bytes per archive entry name (`__index.js`, bundled packages). */
   files: Record<string, number>;
   archiveBytes: number;

@@ -11,10 +11,10 @@ import type { E2eReply, E2eRequest } from "./e2e-clients";
 export interface E2eOptions {
   clients: number;
   messages: number;
-  progress(line: string): void;
+  progress: (line: string) => void;
 }
 
-export interface E2eRun {
+interface E2eRun {
   expected: number;
   delivered: number;
   lost: number;

@@ -6,6 +6,7 @@
  */
 import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
+import { frameText } from "../harness/frames";
 
 export type E2eRequest = { type: "run"; url: string; clients: number; messages: number; idleMs: number };
 
@@ -45,7 +46,7 @@ async function run({ url, clients, messages, idleMs }: E2eRequest): Promise<E2eR
   sockets.forEach((socket, receiver) => {
     socket.on("message", (data) => {
       const now = performance.now();
-      const frame = benchFrame(data.toString());
+      const frame = benchFrame(frameText(data));
       // Not a bench message (an `_error` frame): its receiver stays short, which counts as lost.
       if (!frame) return;
       const slot = frame.s * messages + frame.q;

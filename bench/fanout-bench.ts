@@ -19,10 +19,10 @@ export interface FanoutOptions {
   /** Work started beside the rig's unmeasured set-up (handshakes, warm-up), awaited before the first measurement. */
   beside?: Promise<unknown>;
 
-  progress(line: string): void;
+  progress: (line: string) => void;
 }
 
-export interface ChartPoint {
+interface ChartPoint {
   n: number;
   idealMs: number;
   ours: Run;

@@ -41,7 +41,7 @@ export interface Run {
 const FENCE_TIMEOUT_MS = 60_000;
 
 /** Ours; ours posting over bare HTTP instead of the SDK (the floor); the original design. */
-export type HandlerKind = "ours" | "floor" | "baseline";
+type HandlerKind = "ours" | "floor" | "baseline";
 
 /** The Lambda-side process (bench/lambda-host.ts). */
 export type Host = Child<HostRequest, HostReply>;
@@ -62,7 +62,7 @@ export interface Rig {
 export interface RigOptions {
   emulator: Pick<EmulatorOptions, "postLatencyMs">;
   concurrency: number;
-  progress(line: string): void;
+  progress: (line: string) => void;
 }
 
 /** Starts an emulator, runs `body` with the rig, then closes the receivers and the emulator. */

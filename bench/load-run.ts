@@ -9,6 +9,7 @@ import type WebSocket from "ws";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { frameText } from "../harness/frames";
 import type { Emulator } from "../local/emulator";
 import { LOCAL_AWS } from "../local/store";
 import { createDynamoConnectionStore } from "../runtime/connections";
@@ -24,7 +25,7 @@ export interface LoadOptions {
   idleMs: number;
   /** The emulator's fan-out mode; default direct. */
   fanout?: FanOutMode;
-  progress(line: string): void;
+  progress: (line: string) => void;
 }
 
 export interface LoadResult {
@@ -74,7 +75,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     };
     sockets.forEach((socket, receiver) =>
       socket.on("message", (data) => {
-        const { s, q, t } = JSON.parse(String(data)) as { s: number; q: number; t: number };
+        const { s, q, t } = JSON.parse(frameText(data)) as { s: number; q: number; t: number };
         const slot = s * burst * rounds + q;
         if (seen[receiver][slot]) duplicated++;
         else {

@@ -8,7 +8,7 @@ import type { ReceiverReply, ReceiverRequest } from "./receivers";
 // Well under the 20,000 descriptors a process may hold, leaving room for node's own.
 const SOCKETS_PER_CHILD = 9000;
 
-export interface Deliveries {
+interface Deliveries {
   /** Receivers that got the tagged frame. */
   reached: number;
   /** Copies beyond the first, summed over receivers. */

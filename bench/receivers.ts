@@ -4,6 +4,7 @@
  * descriptor per side and the per-process limit is 20,000.
  */
 import WebSocket from "ws";
+import { frameText } from "../harness/frames";
 import { createLimiter } from "../local/limiter";
 
 export type ReceiverRequest =
@@ -36,7 +37,7 @@ function main(): void {
       const socket = new WebSocket(url);
       const seen = new Set<string>();
       socket.on("message", (data) => {
-        const frame = readFrame(data.toString());
+        const frame = readFrame(frameText(data));
         if (frame.fence !== undefined) increment(fencedByTag, frame.fence);
         if (frame.tag === undefined) return;
         if (seen.has(frame.tag)) increment(duplicatesByTag, frame.tag);

@@ -46,9 +46,9 @@ export interface SimReply {
 function virtualStore(n: number): ConnectionStore {
   const ids = Array.from({ length: n }, (_, i) => `virtual-${i}`);
   return {
-    put: async () => undefined,
-    remove: async () => undefined,
-    listLive: async () => [...ids],
+    put: () => Promise.resolve(),
+    remove: () => Promise.resolve(),
+    listLive: () => Promise.resolve([...ids]),
   };
 }
 

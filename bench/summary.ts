@@ -183,7 +183,7 @@ export function resultsSection(results: Results, json: Record<string, unknown>):
     `\`${command}\` on ${new Date().toISOString().slice(0, 10)}: ${os.cpus().length} cores (${os.cpus()[0]?.model.trim()}), ` +
       `node ${process.version}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; took ${results.seconds.toFixed(0)} s.`,
     ...(plan.unreachableN
-      ? ["", `N=${plan.unreachableN} does not fit in one process's 20,000 descriptors; the largest N measured is ${json.fanout_n}.`]
+      ? ["", `N=${plan.unreachableN} does not fit in one process's 20,000 descriptors; the largest N measured is ${results.fanout.points.at(-1)?.n}.`]
       : []),
     "",
     markdownTable(["figure", "setting", "result"], tableRows(results)),

@@ -5,6 +5,7 @@
 import * as fs from "node:fs/promises";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import type { RegisterResourceRequest } from "@pulumi/pulumi/proto/resource_pb";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { createRecordingMocks, type RecordedResource } from "./pulumi-mocks";
 import { HOST_ENV, PROJECT, ROOT, type ArchiveReport, type ProgramReport, type ReportedResource } from "./program-run";
@@ -20,7 +21,9 @@ async function main(): Promise<void> {
 
   const report: ProgramReport = { resources: [], outputs: {}, archives: {}, calls };
   try {
-    const program: Record<string, unknown> = require(path.join(ROOT, "index.ts"));
+    // Loaded by path, as the Pulumi runtime loads a program, after the mocks are in place.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require(path.join(ROOT, "index.ts")) as Record<string, unknown>;
     for (const [name, value] of Object.entries(program)) report.outputs[name] = await settle(value);
   } catch (err) {
     report.error = err instanceof Error ? { name: err.name, message: err.message } : { name: "Unknown", message: String(err) };
@@ -47,7 +50,7 @@ interface RegistrationOptions {
 function recordOptions(monitor: MockMonitor): Map<string, RegistrationOptions> {
   const options = new Map<string, RegistrationOptions>();
   const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = (request, callback) => {
+  monitor.registerResource = (request: RegisterResourceRequest, callback) => {
     options.set(`${request.getType()}::${request.getName()}`, {
       retainOnDelete: request.getRetainondelete() === true,
       dependencies: request.getDependenciesList(),

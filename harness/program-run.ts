@@ -54,7 +54,7 @@ export interface ProgramReport {
  * CommonJS project: ts-node with the project's tsconfig over Pulumi's defaults, type checking on,
  * so a compile error `pulumi up` would hit fails the run too.
  */
-export type Loader = "tsx" | "pulumi";
+type Loader = "tsx" | "pulumi";
 
 const PULUMI_TS_NODE = `
 const tsutils = require("@pulumi/pulumi/tsutils");
@@ -105,8 +105,7 @@ export async function runProgram(options: RunOptions = {}): Promise<ProgramRepor
         [HOST_ENV.host]: entry,
       },
     });
-    const report: ProgramReport = JSON.parse(await fs.readFile(reportPath, "utf8"));
-    return report;
+    return JSON.parse(await fs.readFile(reportPath, "utf8")) as ProgramReport;
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }

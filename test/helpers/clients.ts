@@ -3,6 +3,7 @@
  * for their close, and see the HTTP status of a refused handshake.
  */
 import WebSocket, { type ClientOptions } from "ws";
+import { frameText } from "../../harness/frames";
 
 export interface Client {
   ws: WebSocket;
@@ -48,7 +49,7 @@ export async function openClient(url: string, options: ClientOptions = {}): Prom
   const waiters: Array<() => void> = [];
   let read = 0;
   ws.on("message", (data, isBinary) => {
-    frames.push(isBinary ? `<binary ${String(data)}>` : String(data));
+    frames.push(isBinary ? `<binary ${frameText(data)}>` : frameText(data));
     waiters.splice(0).forEach((wake) => wake());
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>

@@ -17,7 +17,7 @@ export type LogEntry = Record<string, unknown>;
 
 export interface LogCapture {
   lines: string[];
-  log(line: string): void;
+  log: (line: string) => void;
   entries(): LogEntry[];
   /** The first entry (logged already or later) that matches. */
   waitFor(matches: (entry: LogEntry) => boolean, what: string): Promise<LogEntry>;
@@ -34,7 +34,7 @@ export function captureLog(): LogCapture {
   };
   return {
     lines,
-    log(line) {
+    log: (line) => {
       lines.push(line);
       for (const wake of [...waiters]) wake();
     },

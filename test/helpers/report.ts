@@ -47,7 +47,7 @@ export interface PolicyStatement {
 
 export function parsePolicy(text: unknown): { Version: string; Statement: PolicyStatement[] } {
   if (typeof text !== "string") throw new Error(`policy is not JSON text: ${JSON.stringify(text)}`);
-  return JSON.parse(text);
+  return JSON.parse(text) as { Version: string; Statement: PolicyStatement[] };
 }
 
 /** IAM allows a single string or a list for Action and Resource. */

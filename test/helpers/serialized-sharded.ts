@@ -69,7 +69,7 @@ export async function assertShardedSession(t: ExecutionContext, report: ProgramR
   t.deepEqual(await table.ids(), clients.map((client) => client.id).sort());
   a.ws.send('{"type":"chat","text":"hi"}');
   const [fromA, atB, atC] = await Promise.all([a.next(), b.next(), c.next()]);
-  const { _now: now, _id: id } = JSON.parse(fromA);
+  const { _now: now, _id: id } = JSON.parse(fromA) as { _now: number; _id: string };
   t.regex(id, AWS_ID);
   t.is(fromA, `{"type":"chat","text":"hi","_now":${now},"_id":"${id}","_me":true}`);
   t.is(atB, `{"type":"chat","text":"hi","_now":${now},"_id":"${id}","_me":false}`);
@@ -77,7 +77,7 @@ export async function assertShardedSession(t: ExecutionContext, report: ProgramR
 
   await closeAll(clients);
   await within(disconnects, "three $disconnect invocations");
-  const entries: Array<Record<string, unknown>> = logLines.map((line) => JSON.parse(line));
+  const entries = logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
   t.like(
     entries.find((entry) => entry.route === "$default"),
     { statusCode: 200, receivers: 3, shards: 3 },

@@ -76,10 +76,13 @@ export function requireArchive(
   const file = path.join(dir, "__index.js");
   fs.writeFileSync(file, archive.indexJs);
   setEnv(t, { ...functionEnvironment(report, functionName), ...local });
+  // The archive exists only at run time and Lambda loads it synchronously, as this does.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const loaded: unknown = require(file);
   const handler = typeof loaded === "object" && loaded !== null && "handler" in loaded ? loaded.handler : undefined;
   if (typeof handler !== "function") throw new Error(`${functionName}: __index.js exports no handler`);
-  return (event, context, callback) => handler(event, context, callback);
+  const lambdaHandler = handler as (event: unknown, context: unknown, callback: () => void) => unknown;
+  return (event, context, callback) => lambdaHandler(event, context, callback);
 }
 
 /** The serialized handlers log through console.log, as in Lambda; keeps their lines for asserting. */
@@ -136,7 +139,7 @@ export async function assertBroadcastSession(t: ExecutionContext, report: Progra
 
   a.ws.send('{"type":"chat","text":"hi","_me":false}');
   const [fromA, atB, atC] = await Promise.all([a.next(), b.next(), c.next()]);
-  const now = JSON.parse(fromA)._now;
+  const now = (JSON.parse(fromA) as { _now: number })._now;
   t.true(Number.isInteger(now));
   t.is(fromA, `{"type":"chat","text":"hi","_now":${now},"_me":true}`);
   t.is(atB, `{"type":"chat","text":"hi","_now":${now},"_me":false}`);
@@ -154,7 +157,7 @@ export async function assertBroadcastSession(t: ExecutionContext, report: Progra
   // Exactly once, and not to the departed: the next frame A and B get is this one.
   b.ws.send("plain words");
   const [atA, fromB] = await Promise.all([a.next(), b.next()]);
-  const later = JSON.parse(fromB)._now;
+  const later = (JSON.parse(fromB) as { _now: number })._now;
   t.is(atA, `{"data":"plain words","_now":${later},"_me":false}`);
   t.is(fromB, `{"data":"plain words","_now":${later},"_me":true}`);
   t.deepEqual([a.frames.length, b.frames.length, c.frames.length], [2, 3, 1]);
@@ -163,7 +166,7 @@ export async function assertBroadcastSession(t: ExecutionContext, report: Progra
   await closeAll([a, b]);
   await Promise.all([...othersGone, ...invocations]);
   t.is(await table.ids().then((ids) => ids.length), 0);
-  const entries: Array<{ route: string; statusCode: number; error?: string; delivered?: number }> = logLines.map((line) => JSON.parse(line));
+  const entries = logLines.map((line) => JSON.parse(line) as { route: string; statusCode: number; error?: string; delivered?: number });
   t.deepEqual(
     entries.map(({ route, statusCode, error, delivered }) => [route, statusCode, error ?? delivered ?? null]).sort(),
     [
