@@ -1,17 +1,20 @@
 /**
- * `npm run bench [-- --quick]`: fan-out against its bound and against the original design,
- * end to end against a bare `ws` server, and cold start of the serialized Lambdas, in one run.
+ * `npm run bench [-- --quick] [-- --record]`: fan-out against its bound and against the original
+ * design, end to end against a bare `ws` server, and cold start of the serialized Lambdas, in one run.
  * Progress goes to stderr; stdout gets a table and, as its last line, every figure as JSON.
- * Also writes the chart (bench/fanout.svg, or fanout-quick.svg) and this mode's section of bench/RESULTS.md.
+ * The figures, the RESULTS.md section and the chart go to bench/out/ (git-ignored); `--record`
+ * also updates this mode's section of bench/RESULTS.md and its chart (bench/fanout.svg, or
+ * fanout-quick.svg). See bench/README.md.
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { SETTINGS } from "../runtime/settings";
 import { buildArchives, runColdStart } from "./cold-bench";
 import { runE2e } from "./e2e-bench";
 import { runFanout } from "./fanout-bench";
-import { textTable, updateResultsFile } from "./report";
+import { textTable } from "./report";
+import { writeRunResults } from "./results-files";
 import { fanoutChartSvg, figuresJson, resultsSection, tableRows, type Mode, type Plan, type Results } from "./summary";
 
 const LATENCY_MS = 5;
@@ -47,6 +50,7 @@ function largestFittingN(wanted: number): number {
 
 async function main(): Promise<void> {
   const mode: Mode = process.argv.includes("--quick") ? "quick" : "full";
+  const record = process.argv.includes("--record");
   const started = Date.now();
   const progress = (line: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
   const p = plan(mode);
@@ -64,9 +68,12 @@ async function main(): Promise<void> {
 
   const results: Results = { plan: p, fanout, e2e, cold, seconds: (Date.now() - started) / 1000 };
   const json = figuresJson(results);
-  // The full run's chart is the one the README shows; a quick run does not overwrite it.
-  writeFileSync(path.join(__dirname, mode === "full" ? "fanout.svg" : "fanout-quick.svg"), fanoutChartSvg(results));
-  updateResultsFile(path.join(__dirname, "RESULTS.md"), mode, resultsSection(results, json));
+  const written = writeRunResults(
+    { mode, json, section: resultsSection(results, json), chartSvg: fanoutChartSvg(results) },
+    { benchDir: __dirname, record },
+  );
+  progress(`wrote ${written.map((file) => path.relative(process.cwd(), file)).join(", ")}`);
+  if (!record) progress("bench/RESULTS.md and the charts are unchanged; --record updates them");
   process.stdout.write(`${textTable(["figure", "setting", "result"], tableRows(results))}\n\n`);
   process.stdout.write(`${JSON.stringify(json)}\n`);
 }
