@@ -1,13 +1,14 @@
-// `npm run lint` (with knip): typescript-eslint's type-checked rules and @pulumi/eslint-plugin over
+// `npm run lint` (with knip and madge): typescript-eslint's type-checked rules and @pulumi/eslint-plugin over
 // every TypeScript file tsconfig.json covers. Any exception below names the rule and says why.
 import js from "@eslint/js";
+import { defineConfig } from "eslint/config";
 import pulumi from "@pulumi/eslint-plugin";
 import tseslint from "typescript-eslint";
 
-export default tseslint.config(
+export default defineConfig(
   { ignores: ["node_modules/", "demo/", "test/artifacts/", "test/.serialized-*/", "test/.typecheck-*/", "bench/out/", "**/*.js", "**/*.mjs"] },
   js.configs.recommended,
-  ...tseslint.configs.recommendedTypeChecked,
+  tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
