@@ -10,7 +10,7 @@ import { withMe } from "../runtime/message";
 import { createPosterFactory } from "../runtime/post";
 import { DEFAULT_ROOM } from "../runtime/rooms";
 import { planShardJobs, type ShardJob } from "../runtime/shards";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "../local/store";
 import type { Emulator } from "../local/emulator";
@@ -146,4 +146,24 @@ test("a sender the lagging index does not list yet still gets its own copy, in b
   const outgoing = withMe('{"data":"sharded","_now":7,"_id":"m2"}');
   t.deepEqual(await broadcastToRoom({ ...deps, sharded }, { ...message, outgoing, messageId: "m2" }), { ok: true, counts: { receivers: 2, shards: 2 } });
   t.deepEqual(enqueued.map((job) => job.receivers), [[other.id], [sender.id]]);
+});
+
+test("a table without room-index (a --data directory from before rooms) stops the emulator's set-up, naming the table", async (t) => {
+  const dynamo = await startDynamo();
+  t.teardown(() => dynamo.close());
+  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
+  t.teardown(() => client.destroy());
+  await client.send(
+    new CreateTableCommand({
+      TableName: "old-table",
+      AttributeDefinitions: [{ AttributeName: "connectionId", AttributeType: "S" }],
+      KeySchema: [{ AttributeName: "connectionId", KeyType: "HASH" }],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+  await t.throwsAsync(ensureConnectionTable(dynamo.endpoint, "old-table"), {
+    message: "table old-table has no room-index index: its data directory predates rooms; delete the directory or use another",
+  });
+  t.is(await ensureConnectionTable(dynamo.endpoint, "new-table"), "created");
+  t.is(await ensureConnectionTable(dynamo.endpoint, "new-table"), "existing");
 });
