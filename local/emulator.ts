@@ -52,7 +52,7 @@ export interface EmulatorOptions {
   idleTimeoutMs?: number;
   /** Default 2 hours; then the connection is closed with 1001. */
   maxLifetimeMs?: number;
-  /** Forces small Scan pages (tests). */
+  /** Forces small room Query pages (tests). */
   scanPageLimit?: number;
   /**
    * `sharded`: `$default` enqueues shard jobs on a local stand-in for SQS (local/shard-queue.ts)
@@ -61,6 +61,8 @@ export interface EmulatorOptions {
   fanout?: FanOutMode;
   /** Receivers per shard job in sharded mode (default 1000). */
   shardSize?: number;
+  /** `$connect` and `$disconnect` post join/leave events to the rest of the room (default false). */
+  presence?: boolean;
   /** Replaces the handlers built from runtime/lambda.ts, e.g. with the code Pulumi would upload. */
   handlers?: Handlers;
   /** Replaces the shard worker built from runtime/lambda.ts (sharded mode). */

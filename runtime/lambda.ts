@@ -9,10 +9,10 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDynamoConnectionStore } from "./connections";
 import { makeHandlers, type HandlerDeps, type Handlers, type InvocationLog } from "./handlers";
 import { createPosterFactory, type Poster } from "./post";
-import { ConfigError, checkFanOutMode, checkInteger, checkSetting, integerRange, splitList, type FanOutMode } from "./settings";
+import { ConfigError, checkFanOutMode, checkInteger, checkSetting, checkSwitch, integerRange, splitList, type FanOutMode } from "./settings";
 import { createSqsShardQueue, makeShardWorkerHandler, type ShardWorkerHandler } from "./shards";
 
-// Only tests and benchmarks set a page limit (to force paging); production lets DynamoDB fill 1 MB pages.
+// Items per page of a room Query. Only tests and benchmarks set it (to force paging); production lets DynamoDB fill 1 MB pages.
 const SCAN_PAGE_LIMIT = integerRange(1, 100000, 100000, "items");
 
 /** Environment variables read by the handlers; README "Lambda environment" documents each. */
@@ -30,6 +30,7 @@ const ENV = {
   shardQueueUrl: "SHARD_QUEUE_URL",
   shardSize: "SHARD_SIZE",
   sqsEndpoint: "SQS_ENDPOINT",
+  presence: "PRESENCE",
 } as const;
 // Not `export const`: tsc would compile this module's own reads to `exports.X`, which
 // Pulumi's closure serializer leaves dangling in the Lambda code.
@@ -52,6 +53,8 @@ export interface RuntimeConfig {
   shardSize: number;
   /** Local hosts only: the SQS endpoint (the deployed functions use the region's). */
   sqsEndpoint?: string;
+  /** `$connect` and `$disconnect` post join and leave events to the room (runtime/presence.ts). */
+  presence: boolean;
 }
 
 /** Reads and validates the handler configuration; a bad value throws ConfigError naming the variable. */
@@ -78,6 +81,7 @@ export function readRuntimeConfig(env: Record<string, string | undefined>): Runt
     shardQueueUrl,
     shardSize: checkSetting("shardSize", ENV.shardSize, env[ENV.shardSize]),
     sqsEndpoint: optional(ENV.sqsEndpoint),
+    presence: checkSwitch(ENV.presence, env[ENV.presence]),
   };
 }
 
@@ -131,6 +135,7 @@ function createDeps(config: RuntimeConfig, overrides: HostOverrides): HandlerDep
     access: { token: config.accessToken, allowedOrigins: config.allowedOrigins },
     now: overrides.now ?? Date.now,
     log: overrides.log ?? ((entry) => console.log(JSON.stringify(entry))),
+    presence: config.presence,
   };
 }
 

@@ -9,6 +9,7 @@ import test from "ava";
 import { AWS_ID, openClient } from "./helpers/clients";
 import { run, runCli, startCli } from "./helpers/cli";
 import { ROOT } from "../harness/program-run";
+import { DEFAULT_ROOM } from "../runtime/rooms";
 import { openTable } from "./helpers/table";
 
 const WSCAT = join(ROOT, "node_modules", ".bin", "wscat");
@@ -44,6 +45,16 @@ test("--fanout sharded --shard-size 1: the banner says so, and two clients get e
   // Two shards of one receiver: two worker log lines.
   await cli.output(/"route":"shard"[^\n]*\n[\s\S]*"route":"shard"/);
   t.deepEqual([a.frames.length, b.frames.length], [1, 1]);
+  cli.child.kill("SIGTERM");
+  t.is(await cli.exited(), 0);
+});
+
+test("--presence: the banner says so, and a client joining a room is announced to the one already there", async (t) => {
+  const { cli, endpoint } = await startCli(t, ["--port", "0", "--presence"]);
+  t.is((await cli.output(/Presence\s+(.+)/))[1], "join/leave events to the rest of each room");
+  const first = await openClient(`${endpoint}?room=cli`);
+  await openClient(`${endpoint}?room=cli`);
+  t.like(JSON.parse(await first.next()), { _presence: { event: "join", count: 2 }, _me: false });
   cli.child.kill("SIGTERM");
   t.is(await cli.exited(), 0);
 });
@@ -90,7 +101,7 @@ test("bad flags exit with status 2 and name the flag", async (t) => {
 test("--data DIR: the table and its rows survive a restart", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "emulator-data-"));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const marker = { connectionId: "markerMarkerMa=", connectedAt: 1, expiresAt: 2 };
+  const marker = { connectionId: "markerMarkerMa=", connectedAt: 1, expiresAt: 2, room: DEFAULT_ROOM };
 
   const first = await startCli(t, ["--port", "0", "--data", dir]);
   await openTable(t, first.dynamoEndpoint, "message-broadcast-connections").put(marker);

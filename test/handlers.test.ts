@@ -81,7 +81,7 @@ test("$connect writes connectedAt and expiresAt = floor(requestTimeEpoch / 1000)
   const { handlers, table } = await rig(t, { now });
   const id = "rowRowRowRowRow=";
   t.deepEqual(await handlers.connect(connectEvent(context(id, now), { headers: {} })), { statusCode: 200 });
-  t.deepEqual(await table.get(id), { connectionId: id, connectedAt: now, expiresAt: 1561016329 + TTL_SECONDS });
+  t.deepEqual(await table.get(id), { connectionId: id, connectedAt: now, expiresAt: 1561016329 + TTL_SECONDS, room: "$default" });
   t.deepEqual(await handlers.disconnect(disconnectEvent(context(id, now), 1000, "", now + 5)), { statusCode: 200 });
   t.is(await table.get(id), undefined);
 });
@@ -141,6 +141,22 @@ test("store down during a message: the sender gets an Unavailable _error and nob
   t.regex(frame._error.message, /^connection store unavailable \(\w+\); message not sent$/);
   await expectNothingBefore(t, emulator, other);
   t.like(store.log.entries().find((entry) => entry.route === "$default"), { statusCode: 200, error: "Unavailable" });
+});
+
+test("a sender without a row (its room unknown): NotConnected to the sender only, nothing broadcast", async (t) => {
+  const now = Date.now();
+  const { emulator, clients } = await withClients(t, 2);
+  const [sender, other] = clients;
+  const store = await rig(t, { now, managementEndpoint: emulator.managementEndpoint });
+  await connectAll(store, [other], now);
+
+  await store.handlers.message(messageEvent(context(sender.id, now), "who am I", now));
+  t.is(
+    await sender.next(),
+    `{"_error":{"code":"NotConnected","message":"this connection has no row in the connections table; message not sent"},"_now":${now},"_me":true}`,
+  );
+  await expectNothingBefore(t, emulator, other);
+  t.like(store.log.entries().find((entry) => entry.route === "$default"), { statusCode: 200, error: "NotConnected" });
 });
 
 test("an oversized outgoing payload: MessageTooLarge to the sender only", async (t) => {

@@ -90,7 +90,8 @@ test("sharded: least privilege — $default may only send to the queue; the work
     [["logs:CreateLogStream", "logs:PutLogEvents"], [logs("shards")]],
   ]);
   t.deepEqual(statements("default"), [
-    [["dynamodb:Scan", "dynamodb:DeleteItem"], [tableArn]],
+    [["dynamodb:GetItem", "dynamodb:DeleteItem"], [tableArn]],
+    [["dynamodb:Query"], [`${tableArn}/index/room-index`]],
     [["execute-api:ManageConnections"], [connections]],
     [["sqs:SendMessage"], [queueArn]],
     [["logs:CreateLogStream", "logs:PutLogEvents"], [logs("default")]],

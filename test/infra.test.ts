@@ -45,11 +45,26 @@ test("outputs: the wss endpoint, the management endpoint, table, api id and stag
   });
 });
 
-test("table: connectionId string key, on demand, TTL on expiresAt, encrypted, deletable by default", async (t) => {
+test("table: connectionId string key, room-index on room, on demand, TTL on expiresAt, encrypted, deletable by default", async (t) => {
   const table = one(await defaults(), "aws:dynamodb/table:Table", "message-broadcast-dev-connections");
   t.deepEqual(table.inputs, {
-    attributes: [{ name: "connectionId", type: "S" }],
+    attributes: [
+      { name: "connectionId", type: "S" },
+      { name: "room", type: "S" },
+    ],
     hashKey: "connectionId",
+    // A room's members by room, in connectionId order, with only the expiry beside the keys.
+    globalSecondaryIndexes: [
+      {
+        name: "room-index",
+        keySchemas: [
+          { attributeName: "room", keyType: "HASH" },
+          { attributeName: "connectionId", keyType: "RANGE" },
+        ],
+        projectionType: "INCLUDE",
+        nonKeyAttributes: ["expiresAt"],
+      },
+    ],
     billingMode: "PAY_PER_REQUEST",
     ttl: { attributeName: "expiresAt", enabled: true },
     serverSideEncryption: { enabled: true },
@@ -126,7 +141,8 @@ test("iam: one role per function, assumable by Lambda only, allowing exactly its
     connect: [{ Effect: "Allow", Action: ["dynamodb:PutItem"], Resource: [String(tableArn)] }, logs("connect")],
     disconnect: [{ Effect: "Allow", Action: ["dynamodb:DeleteItem"], Resource: [String(tableArn)] }, logs("disconnect")],
     default: [
-      { Effect: "Allow", Action: ["dynamodb:Scan", "dynamodb:DeleteItem"], Resource: [String(tableArn)] },
+      { Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:DeleteItem"], Resource: [String(tableArn)] },
+      { Effect: "Allow", Action: ["dynamodb:Query"], Resource: [`${String(tableArn)}/index/room-index`] },
       {
         Effect: "Allow",
         Action: ["execute-api:ManageConnections"],
