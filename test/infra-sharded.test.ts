@@ -1,6 +1,6 @@
 /**
  * `fanout: sharded`: the shard queue, its dead-letter queue, the worker function with its own
- * least-privilege role and reserved concurrency, and the event source mapping; direct mode (the
+ * least-privilege role (reserved concurrency only when asked), and the event source mapping; direct mode (the
  * default, test/infra.test.ts) has none of them. The uploaded code of `$default` and the worker
  * then runs a whole sharded session.
  */
