@@ -4,7 +4,7 @@
  * is allowed. README "Deploy to AWS" documents every key.
  */
 import type * as pulumi from "@pulumi/pulumi";
-import { tightestName } from "./names";
+import { checkNamePrefix } from "./names";
 import { ConfigError, STAGE_NAME_PATTERN, checkFanOutMode, checkInteger, checkSetting, type FanOutMode, type IntegerRange, type SettingName } from "../runtime/settings";
 
 /** The part of `pulumi.Config` read here; tests pass a stub. */
@@ -36,9 +36,6 @@ const INFRA_RANGES = {
   /** The event source mapping's maximumConcurrency (AWS's minimum is 2): it caps the posting workers. */
   shardWorkers: { min: 2, max: 1000, default: 10, unit: "concurrent worker invocations" },
 } as const satisfies Record<string, IntegerRange>;
-
-/** Every physical and auto-generated name starts with `${project}-${stack}`: these characters, short enough for all. */
-const NAME_PREFIX_CHARACTERS = /^[A-Za-z0-9_-]+$/;
 
 /** A KMS key ARN (not an alias): `arn:aws:kms:<region>:<account>:key/<key id>`. */
 const KMS_KEY_ARN_PATTERN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
@@ -98,7 +95,7 @@ export function readStackSettings(config: ConfigSource, identity: StackIdentity)
   const boolean = (name: string, fallback: boolean) => readBoolean(key(name), config.get(name), fallback);
   const accessLogging = boolean("accessLogging", false);
   return {
-    namePrefix: namePrefix(identity),
+    namePrefix: checkNamePrefix(`${identity.project}-${identity.stack}`),
     maxMessageBytes: setting("maxMessageBytes"),
     fanOutConcurrency: setting("fanOutConcurrency"),
     connectionTtlSeconds: setting("connectionTtlSeconds"),
@@ -125,20 +122,6 @@ export function readStackSettings(config: ConfigSource, identity: StackIdentity)
     shardWorkerTimeoutSeconds: integer("shardWorkerTimeoutSeconds"),
     shardWorkerReservedConcurrency: boolean("shardWorkerReservedConcurrency", false),
   };
-}
-
-function namePrefix({ project, stack }: StackIdentity): string {
-  const prefix = `${project}-${stack}`;
-  const { name, maxPrefixLength } = tightestName();
-  if (!NAME_PREFIX_CHARACTERS.test(prefix) || prefix.length > maxPrefixLength) {
-    const longest = name.template.replace("{prefix}", prefix);
-    throw new ConfigError(
-      "stack name",
-      `"${prefix}" (project-stack) prefixes every resource name, so it must be 1 to ${maxPrefixLength} letters, digits, "-" or "_" ` +
-        `(the ${name.what} "${longest}"${name.autoNamed ? " plus Pulumi's 8 random characters" : ""} must fit AWS's ${name.limit}); choose a shorter stack name without other characters`,
-    );
-  }
-  return prefix;
 }
 
 function readCloudWatchRole(key: (name: string) => string, raw: string | undefined, accessLogging: boolean): ApiGatewayCloudWatchRole {

@@ -1,8 +1,9 @@
 /**
  * Every name this program gives AWS, written once as a template of the stack's name prefix
- * (`${project}-${stack}`), with the limit AWS puts on it. `maxNamePrefixLength` is what the
- * config accepts, so every accepted stack name fits every limit; a new resource is one line here.
+ * (`${project}-${stack}`), with the limit AWS puts on it. `checkNamePrefix` accepts only prefixes
+ * with which every name fits its limit; a new resource is one line here.
  */
+import { ConfigError } from "../runtime/settings";
 
 /**
  * Pulumi auto-names a resource given no explicit name as its logical name, "-", then 7 random
@@ -65,8 +66,18 @@ function addedLength(name: NamedResource): number {
   return name.template.length - PREFIX.length + (name.autoNamed ? AUTO_NAME_SUFFIX_LENGTH : 0);
 }
 
-/** The name that leaves the least room for the prefix, and that room. */
-export function tightestName(): { name: NamedResource; maxPrefixLength: number } {
+/** Names allow these characters (Lambda's and SQS's rules are the narrowest). */
+const PREFIX_CHARACTERS = /^[A-Za-z0-9_-]+$/;
+
+/** Returns `prefix` when every name fits with it; otherwise throws, naming the tightest name. */
+export function checkNamePrefix(prefix: string): string {
   const [name] = [...RESOURCE_NAMES].sort((a, b) => a.limit - addedLength(a) - (b.limit - addedLength(b)));
-  return { name, maxPrefixLength: name.limit - addedLength(name) };
+  const maxPrefixLength = name.limit - addedLength(name);
+  if (PREFIX_CHARACTERS.test(prefix) && prefix.length <= maxPrefixLength) return prefix;
+  const longest = name.template.replace(PREFIX, prefix);
+  throw new ConfigError(
+    "stack name",
+    `"${prefix}" (project-stack) prefixes every resource name, so it must be 1 to ${maxPrefixLength} letters, digits, "-" or "_" ` +
+      `(the ${name.what} "${longest}"${name.autoNamed ? " plus Pulumi's 8 random characters" : ""} must fit AWS's ${name.limit}); choose a shorter stack name without other characters`,
+  );
 }
