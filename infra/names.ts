@@ -7,9 +7,9 @@ import { ConfigError } from "../runtime/settings";
 
 /**
  * Pulumi auto-names a resource given no explicit name as its logical name, "-", then 7 random
- * hex characters: 8 more characters (pulumi-terraform-bridge `tfbridge.AutoName`: Separator "-",
- * Randlen 7, which `resource.NewUniqueHex` refuses with "plus 7 random chars is longer than
- * maximum length" when the result would pass the provider's limit, failing the preview).
+ * hex characters: 8 more characters (pulumi-terraform-bridge pkg/tfbridge `AutoName`: Separator
+ * "-", Randlen 7; pulumi/pulumi sdk/go/common/resource `NewUniqueHex` then refuses "name '…' plus
+ * 7 random chars is longer than maximum length 64" for an IAM role, failing the preview).
  */
 const AUTO_NAME_SUFFIX_LENGTH = 8;
 
