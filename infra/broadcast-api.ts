@@ -6,6 +6,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONNECTION_TABLE } from "../runtime/connections";
 import { ENV } from "../runtime/lambda";
+import { createApiGatewayCloudWatchRole } from "./access-logs";
 import type { StackSettings } from "./config";
 import { createRouteFunction, type Route, type RouteFunction } from "./functions";
 import { createOperations } from "./operations";
@@ -57,7 +58,8 @@ export class BroadcastApi extends pulumi.ComponentResource {
         globalSecondaryIndexes: [roomIndex()],
         billingMode: "PAY_PER_REQUEST",
         ttl: { attributeName: CONNECTION_TABLE.ttlAttribute, enabled: true },
-        serverSideEncryption: { enabled: true },
+        // Unset, DynamoDB encrypts with its AWS-owned key at no charge; a KMS key only when asked.
+        ...(args.tableKmsKeyArn ? { serverSideEncryption: { enabled: true, kmsKeyArn: args.tableKmsKeyArn } } : {}),
         deletionProtectionEnabled: args.tableDeletionProtection,
       },
       { parent: this, retainOnDelete: args.retainTable },
@@ -75,6 +77,7 @@ export class BroadcastApi extends pulumi.ComponentResource {
     const accessLogs = args.accessLogging
       ? new aws.cloudwatch.LogGroup(`${name}-access-logs`, { name: `/aws/apigateway/${name}/access`, retentionInDays: args.logRetentionDays }, parent)
       : undefined;
+    const cloudWatchRole = args.apiGatewayCloudWatchRole === "create" ? [createApiGatewayCloudWatchRole(name, this)] : [];
     const stage = new aws.apigatewayv2.Stage(
       `${name}-stage`,
       {
@@ -85,7 +88,7 @@ export class BroadcastApi extends pulumi.ComponentResource {
         accessLogSettings: accessLogs ? { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT } : undefined,
       },
       // The first automatic deployment must already include every route.
-      { parent: this, dependsOn: routes },
+      { parent: this, dependsOn: [...routes, ...cloudWatchRole] },
     );
 
     if (args.monitoring) {

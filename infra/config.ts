@@ -4,6 +4,7 @@
  * is allowed. README "Deploy to AWS" documents every key.
  */
 import type * as pulumi from "@pulumi/pulumi";
+import { checkNamePrefix } from "./names";
 import { ConfigError, STAGE_NAME_PATTERN, checkFanOutMode, checkInteger, checkSetting, type FanOutMode, type IntegerRange, type SettingName } from "../runtime/settings";
 
 /** The part of `pulumi.Config` read here; tests pass a stub. */
@@ -24,16 +25,26 @@ const LOG_RETENTION_DAYS = [
 
 const INFRA_RANGES = {
   lambdaMemoryMb: { min: 128, max: 10240, default: 512, unit: "MB" },
-  lambdaTimeoutSeconds: { min: 1, max: 900, default: 30, unit: "seconds" },
-  /** The shard worker's reserved concurrency: what keeps sharded fan-out under the post-rate quota. */
+  /** The route functions': a WebSocket integration gives up at 29 s, so more would only run unheard. */
+  lambdaTimeoutSeconds: { min: 1, max: 29, default: 29, unit: "seconds" },
+  /**
+   * SQS, not API Gateway, invokes the worker, so the 29 s limit does not apply; under the post
+   * quota a 1,000-receiver job may wait up to 3 s per throttled post, and a timed-out job is
+   * delivered again to all its receivers.
+   */
+  shardWorkerTimeoutSeconds: { min: 1, max: 900, default: 60, unit: "seconds" },
+  /** The event source mapping's maximumConcurrency (AWS's minimum is 2): it caps the posting workers. */
   shardWorkers: { min: 2, max: 1000, default: 10, unit: "concurrent worker invocations" },
 } as const satisfies Record<string, IntegerRange>;
 
+/** A KMS key ARN (not an alias): `arn:aws:kms:<region>:<account>:key/<key id>`. */
+const KMS_KEY_ARN_PATTERN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
+
 /**
- * `${project}-${stack}` prefixes every physical name; Lambda names allow only these characters
- * and 64 of them, and the longest function suffix is "-disconnect".
+ * API Gateway's account-wide CloudWatch Logs role, which access logging needs: `create` makes it
+ * here, `existing` says the account already has it, `none` leaves access logging impossible.
  */
-const NAME_PREFIX_PATTERN = /^[A-Za-z0-9_-]{1,53}$/;
+export type ApiGatewayCloudWatchRole = "create" | "existing" | "none";
 
 export interface StackSettings {
   /** `${project}-${stack}`: several stacks coexist in one account. */
@@ -42,6 +53,7 @@ export interface StackSettings {
   fanOutConcurrency: number;
   connectionTtlSeconds: number;
   lambdaMemoryMb: number;
+  /** The route functions' timeout. */
   lambdaTimeoutSeconds: number;
   architecture: Architecture;
   logRetentionDays: number;
@@ -56,6 +68,9 @@ export interface StackSettings {
   monitoring: boolean;
   alarmEmail?: string;
   accessLogging: boolean;
+  apiGatewayCloudWatchRole: ApiGatewayCloudWatchRole;
+  /** Unset: the AWS-owned key (no KMS charges). */
+  tableKmsKeyArn?: string;
   tableDeletionProtection: boolean;
   retainTable: boolean;
   /** `sharded` adds the shard queue, its dead-letter queue and the worker function. */
@@ -64,6 +79,9 @@ export interface StackSettings {
   shardWorkers: number;
   /** `$connect` and `$disconnect` post join and leave events to the room (docs/rooms.md). */
   presence: boolean;
+  shardWorkerTimeoutSeconds: number;
+  /** Reserve `shardWorkers` concurrent executions for the worker (off: new accounts cannot spare them). */
+  shardWorkerReservedConcurrency: boolean;
 }
 
 export interface StackIdentity {
@@ -77,8 +95,9 @@ export function readStackSettings(config: ConfigSource, identity: StackIdentity)
   const setting = (name: SettingName) => checkSetting(name, key(name), config.get(name));
   const integer = (name: keyof typeof INFRA_RANGES) => checkInteger(key(name), config.get(name), INFRA_RANGES[name]);
   const boolean = (name: string, fallback: boolean) => readBoolean(key(name), config.get(name), fallback);
+  const accessLogging = boolean("accessLogging", false);
   return {
-    namePrefix: namePrefix(identity),
+    namePrefix: checkNamePrefix(`${identity.project}-${identity.stack}`),
     maxMessageBytes: setting("maxMessageBytes"),
     fanOutConcurrency: setting("fanOutConcurrency"),
     connectionTtlSeconds: setting("connectionTtlSeconds"),
@@ -94,25 +113,41 @@ export function readStackSettings(config: ConfigSource, identity: StackIdentity)
     bundleAwsSdk: boolean("bundleAwsSdk", false),
     monitoring: boolean("monitoring", true),
     alarmEmail: readEmail(key("alarmEmail"), config.get("alarmEmail")),
-    accessLogging: boolean("accessLogging", false),
+    accessLogging,
+    apiGatewayCloudWatchRole: readCloudWatchRole(key, config.get("apiGatewayCloudWatchRole"), accessLogging),
+    tableKmsKeyArn: readKmsKeyArn(key("tableKmsKeyArn"), config.get("tableKmsKeyArn")),
     tableDeletionProtection: boolean("tableDeletionProtection", false),
     retainTable: boolean("retainTable", false),
     fanout: checkFanOutMode(key("fanout"), config.get("fanout")),
     shardSize: setting("shardSize"),
     shardWorkers: integer("shardWorkers"),
     presence: boolean("presence", false),
+    shardWorkerTimeoutSeconds: integer("shardWorkerTimeoutSeconds"),
+    shardWorkerReservedConcurrency: boolean("shardWorkerReservedConcurrency", false),
   };
 }
 
-function namePrefix({ project, stack }: StackIdentity): string {
-  const prefix = `${project}-${stack}`;
-  if (!NAME_PREFIX_PATTERN.test(prefix)) {
+function readCloudWatchRole(key: (name: string) => string, raw: string | undefined, accessLogging: boolean): ApiGatewayCloudWatchRole {
+  const role = isBlank(raw) || raw === "false" ? "none" : raw === "true" ? "create" : raw === "existing" ? "existing" : undefined;
+  if (role === undefined) throw new ConfigError(key("apiGatewayCloudWatchRole"), `must be true, false or existing (default false), got ${JSON.stringify(raw)}`);
+  if (accessLogging && role === "none") {
     throw new ConfigError(
-      "stack name",
-      `"${prefix}" (project-stack) prefixes Lambda function names, so it must be 1 to 53 letters, digits, "-" or "_"; choose a shorter stack name without other characters`,
+      key("accessLogging"),
+      "needs API Gateway's CloudWatch Logs role, set once per account and region (without it the stage fails with " +
+        '"CloudWatch Logs role ARN must be set in account settings to enable logging"). Either let this stack create it: ' +
+        "`pulumi config set apiGatewayCloudWatchRole true` (account-wide: one stack per account and region), or, when " +
+        "`aws apigateway get-account` already shows a cloudwatchRoleArn: `pulumi config set apiGatewayCloudWatchRole existing`",
     );
   }
-  return prefix;
+  return role;
+}
+
+function readKmsKeyArn(key: string, raw: string | undefined): string | undefined {
+  if (isBlank(raw)) return undefined;
+  if (!KMS_KEY_ARN_PATTERN.test(raw.trim())) {
+    throw new ConfigError(key, `must be a KMS key ARN such as arn:aws:kms:ap-northeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (unset: the AWS-owned key), got ${JSON.stringify(raw)}`);
+  }
+  return raw.trim();
 }
 
 function isBlank(raw: string | undefined): raw is undefined | "" {

@@ -46,9 +46,10 @@ export function createRouteFunction(name: string, args: RouteFunctionArgs, paren
   return createFunction(name, args, FACTORIES[args.route], {}, parent);
 }
 
-/** The shard worker; `reservedConcurrency` caps how many post at once (the post-rate quota). */
-export function createShardWorkerFunction(name: string, args: FunctionArgs & { reservedConcurrency: number }, parent: pulumi.Resource): ShardWorkerFunction {
-  return createFunction(name, args, SHARD_WORKER_FACTORY, { reservedConcurrentExecutions: args.reservedConcurrency }, parent);
+/** The shard worker; `reservedConcurrency`, when given, is reserved for it out of the account's pool. */
+export function createShardWorkerFunction(name: string, args: FunctionArgs & { reservedConcurrency?: number }, parent: pulumi.Resource): ShardWorkerFunction {
+  const reserved = args.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: args.reservedConcurrency };
+  return createFunction(name, args, SHARD_WORKER_FACTORY, reserved, parent);
 }
 
 function createFunction<E, R>(

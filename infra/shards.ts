@@ -14,7 +14,7 @@ export interface ShardQueues {
   deadLetterQueue: aws.sqs.Queue;
 }
 
-export function createShardQueues(name: string, settings: Pick<StackSettings, "lambdaTimeoutSeconds">, parent: pulumi.Resource): ShardQueues {
+export function createShardQueues(name: string, settings: Pick<StackSettings, "shardWorkerTimeoutSeconds">, parent: pulumi.Resource): ShardQueues {
   const deadLetterQueue = new aws.sqs.Queue(
     `${name}-shards-dlq`,
     // Two weeks, SQS's longest: time to look at what failed.
@@ -26,7 +26,7 @@ export function createShardQueues(name: string, settings: Pick<StackSettings, "l
     {
       name: `${name}-shards`,
       // AWS's advice for a Lambda event source: at least six times the function timeout.
-      visibilityTimeoutSeconds: 6 * settings.lambdaTimeoutSeconds,
+      visibilityTimeoutSeconds: 6 * settings.shardWorkerTimeoutSeconds,
       // A broadcast an hour late is no longer worth delivering.
       messageRetentionSeconds: 3600,
       sqsManagedSseEnabled: true,
@@ -42,12 +42,15 @@ export interface ShardWorkerArgs {
   table: aws.dynamodb.Table;
   api: aws.apigatewayv2.Api;
   environment: Record<string, pulumi.Input<string>>;
-  settings: Pick<StackSettings, "architecture" | "lambdaMemoryMb" | "lambdaTimeoutSeconds" | "logRetentionDays" | "bundleAwsSdk" | "stageName" | "shardWorkers">;
+  settings: Pick<
+    StackSettings,
+    "architecture" | "lambdaMemoryMb" | "logRetentionDays" | "bundleAwsSdk" | "stageName" | "shardWorkers" | "shardWorkerTimeoutSeconds" | "shardWorkerReservedConcurrency"
+  >;
 }
 
 /**
- * The worker, reserved `shardWorkers` concurrent invocations (the post-rate quota is shared by
- * all of them), fed one job per invocation; failed jobs come back alone (ReportBatchItemFailures).
+ * The worker, at most `shardWorkers` invocations at once (the post-rate quota is shared by all of
+ * them), fed one job per invocation; failed jobs come back alone (ReportBatchItemFailures).
  */
 export function createShardWorker(name: string, args: ShardWorkerArgs, parent: pulumi.Resource): { fn: ShardWorkerFunction; mapping: aws.lambda.EventSourceMapping } {
   const { queues, table, api, settings } = args;
@@ -58,8 +61,10 @@ export function createShardWorker(name: string, args: ShardWorkerArgs, parent: p
       environment: args.environment,
       policy: (logGroupArn) =>
         shardWorkerPolicy({ tableArn: table.arn, logGroupArn, apiExecutionArn: api.executionArn, stageName: settings.stageName, shardQueueArn: queues.queue.arn }),
-      settings,
-      reservedConcurrency: settings.shardWorkers,
+      // The worker's own timeout: SQS invokes it, not API Gateway with its 29 s.
+      settings: { ...settings, lambdaTimeoutSeconds: settings.shardWorkerTimeoutSeconds },
+      // Opt-in: reserving fails on accounts whose unreserved concurrency would drop below 100.
+      reservedConcurrency: settings.shardWorkerReservedConcurrency ? settings.shardWorkers : undefined,
     },
     parent,
   );
@@ -70,7 +75,7 @@ export function createShardWorker(name: string, args: ShardWorkerArgs, parent: p
       functionName: fn.arn,
       batchSize: 1,
       functionResponseTypes: ["ReportBatchItemFailures"],
-      // Pollers beyond the reserved concurrency would only be throttled and redeliver.
+      // What caps the workers: SQS never invokes more at once, reserved concurrency or not.
       scalingConfig: { maximumConcurrency: settings.shardWorkers },
     },
     { parent },

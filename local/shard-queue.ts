@@ -14,7 +14,7 @@ import { closeServer, listen } from "./server";
 export interface LocalShardQueueOptions {
   /** The worker each message goes to; read at delivery, so it may be set after the queue starts. */
   worker(): ShardWorkerHandler;
-  /** Concurrent worker invocations, as the worker's reserved concurrency; default 10. */
+  /** Concurrent worker invocations, as the event source mapping's maximumConcurrency; default 10. */
   workers?: number;
   /** Test hook: entries it returns true for are reported Failed, as SQS reports throttled entries. */
   refuse?(body: string): boolean;

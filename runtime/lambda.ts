@@ -134,9 +134,20 @@ function createDeps(config: RuntimeConfig, overrides: HostOverrides): HandlerDep
     },
     access: { token: config.accessToken, allowedOrigins: config.allowedOrigins },
     now: overrides.now ?? Date.now,
-    log: overrides.log ?? ((entry) => console.log(JSON.stringify(entry))),
+    log: overrides.log ?? invocationLogger(process.env),
     presence: config.presence,
   };
+}
+
+/**
+ * The default log line. Under Lambda's JSON log format (the functions' `loggingConfig`, which sets
+ * AWS_LAMBDA_LOG_FORMAT=JSON) the Node.js runtime puts a lone console.log argument into the
+ * record's `message` as it is: an object stays an object whose fields Logs Insights discovers
+ * (`message.delivered`), while a JSON string would stay one opaque string. Elsewhere: a JSON line.
+ */
+export function invocationLogger(env: Record<string, string | undefined>): (entry: InvocationLog) => void {
+  if (env.AWS_LAMBDA_LOG_FORMAT === "JSON") return (entry) => console.log(entry);
+  return (entry) => console.log(JSON.stringify(entry));
 }
 
 /** What each Lambda's `callbackFactory` calls: config from `process.env`, then the handlers. */

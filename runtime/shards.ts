@@ -33,8 +33,11 @@ const SQS_MAX_MESSAGE_BYTES = 262144;
 const SQS_MAX_BATCH_ENTRIES = 10;
 /** Attempts per entry when SQS reports it Failed (throttling, internal errors). */
 const ENQUEUE_ATTEMPTS = 3;
-/** Deliveries of a shard job before SQS moves it to the dead-letter queue (the redrive policy). */
-const SHARD_MAX_RECEIVE_COUNT = 3;
+/**
+ * Deliveries of a shard job before SQS moves it to the dead-letter queue (the redrive policy):
+ * AWS advises at least 5 for a Lambda event source, so throttled invocations do not dead-letter jobs.
+ */
+const SHARD_MAX_RECEIVE_COUNT = 5;
 // Not `export const`: tsc would compile this module's own reads to `exports.X`, which
 // Pulumi's closure serializer leaves dangling in the Lambda code.
 export { SHARD_MAX_RECEIVE_COUNT, SQS_MAX_MESSAGE_BYTES };

@@ -2,6 +2,7 @@ import test from "ava";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { load } from "js-yaml";
 import { readStackSettings, type ConfigSource, type StackSettings } from "../infra/config";
 import { ConfigError } from "../runtime/settings";
 import { ROOT, runProgram } from "../harness/program-run";
@@ -31,7 +32,7 @@ const DEFAULTS: StackSettings = {
   fanOutConcurrency: 64,
   connectionTtlSeconds: 7500,
   lambdaMemoryMb: 512,
-  lambdaTimeoutSeconds: 30,
+  lambdaTimeoutSeconds: 29,
   architecture: "arm64",
   logRetentionDays: 14,
   stageName: "dev",
@@ -43,12 +44,16 @@ const DEFAULTS: StackSettings = {
   monitoring: true,
   alarmEmail: undefined,
   accessLogging: false,
+  apiGatewayCloudWatchRole: "none",
+  tableKmsKeyArn: undefined,
   tableDeletionProtection: false,
   retainTable: false,
   fanout: "direct",
   shardSize: 1000,
   shardWorkers: 10,
   presence: false,
+  shardWorkerTimeoutSeconds: 60,
+  shardWorkerReservedConcurrency: false,
 };
 
 test("defaults: an empty stack config gives the documented defaults", (t) => {
@@ -60,29 +65,42 @@ test("defaults: the stage is named after the stack unless stageName is set", (t)
   t.is(readStackSettings(stub({ stageName: "v2" }), { ...IDENTITY, stack: "prod" }).stageName, "v2");
 });
 
-// Pulumi hands every stack value to the program as text: YAML numbers, booleans and lists included.
-function stackFileEntries(): { active: Record<string, string>; commented: string[] } {
-  const active: Record<string, string> = {};
-  const commented: string[] = [];
-  for (const line of fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8").split("\n")) {
-    const match = /^\s+(#\s*)?([\w-]+):(\w+):\s*(.*)$/.exec(line);
-    if (!match) continue;
-    const [, comment, namespace, key, value] = match;
-    const name = namespace === "message-broadcast" ? key : `${namespace}:${key}`;
-    if (comment) commented.push(name);
-    else active[name] = value;
-  }
-  return { active, commented };
+interface DeclaredKey {
+  type: string;
+  default: unknown;
+  description: string;
+  items?: { type: string };
 }
 
-test("Pulumi.dev.yaml writes out every key the program reads, each with its default", (t) => {
-  const { active, commented } = stackFileEntries();
-  t.is(active["aws:region"], "ap-northeast-2");
-  const { "aws:region": _region, ...own } = active;
-  const config = stub(own);
+function readYaml(file: string): Record<string, unknown> {
+  const parsed = load(fs.readFileSync(path.join(ROOT, file), "utf8"));
+  if (typeof parsed !== "object" || parsed === null) throw new Error(`${file} is not a map`);
+  return parsed as Record<string, unknown>;
+}
+
+const declared = () => readYaml("Pulumi.yaml").config as Record<string, DeclaredKey>;
+
+// What Pulumi hands the program for a default it applies (workspace mergeConfig: primitives as
+// their text, arrays and objects as JSON).
+const asPulumiPassesIt = (value: unknown) => (typeof value === "object" ? JSON.stringify(value) : String(value));
+
+test("Pulumi.yaml declares every key the program reads, with a type, a description and the program's own default", (t) => {
+  const keys = declared();
+  const defaults = Object.fromEntries(Object.entries(keys).map(([key, { default: value }]) => [key, asPulumiPassesIt(value)]));
+  const config = stub(defaults);
+  // Pulumi applies these defaults, so they must give exactly what the program's own defaults give.
   t.deepEqual(readStackSettings(config, IDENTITY), DEFAULTS);
-  t.deepEqual([...config.read].sort(), [...Object.keys(own), ...commented].sort(), "keys read vs keys in Pulumi.dev.yaml");
-  t.deepEqual(commented.sort(), ["accessToken", "alarmEmail"], "only keys without a default are commented out");
+  t.deepEqual([...config.read].sort(), Object.keys(keys).sort(), "keys read vs keys declared");
+  for (const [key, schema] of Object.entries(keys)) {
+    t.true(["string", "integer", "boolean", "array"].includes(schema.type), key);
+    t.true(schema.description.length > 10, key);
+    t.not(schema.default, undefined, `${key}: without a default Pulumi would require the key in every stack`);
+  }
+  t.deepEqual(keys.allowedOrigins.items, { type: "string" });
+});
+
+test("Pulumi.dev.yaml keeps only what the dev stack changes", (t) => {
+  t.deepEqual(readYaml("Pulumi.dev.yaml").config, { "aws:region": "ap-northeast-2" });
 });
 
 test("valid values at the edges of each range are accepted", (t) => {
@@ -92,7 +110,7 @@ test("valid values at the edges of each range are accepted", (t) => {
       fanOutConcurrency: "1024",
       connectionTtlSeconds: "7200",
       lambdaMemoryMb: "10240",
-      lambdaTimeoutSeconds: "900",
+      lambdaTimeoutSeconds: "29",
       architecture: "x86_64",
       logRetentionDays: "0",
       stageName: "Live_2-b",
@@ -103,12 +121,16 @@ test("valid values at the edges of each range are accepted", (t) => {
       monitoring: "false",
       alarmEmail: "ops@example.com",
       accessLogging: "true",
+      apiGatewayCloudWatchRole: "true",
+      tableKmsKeyArn: "arn:aws:kms:ap-northeast-2:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab",
       tableDeletionProtection: "true",
       retainTable: "true",
       fanout: "sharded",
       shardSize: "10000",
       shardWorkers: "2",
       presence: "true",
+      shardWorkerTimeoutSeconds: "900",
+      shardWorkerReservedConcurrency: "true",
     }),
     IDENTITY,
   );
@@ -117,7 +139,7 @@ test("valid values at the edges of each range are accepted", (t) => {
     fanOutConcurrency: 1024,
     connectionTtlSeconds: 7200,
     lambdaMemoryMb: 10240,
-    lambdaTimeoutSeconds: 900,
+    lambdaTimeoutSeconds: 29,
     architecture: "x86_64",
     logRetentionDays: 0,
     stageName: "Live_2-b",
@@ -128,13 +150,18 @@ test("valid values at the edges of each range are accepted", (t) => {
     monitoring: false,
     alarmEmail: "ops@example.com",
     accessLogging: true,
+    apiGatewayCloudWatchRole: "create",
+    tableKmsKeyArn: "arn:aws:kms:ap-northeast-2:123456789012:key/mrk-1234abcd12ab34cd56ef1234567890ab",
     tableDeletionProtection: true,
     retainTable: true,
     fanout: "sharded",
     shardSize: 10000,
     shardWorkers: 2,
     presence: true,
+    shardWorkerTimeoutSeconds: 900,
+    shardWorkerReservedConcurrency: true,
   });
+  t.is(readStackSettings(stub({ accessLogging: "true", apiGatewayCloudWatchRole: "existing" }), IDENTITY).apiGatewayCloudWatchRole, "existing");
 });
 
 test("accessToken: read as a secret Output", async (t) => {
@@ -151,7 +178,16 @@ const BAD_VALUES: Array<[string, string, string]> = [
   ["connectionTtlSeconds", "3600", 'must be an integer from 7200 to 604800 seconds (default 7500), got "3600"'],
   ["maxMessageBytes", "200000", 'must be an integer from 1 to 131072 bytes (default 131072), got "200000"'],
   ["lambdaMemoryMb", "64", 'must be an integer from 128 to 10240 MB (default 512), got "64"'],
-  ["lambdaTimeoutSeconds", "1.5", 'must be an integer from 1 to 900 seconds (default 30), got "1.5"'],
+  ["lambdaTimeoutSeconds", "1.5", 'must be an integer from 1 to 29 seconds (default 29), got "1.5"'],
+  ["lambdaTimeoutSeconds", "30", 'must be an integer from 1 to 29 seconds (default 29), got "30"'],
+  ["shardWorkerTimeoutSeconds", "901", 'must be an integer from 1 to 900 seconds (default 60), got "901"'],
+  ["shardWorkerReservedConcurrency", "10", 'must be true or false (default false), got "10"'],
+  ["apiGatewayCloudWatchRole", "yes", 'must be true, false or existing (default false), got "yes"'],
+  [
+    "tableKmsKeyArn",
+    "alias/aws/dynamodb",
+    'must be a KMS key ARN such as arn:aws:kms:ap-northeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (unset: the AWS-owned key), got "alias/aws/dynamodb"',
+  ],
   ["throttleRateLimit", "0", 'must be an integer from 1 to 10000 messages per second (default 100), got "0"'],
   ["throttleBurstLimit", "lots", 'must be an integer from 1 to 5000 messages (default 200), got "lots"'],
   ["architecture", "sparc", 'must be one of arm64, x86_64 (default arm64), got "sparc"'],
@@ -182,13 +218,26 @@ for (const [key, value, message] of BAD_VALUES) {
   });
 }
 
-test("rejects a stack name that cannot prefix Lambda function names", (t) => {
-  for (const stack of ["qa.eu", "x".repeat(36)]) {
+test("rejects a stack name whose resource names would not fit, naming the tightest one", (t) => {
+  // "-disconnect-role" and Pulumi's 8 random characters within IAM's 64: a 40-character prefix.
+  for (const stack of ["qa.eu", "x".repeat(23)]) {
     const error = t.throws(() => readStackSettings(stub({}), { ...IDENTITY, stack }), { instanceOf: ConfigError });
     t.is(error?.key, "stack name");
-    t.regex(error?.message ?? "", /must be 1 to 53 letters, digits, "-" or "_"/);
+    t.is(
+      error?.message,
+      `stack name: "message-broadcast-${stack}" (project-stack) prefixes every resource name, so it must be 1 to 40 letters, digits, "-" or "_" ` +
+        `(the IAM role name "message-broadcast-${stack}-disconnect-role" plus Pulumi's 8 random characters must fit AWS's 64); choose a shorter stack name without other characters`,
+    );
   }
-  t.is(readStackSettings(stub({}), { ...IDENTITY, stack: "x".repeat(35) }).namePrefix.length, 53);
+  t.is(readStackSettings(stub({}), { ...IDENTITY, stack: "x".repeat(22) }).namePrefix.length, 40);
+});
+
+test("accessLogging without the account's CloudWatch role stops with the one-time commands", (t) => {
+  const error = t.throws(() => readStackSettings(stub({ accessLogging: "true" }), IDENTITY), { instanceOf: ConfigError });
+  t.is(error?.key, "message-broadcast:accessLogging");
+  t.regex(error?.message ?? "", /`pulumi config set apiGatewayCloudWatchRole true`/);
+  t.regex(error?.message ?? "", /`pulumi config set apiGatewayCloudWatchRole existing`/);
+  t.regex(error?.message ?? "", /CloudWatch Logs role ARN must be set in account settings to enable logging/);
 });
 
 test("program: a bad value stops `pulumi up` before any resource is registered", async (t) => {
@@ -198,4 +247,13 @@ test("program: a bad value stops `pulumi up` before any resource is registered",
     message: 'message-broadcast:fanOutConcurrency: must be an integer from 1 to 1024 posts in flight (default 64), got "0"',
   });
   t.deepEqual(report.resources, []);
+});
+
+test("program: accessLogging without the CloudWatch role, or too long a stack name, registers nothing", async (t) => {
+  const [logging, longName] = await Promise.all([runProgram({ config: { accessLogging: "true" } }), runProgram({ stack: "x".repeat(23) })]);
+  t.is(logging.error?.name, "ConfigError");
+  t.regex(logging.error?.message ?? "", /^message-broadcast:accessLogging: needs API Gateway's CloudWatch Logs role/);
+  t.deepEqual(logging.resources, []);
+  t.regex(longName.error?.message ?? "", /^stack name: /);
+  t.deepEqual(longName.resources, []);
 });

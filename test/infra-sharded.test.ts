@@ -1,6 +1,6 @@
 /**
  * `fanout: sharded`: the shard queue, its dead-letter queue, the worker function with its own
- * least-privilege role and reserved concurrency, and the event source mapping; direct mode (the
+ * least-privilege role (reserved concurrency only when asked), and the event source mapping; direct mode (the
  * default, test/infra.test.ts) has none of them. The uploaded code of `$default` and the worker
  * then runs a whole sharded session.
  */
@@ -11,7 +11,8 @@ import { all, asList, countByType, once, one, parsePolicy, succeeded } from "./h
 import { assertShardedSession } from "./helpers/serialized-sharded";
 
 const PREFIX = "message-broadcast-dev";
-const sharded = once(() => runProgram({ config: { fanout: "sharded", shardSize: "250", shardWorkers: "20", lambdaTimeoutSeconds: "40" } }));
+const sharded = once(() => runProgram({ config: { fanout: "sharded", shardSize: "250", shardWorkers: "20", lambdaTimeoutSeconds: "20", shardWorkerTimeoutSeconds: "40" } }));
+const reserved = once(() => runProgram({ config: { fanout: "sharded", shardWorkers: "20", shardWorkerReservedConcurrency: "true" } }));
 const direct = once(() => runProgram());
 
 const SHARD_TYPES = ["aws:sqs/queue:Queue", "aws:lambda/eventSourceMapping:EventSourceMapping"];
@@ -44,20 +45,24 @@ test("sharded: two queues, a fourth function with its role, log group and alarms
   }
 });
 
-test("sharded: the queue is encrypted, hides a job for 6× the worker timeout, and dead-letters after 3 deliveries", async (t) => {
+test("sharded: the queue is encrypted, hides a job for 6× the worker timeout, and dead-letters after 5 deliveries", async (t) => {
   const report = await sharded();
   const dlq = one(report, "aws:sqs/queue:Queue", `${PREFIX}-shards-dlq`);
   const queue = one(report, "aws:sqs/queue:Queue", `${PREFIX}-shards`);
   t.like(dlq.inputs, { name: `${PREFIX}-shards-dlq`, sqsManagedSseEnabled: true, messageRetentionSeconds: 1209600 });
   t.like(queue.inputs, { name: `${PREFIX}-shards`, sqsManagedSseEnabled: true, visibilityTimeoutSeconds: 240 });
-  t.deepEqual(JSON.parse(String(queue.inputs.redrivePolicy)), { deadLetterTargetArn: dlq.state.arn, maxReceiveCount: 3 });
+  t.deepEqual(JSON.parse(String(queue.inputs.redrivePolicy)), { deadLetterTargetArn: dlq.state.arn, maxReceiveCount: 5 });
 });
 
-test("sharded: the worker has reserved concurrency and is fed one job per invocation, partial failures reported", async (t) => {
+test("sharded: maximumConcurrency caps the workers, no reserved concurrency unless asked; one job per invocation", async (t) => {
   const report = await sharded();
   const worker = one(report, "aws:lambda/function:Function", `${PREFIX}-shards`);
   const queue = one(report, "aws:sqs/queue:Queue", `${PREFIX}-shards`);
-  t.like(worker.inputs, { name: `${PREFIX}-shards`, reservedConcurrentExecutions: 20, timeout: 40 });
+  // The worker's own timeout (SQS invokes it); the route functions keep theirs.
+  t.like(worker.inputs, { name: `${PREFIX}-shards`, timeout: 40 });
+  t.false("reservedConcurrentExecutions" in worker.inputs);
+  t.is(one(report, "aws:lambda/function:Function", `${PREFIX}-default`).inputs.timeout, 20);
+  t.like(one(await reserved(), "aws:lambda/function:Function", `${PREFIX}-shards`).inputs, { reservedConcurrentExecutions: 20 });
   const variables = (worker.inputs.environment as { variables: Record<string, string> }).variables;
   t.deepEqual(Object.keys(variables).sort(), ["CONNECTION_TTL_SECONDS", "FANOUT_CONCURRENCY", "MAX_MESSAGE_BYTES", "TABLE_NAME"]);
   t.deepEqual(one(report, "aws:lambda/eventSourceMapping:EventSourceMapping", `${PREFIX}-shards-source`).inputs, {

@@ -10,7 +10,7 @@ const custom = once(() =>
     config: {
       architecture: "x86_64",
       lambdaMemoryMb: "1024",
-      lambdaTimeoutSeconds: "60",
+      lambdaTimeoutSeconds: "10",
       logRetentionDays: "30",
       stageName: "live",
       throttleRateLimit: "50",
@@ -22,6 +22,8 @@ const custom = once(() =>
       allowedOrigins: JSON.stringify(["https://app.example.com", "http://localhost:8080"]),
       monitoring: "false",
       accessLogging: "true",
+      apiGatewayCloudWatchRole: "true",
+      tableKmsKeyArn: "arn:aws:kms:ap-northeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
       tableDeletionProtection: "true",
       retainTable: "true",
       presence: "true",
@@ -43,6 +45,7 @@ test("config: a second stack's values reach names, stage, functions, logs and ta
   });
   const table = one(report, "aws:dynamodb/table:Table", "message-broadcast-prod-connections");
   t.is(table.inputs.deletionProtectionEnabled, true);
+  t.deepEqual(table.inputs.serverSideEncryption, { enabled: true, kmsKeyArn: "arn:aws:kms:ap-northeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab" });
   t.true(table.retainOnDelete);
   for (const [route, routeKey] of ROUTES) {
     const name = `message-broadcast-prod-${route}`;
@@ -50,7 +53,7 @@ test("config: a second stack's values reach names, stage, functions, logs and ta
       name,
       architectures: ["x86_64"],
       memorySize: 1024,
-      timeout: 60,
+      timeout: 10,
       environment: { variables: { MAX_MESSAGE_BYTES: "65536", FANOUT_CONCURRENCY: "128", CONNECTION_TTL_SECONDS: "86400" } },
     });
     t.is(one(report, "aws:cloudwatch/logGroup:LogGroup", `${name}-logs`).inputs.retentionInDays, 30);
@@ -115,6 +118,30 @@ test("monitoring=false: no dashboard, alarms or topic; accessLogging: JSON acces
   t.like(settings, { destinationArn: accessLogs.state.arn });
   const format = typeof settings === "object" && settings !== null && "format" in settings ? JSON.parse(String(settings.format)) : {};
   t.like(format, { connectionId: "$context.connectionId", routeKey: "$context.routeKey", status: "$context.status" });
+});
+
+test("apiGatewayCloudWatchRole: the account's role with AWS's managed policy, set before the stage, kept on destroy", async (t) => {
+  const report = await custom();
+  const role = one(report, "aws:iam/role:Role", "message-broadcast-prod-apigw-logs-role");
+  t.deepEqual(parsePolicy(role.inputs.assumeRolePolicy).Statement, [
+    { Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" },
+  ]);
+  t.deepEqual(one(report, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "message-broadcast-prod-apigw-logs-policy").inputs, {
+    role: role.state.name,
+    policyArn: "arn:aws:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs",
+  });
+  const account = one(report, "aws:apigateway/account:Account", "message-broadcast-prod-apigw-account");
+  t.deepEqual(account.inputs, { cloudwatchRoleArn: role.state.arn });
+  t.true(account.dependsOn.includes("message-broadcast-prod-apigw-logs-policy"));
+  t.true(one(report, "aws:apigatewayv2/stage:Stage", "message-broadcast-prod-stage").dependsOn.includes("message-broadcast-prod-apigw-account"));
+  // Destroying the Account resets the account-wide role: every other API there would lose its logs.
+  for (const resource of [role, account]) t.true(resource.retainOnDelete, resource.name);
+  t.true(one(report, "aws:iam/rolePolicyAttachment:RolePolicyAttachment", "message-broadcast-prod-apigw-logs-policy").retainOnDelete);
+  // `existing` creates none of it.
+  const existing = await runProgram({ stack: "prod", config: { accessLogging: "true", apiGatewayCloudWatchRole: "existing" } });
+  succeeded(t, existing);
+  t.is(all(existing, "aws:apigateway/account:Account").length, 0);
+  t.truthy(one(existing, "aws:apigatewayv2/stage:Stage", "message-broadcast-prod-stage").inputs.accessLogSettings);
 });
 
 test("bundleAwsSdk: archives carry the three SDK packages and their dependencies, never @pulumi", async (t) => {

@@ -122,13 +122,13 @@ test("sharded: a shard reported failed is delivered again, and clients see the s
   t.deepEqual(emulator.deadLetters(), []);
 });
 
-test("sharded: a shard whose worker keeps failing goes to the dead letters after 3 deliveries, logged", async (t) => {
+test("sharded: a shard whose worker keeps failing goes to the dead letters after 5 deliveries, logged", async (t) => {
   const { emulator, logs } = await shardedEmulator(t, () => "throw");
   const [a] = await connectMany(emulator, 1);
   a.ws.send("lost");
   const dead = await logs.waitFor((entry) => entry.emulator === "shardDeadLetter", "the dead-letter line");
-  t.like(dead, { receiveCount: 3 });
-  t.is(logs.entries().filter((entry) => entry.emulator === "shardWorkerError").length, 3);
+  t.like(dead, { receiveCount: 5 });
+  t.is(logs.entries().filter((entry) => entry.emulator === "shardWorkerError").length, 5);
   t.deepEqual(decodeShardJob(emulator.deadLetters()[0].body).receivers, [a.id]);
   t.is(a.frames.length, 0);
 });

@@ -1,0 +1,83 @@
+/**
+ * Every name this program gives AWS, written once as a template of the stack's name prefix
+ * (`${project}-${stack}`), with the limit AWS puts on it. `checkNamePrefix` accepts only prefixes
+ * with which every name fits its limit; a new resource is one line here.
+ */
+import { ConfigError } from "../runtime/settings";
+
+/**
+ * Pulumi auto-names a resource given no explicit name as its logical name, "-", then 7 random
+ * hex characters: 8 more characters (pulumi-terraform-bridge pkg/tfbridge `AutoName`: Separator
+ * "-", Randlen 7; pulumi/pulumi sdk/go/common/resource `NewUniqueHex` then refuses "name '…' plus
+ * 7 random chars is longer than maximum length 64" for an IAM role, failing the preview).
+ */
+const AUTO_NAME_SUFFIX_LENGTH = 8;
+
+/** Where the prefix goes in a template. */
+const PREFIX = "{prefix}";
+
+export interface NamedResource {
+  /** The name with `{prefix}` for the stack's prefix, e.g. `{prefix}-connect-role`. */
+  template: string;
+  /** AWS's limit on the whole name, in characters. */
+  limit: number;
+  /** Pulumi appends AUTO_NAME_SUFFIX_LENGTH characters (no explicit name is given). */
+  autoNamed: boolean;
+  what: string;
+}
+
+/** Function suffixes (`{prefix}-connect`…): each brings the names of FUNCTION_NAMES. */
+const FUNCTIONS = ["connect", "disconnect", "default", "shards"];
+
+// Per function: `{fn}` is the function's name.
+const FUNCTION_NAMES: Array<[template: string, limit: number, autoNamed: boolean, what: string]> = [
+  ["{fn}", 64, false, "Lambda function name"],
+  ["/aws/lambda/{fn}", 512, false, "log group name"],
+  ["{fn}-role", 64, true, "IAM role name"],
+  ["{fn}-policy", 128, true, "IAM inline policy name"],
+  ["{fn}-invoke", 100, true, "Lambda permission statement id"],
+  ["{fn}-errors", 255, true, "CloudWatch alarm name"],
+  ["{fn}-throttles", 255, true, "CloudWatch alarm name"],
+];
+
+// Once per stack (or per option).
+const STACK_NAMES: Array<[template: string, limit: number, autoNamed: boolean, what: string]> = [
+  ["{prefix}-connections", 255, true, "DynamoDB table name"],
+  ["{prefix}-api", 128, true, "API Gateway API name"],
+  ["/aws/apigateway/{prefix}/access", 512, false, "log group name"],
+  ["{prefix}-apigw-logs-role", 64, true, "IAM role name"],
+  ["{prefix}-dashboard", 255, false, "CloudWatch dashboard name"],
+  ["{prefix}-alarms", 256, true, "SNS topic name"],
+  ["{prefix}-shards", 80, false, "SQS queue name"],
+  ["{prefix}-shards-dlq", 80, false, "SQS queue name"],
+  ["{prefix}-shards-dead-letters", 255, true, "CloudWatch alarm name"],
+];
+
+const entry = ([template, limit, autoNamed, what]: [string, number, boolean, string]): NamedResource => ({ template, limit, autoNamed, what });
+
+/** Every name, with its limit. */
+export const RESOURCE_NAMES: readonly NamedResource[] = [
+  ...FUNCTIONS.flatMap((fn) => FUNCTION_NAMES.map(([template, ...rest]) => entry([template.replace("{fn}", `${PREFIX}-${fn}`), ...rest]))),
+  ...STACK_NAMES.map(entry),
+];
+
+/** The characters a name adds to the prefix, auto-name suffix included. */
+function addedLength(name: NamedResource): number {
+  return name.template.length - PREFIX.length + (name.autoNamed ? AUTO_NAME_SUFFIX_LENGTH : 0);
+}
+
+/** Names allow these characters (Lambda's and SQS's rules are the narrowest). */
+const PREFIX_CHARACTERS = /^[A-Za-z0-9_-]+$/;
+
+/** Returns `prefix` when every name fits with it; otherwise throws, naming the tightest name. */
+export function checkNamePrefix(prefix: string): string {
+  const [name] = [...RESOURCE_NAMES].sort((a, b) => a.limit - addedLength(a) - (b.limit - addedLength(b)));
+  const maxPrefixLength = name.limit - addedLength(name);
+  if (PREFIX_CHARACTERS.test(prefix) && prefix.length <= maxPrefixLength) return prefix;
+  const longest = name.template.replace(PREFIX, prefix);
+  throw new ConfigError(
+    "stack name",
+    `"${prefix}" (project-stack) prefixes every resource name, so it must be 1 to ${maxPrefixLength} letters, digits, "-" or "_" ` +
+      `(the ${name.what} "${longest}"${name.autoNamed ? " plus Pulumi's 8 random characters" : ""} must fit AWS's ${name.limit}); choose a shorter stack name without other characters`,
+  );
+}

@@ -1,0 +1,160 @@
+/**
+ * What a real `pulumi up` refuses and mocks do not: with the longest stack name the config
+ * accepts, every physical name (explicit, or Pulumi's auto-name: logical name, "-", 7 random
+ * characters) fits AWS's limit for its resource type, in both fan-out modes with every optional
+ * resource on, and is one infra/names.ts lists; and docs/deployer-policy.json allows creating
+ * every resource each mode declares.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import test from "ava";
+import { readStackSettings, type ConfigSource } from "../infra/config";
+import { RESOURCE_NAMES } from "../infra/names";
+import { ConfigError } from "../runtime/settings";
+import { MODES } from "./helpers/modes";
+import { PROJECT, ROOT, runProgram, type ProgramReport, type ReportedResource } from "../harness/program-run";
+import { COMPONENT, asList, once, succeeded, type PolicyStatement } from "./helpers/report";
+
+/** AWS's limit on each resource type's name, and the input that holds it; null: AWS names it. */
+const NAME_LIMITS: Record<string, { field: string; limit: number } | null> = {
+  "aws:lambda/function:Function": { field: "name", limit: 64 },
+  "aws:cloudwatch/logGroup:LogGroup": { field: "name", limit: 512 },
+  "aws:iam/role:Role": { field: "name", limit: 64 },
+  "aws:iam/rolePolicy:RolePolicy": { field: "name", limit: 128 },
+  "aws:lambda/permission:Permission": { field: "statementId", limit: 100 },
+  "aws:cloudwatch/metricAlarm:MetricAlarm": { field: "name", limit: 255 },
+  "aws:cloudwatch/dashboard:Dashboard": { field: "dashboardName", limit: 255 },
+  "aws:dynamodb/table:Table": { field: "name", limit: 255 },
+  "aws:apigatewayv2/api:Api": { field: "name", limit: 128 },
+  "aws:apigatewayv2/stage:Stage": { field: "name", limit: 128 },
+  "aws:sqs/queue:Queue": { field: "name", limit: 80 },
+  "aws:sns/topic:Topic": { field: "name", limit: 256 },
+  "aws:apigatewayv2/integration:Integration": null,
+  "aws:apigatewayv2/route:Route": null,
+  "aws:lambda/eventSourceMapping:EventSourceMapping": null,
+  "aws:sns/topicSubscription:TopicSubscription": null,
+  "aws:iam/rolePolicyAttachment:RolePolicyAttachment": null,
+  "aws:apigateway/account:Account": null,
+  [COMPONENT]: null,
+};
+
+/** Pulumi's auto-name suffix: "-" and 7 random hex characters. */
+const AUTO_SUFFIX = "-abcdef0";
+
+const noConfig: ConfigSource = { name: PROJECT, get: () => undefined, getSecret: () => undefined };
+const accepts = (stack: string) => {
+  try {
+    readStackSettings(noConfig, { project: PROJECT, stack });
+    return true;
+  } catch (error) {
+    if (error instanceof ConfigError) return false;
+    throw error;
+  }
+};
+
+// Found by asking the validation, not by repeating its arithmetic.
+let longest = "x";
+while (accepts(`${longest}x`)) longest += "x";
+const LONGEST_STACK = longest;
+const prefix = `${PROJECT}-${LONGEST_STACK}`;
+
+function physicalName(resource: ReportedResource): { name: string; autoNamed: boolean } | undefined {
+  const rule = NAME_LIMITS[resource.type];
+  if (!rule) return undefined;
+  const explicit = resource.inputs[rule.field];
+  return typeof explicit === "string" ? { name: explicit, autoNamed: false } : { name: `${resource.name}${AUTO_SUFFIX}`, autoNamed: true };
+}
+
+test("the longest accepted stack name is the longest with which every name fits", (t) => {
+  t.false(accepts(`${LONGEST_STACK}x`));
+  t.is(LONGEST_STACK.length, 22, `"${prefix}" is 40 characters: "-disconnect-role" plus 8 within IAM's 64`);
+});
+
+const KMS_KEY = "arn:aws:kms:ap-northeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+// Every option that adds a resource or a setting, on.
+const everything = Object.fromEntries(
+  MODES.map((mode) => [
+    mode,
+    once(() =>
+      runProgram({
+        stack: LONGEST_STACK,
+        config: {
+          fanout: mode,
+          alarmEmail: "ops@example.com",
+          accessLogging: "true",
+          apiGatewayCloudWatchRole: "true",
+          shardWorkerReservedConcurrency: "true",
+          tableKmsKeyArn: KMS_KEY,
+        },
+      }),
+    ),
+  ]),
+);
+
+for (const mode of MODES) {
+  test(`every name fits its AWS limit with the longest accepted stack name [${mode}]`, async (t) => {
+    const report = await everything[mode]();
+    succeeded(t, report);
+    const listed = new Set(RESOURCE_NAMES.map(({ template, autoNamed }) => `${template.replace("{prefix}", prefix)}${autoNamed ? AUTO_SUFFIX : ""}`));
+    let checked = 0;
+    for (const resource of report.resources) {
+      t.true(resource.type in NAME_LIMITS, `a name limit for ${resource.type} belongs in this test`);
+      const physical = physicalName(resource);
+      if (!physical) continue;
+      const { limit } = NAME_LIMITS[resource.type] ?? { limit: 0 };
+      t.true(physical.name.length <= limit, `${resource.type} ${physical.name}: ${physical.name.length} > ${limit}`);
+      // The stage is named by stageName (its own rule), not by the prefix.
+      if (resource.type !== "aws:apigatewayv2/stage:Stage") t.true(listed.has(physical.name), `${physical.name} is not in infra/names.ts`);
+      checked++;
+    }
+    t.log(`${checked} names checked for stack "${LONGEST_STACK}" (${mode})`);
+    t.true(checked >= (mode === "direct" ? 28 : 37), "every function, log group, role, policy, permission, alarm, queue and the rest");
+  });
+
+  test(`docs/deployer-policy.json allows creating every resource and setting [${mode}]`, async (t) => {
+    const report = await everything[mode]();
+    const allowed = deployerActions();
+    for (const action of neededActions(report)) t.true(allowed.has(action), `${action} is missing from docs/deployer-policy.json`);
+  });
+}
+
+/** The action that creates each resource type (the rest of its life cycle sits beside it in the policy). */
+const CREATE_ACTION: Record<string, string | null> = {
+  "aws:dynamodb/table:Table": "dynamodb:CreateTable",
+  "aws:iam/role:Role": "iam:CreateRole",
+  "aws:iam/rolePolicy:RolePolicy": "iam:PutRolePolicy",
+  "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "iam:AttachRolePolicy",
+  "aws:lambda/function:Function": "lambda:CreateFunction",
+  "aws:lambda/permission:Permission": "lambda:AddPermission",
+  "aws:lambda/eventSourceMapping:EventSourceMapping": "lambda:CreateEventSourceMapping",
+  "aws:cloudwatch/logGroup:LogGroup": "logs:CreateLogGroup",
+  "aws:apigatewayv2/api:Api": "apigateway:POST",
+  "aws:apigatewayv2/integration:Integration": "apigateway:POST",
+  "aws:apigatewayv2/route:Route": "apigateway:POST",
+  "aws:apigatewayv2/stage:Stage": "apigateway:POST",
+  "aws:apigateway/account:Account": "apigateway:PATCH",
+  "aws:cloudwatch/dashboard:Dashboard": "cloudwatch:PutDashboard",
+  "aws:cloudwatch/metricAlarm:MetricAlarm": "cloudwatch:PutMetricAlarm",
+  "aws:sns/topic:Topic": "sns:CreateTopic",
+  "aws:sns/topicSubscription:TopicSubscription": "sns:Subscribe",
+  "aws:sqs/queue:Queue": "sqs:CreateQueue",
+  [COMPONENT]: null,
+};
+
+function neededActions(report: ProgramReport): Set<string> {
+  const needed = new Set<string>();
+  for (const resource of report.resources) {
+    if (!(resource.type in CREATE_ACTION)) throw new Error(`which action creates ${resource.type}? add it to this test and the policy`);
+    const action = CREATE_ACTION[resource.type];
+    if (action) needed.add(action);
+    if ("reservedConcurrentExecutions" in resource.inputs) needed.add("lambda:PutFunctionConcurrency");
+    if (JSON.stringify(resource.inputs.serverSideEncryption ?? {}).includes("kmsKeyArn")) needed.add("kms:CreateGrant");
+    if (resource.type === "aws:apigateway/account:Account") needed.add("iam:PassRole");
+  }
+  return needed;
+}
+
+function deployerActions(): Set<string> {
+  const policy: { Statement: PolicyStatement[] } = JSON.parse(fs.readFileSync(path.join(ROOT, "docs", "deployer-policy.json"), "utf8"));
+  return new Set(policy.Statement.flatMap((statement) => asList(statement.Action)));
+}

@@ -1,0 +1,165 @@
+/**
+ * `npm run smoke -- <wss-url> [--token T] [--room R] [--timeout MS]`: proves a deployment (or
+ * `npm start`) works. Two clients connect; each sends a text and a JSON object; every copy is
+ * checked against the message contract; one verdict line says what happened, with the round trip.
+ * Exit 0 on success; otherwise the status below, with the reason. Everything ends within --timeout.
+ */
+import { randomBytes } from "node:crypto";
+import { parseArgs } from "node:util";
+import WebSocket from "ws";
+import { CLIENTS, checkContract, describe, isCopyOf, smokeMessages, type ClientName, type Received, type SmokeMessage } from "./smoke-contract";
+
+/** Exit statuses, one per kind of failure. */
+const EXIT = { ok: 0, mismatch: 1, usage: 2, refused: 3, unreachable: 4, timeout: 5 } as const;
+
+/** The whole run's bound, and the default. */
+const MAX_TIMEOUT_MS = 15_000;
+/** After the last expected copy: time for a duplicate or a stray error frame to show. */
+const SETTLE_MS = 300;
+
+const REFUSALS: Record<number, string> = {
+  401: "the token is missing or wrong (--token)",
+  403: "refused: origin not allowed, or no such API or stage (check the URL)",
+  429: "throttled: the stage's rate or burst limit, or the account's connection rate",
+};
+
+class SmokeFailure extends Error {
+  constructor(
+    readonly kind: Exclude<keyof typeof EXIT, "ok">,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Options {
+  url: URL;
+  token?: string;
+  timeoutMs: number;
+}
+
+function readOptions(argv: string[]): Options {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { token: { type: "string" }, room: { type: "string" }, timeout: { type: "string" } } });
+  if (positionals.length !== 1) throw new SmokeFailure("usage", "usage: npm run smoke -- <wss-url> [--token T] [--room R] [--timeout MS]");
+  let url: URL;
+  try {
+    url = new URL(positionals[0]);
+  } catch {
+    throw new SmokeFailure("usage", `not a URL: ${JSON.stringify(positionals[0])}`);
+  }
+  if (url.protocol !== "wss:" && url.protocol !== "ws:") throw new SmokeFailure("usage", `not a WebSocket URL (wss:// or ws://): ${positionals[0]}`);
+  if (values.room !== undefined) url.searchParams.set("room", values.room);
+  const timeoutMs = values.timeout === undefined ? MAX_TIMEOUT_MS : Number(values.timeout);
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > MAX_TIMEOUT_MS) throw new SmokeFailure("usage", `--timeout must be 1 to ${MAX_TIMEOUT_MS} ms, got ${JSON.stringify(values.timeout)}`);
+  return { url, token: values.token, timeoutMs };
+}
+
+/** The URL as printed: a token passed in the URL itself is not echoed into logs. */
+function shown(url: URL): string {
+  const copy = new URL(url);
+  if (copy.searchParams.has("token")) copy.searchParams.set("token", "***");
+  return copy.toString();
+}
+
+interface SmokeClient {
+  ws: WebSocket;
+  frames: Received[];
+  /** Wakes waiters on each frame. */
+  onFrame: Set<() => void>;
+}
+
+function open(options: Options, name: ClientName): Promise<SmokeClient> {
+  const headers = options.token === undefined ? undefined : { Authorization: `Bearer ${options.token}` };
+  const ws = new WebSocket(options.url, { headers, handshakeTimeout: options.timeoutMs });
+  const client: SmokeClient = { ws, frames: [], onFrame: new Set() };
+  ws.on("message", (data) => {
+    client.frames.push({ text: String(data), at: performance.now() });
+    for (const wake of [...client.onFrame]) wake();
+  });
+  return new Promise((resolve, reject) => {
+    ws.once("open", () => resolve(client));
+    ws.once("unexpected-response", (request, response) => {
+      const status = response.statusCode ?? 0;
+      request.destroy();
+      reject(new SmokeFailure("refused", `client ${name}: handshake refused with HTTP ${status}${REFUSALS[status] ? ` (${REFUSALS[status]})` : ""}`));
+    });
+    ws.once("error", (error) => reject(new SmokeFailure("unreachable", `client ${name}: cannot connect: ${error.message}`)));
+    ws.once("close", (code, reason) => reject(new SmokeFailure("unreachable", `client ${name}: closed ${code} ${String(reason)} before opening`)));
+  });
+}
+
+/** Resolves with when `client` has a copy of `message` (it may already have one). */
+function copyArrival(client: SmokeClient, message: SmokeMessage): Promise<number> {
+  return new Promise((resolve) => {
+    const check = () => {
+      const copy = client.frames.find(({ text }) => isCopyOf(text, message));
+      if (!copy) return;
+      client.onFrame.delete(check);
+      resolve(copy.at);
+    };
+    client.onFrame.add(check);
+    check();
+  });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
+}
+
+/** What the run waits for now: what a timeout names. */
+let waitingFor = "the handshake";
+
+async function smoke(options: Options, deadline: Promise<never>): Promise<string> {
+  const clients: Partial<Record<ClientName, SmokeClient>> = {};
+  try {
+    const opened = await Promise.race([Promise.all(CLIENTS.map((name) => open(options, name).then((client) => (clients[name] = client)))), deadline]);
+    const byName = { A: opened[0], B: opened[1] };
+    const messages = smokeMessages(randomBytes(6).toString("hex"));
+    const ownTrips: number[] = [];
+    const otherTrips: number[] = [];
+    // One message at a time, so each round trip is that message's alone.
+    for (const message of messages) {
+      const other: ClientName = message.from === "A" ? "B" : "A";
+      waitingFor = `both copies of ${describe(message)}`;
+      const sentAt = performance.now();
+      byName[message.from].ws.send(message.text);
+      const [own, theirs] = await Promise.race([Promise.all([copyArrival(byName[message.from], message), copyArrival(byName[other], message)]), deadline]);
+      ownTrips.push(own - sentAt);
+      otherTrips.push(theirs - sentAt);
+    }
+    waitingFor = "late duplicates";
+    await Promise.race([new Promise((resolve) => setTimeout(resolve, SETTLE_MS)), deadline]);
+    const result = checkContract(messages, { A: byName.A.frames, B: byName.B.frames });
+    if (result.mismatch !== undefined) throw new SmokeFailure("mismatch", `contract mismatch: ${result.mismatch}`);
+    const ms = (value: number) => `${Math.round(value)} ms`;
+    return (
+      `smoke OK: 2 clients, ${messages.length} messages, each copy exactly once and exact (${result.withId ? "with _id: sharded" : "no _id: direct"}); ` +
+      `round trip median ${ms(median(ownTrips))}, max ${ms(Math.max(...ownTrips))}; other client max ${ms(Math.max(...otherTrips))} — ${shown(options.url)}`
+    );
+  } finally {
+    for (const client of Object.values(clients)) client.ws.terminate();
+  }
+}
+
+async function main(): Promise<void> {
+  let options: Options | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    options = readOptions(process.argv.slice(2));
+    const { timeoutMs } = options;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new SmokeFailure("timeout", `timed out after ${timeoutMs} ms waiting for ${waitingFor}`)), timeoutMs);
+    });
+    console.log(await smoke(options, deadline));
+    process.exitCode = EXIT.ok;
+  } catch (error) {
+    const failure = error instanceof SmokeFailure ? error : new SmokeFailure("unreachable", String(error));
+    console.error(`smoke FAILED (${failure.kind}): ${failure.message}${options ? ` — ${shown(options.url)}` : ""}`);
+    process.exitCode = EXIT[failure.kind];
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+void main();
