@@ -30,6 +30,7 @@ const ENV = {
   shardQueueUrl: "SHARD_QUEUE_URL",
   shardSize: "SHARD_SIZE",
   sqsEndpoint: "SQS_ENDPOINT",
+  managementCaFile: "MANAGEMENT_CA_FILE",
 } as const;
 // Not `export const`: tsc would compile this module's own reads to `exports.X`, which
 // Pulumi's closure serializer leaves dangling in the Lambda code.
@@ -52,6 +53,8 @@ export interface RuntimeConfig {
   shardSize: number;
   /** Local hosts only: the SQS endpoint (the deployed functions use the region's). */
   sqsEndpoint?: string;
+  /** Local hosts only: a PEM file of certificate authorities trusted for the management endpoint. */
+  managementCaFile?: string;
 }
 
 /** Reads and validates the handler configuration; a bad value throws ConfigError naming the variable. */
@@ -78,6 +81,7 @@ export function readRuntimeConfig(env: Record<string, string | undefined>): Runt
     shardQueueUrl,
     shardSize: checkSetting("shardSize", ENV.shardSize, env[ENV.shardSize]),
     sqsEndpoint: optional(ENV.sqsEndpoint),
+    managementCaFile: optional(ENV.managementCaFile),
   };
 }
 
@@ -121,6 +125,7 @@ function createDeps(config: RuntimeConfig, overrides: HostOverrides): HandlerDep
         region: config.region,
         maxSockets: config.fanOutConcurrency,
         credentials: overrides.credentials,
+        caFile: config.managementCaFile,
       }),
     managementEndpoint: config.managementEndpoint,
     limits: {

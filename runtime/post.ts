@@ -28,8 +28,8 @@ export interface PosterFactoryOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   /** One attempt's limit in ms (default 5,000: API Gateway answers in tens of ms). */
   timeoutMs?: number;
-  /** Extra certificate authorities (PEM) trusted for management endpoints: local HTTPS stand-ins only. */
-  ca?: string;
+  /** A PEM file of extra certificate authorities trusted for management endpoints: local HTTPS stand-ins only. */
+  caFile?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -39,6 +39,8 @@ const DEFAULT_TIMEOUT_MS = 5000;
  * reusing it for the life of the container (the endpoint comes from each event's domain name and stage).
  */
 export function createPosterFactory(options: PosterFactoryOptions): (endpoint: string) => Poster {
+  // Required here: Pulumi's closure serializer breaks module-level imports of node builtins.
+  const ca = options.caFile === undefined ? undefined : (require("node:fs") as typeof import("node:fs")).readFileSync(options.caFile, "utf8");
   const posters = new Map<string, Poster>();
   return (endpoint) => {
     let poster = posters.get(endpoint);
@@ -53,7 +55,7 @@ export function createPosterFactory(options: PosterFactoryOptions): (endpoint: s
         encodeId: sdkPathEncoder(),
         maxSockets: options.maxSockets,
         timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-        ca: options.ca,
+        ca,
       });
       posters.set(endpoint, poster);
     }

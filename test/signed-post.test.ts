@@ -19,7 +19,7 @@ const ID = "Lp1fRdyPoAMCI0g=";
 const payload = Buffer.from('{"hello":"☃"}');
 
 function signedPoster(standIn: HttpsStandIn, timeoutMs?: number): Poster {
-  return createPosterFactory({ region: LOCAL_AWS.region, credentials: CREDENTIALS, maxSockets: 4, ca: standIn.ca, timeoutMs })(standIn.endpoint);
+  return createPosterFactory({ region: LOCAL_AWS.region, credentials: CREDENTIALS, maxSockets: 4, caFile: standIn.caFile, timeoutMs })(standIn.endpoint);
 }
 
 async function scripted(t: ExecutionContext, script: Answer[], timeoutMs?: number) {
