@@ -52,6 +52,7 @@ export function createPosterFactory(options: PosterFactoryOptions): (endpoint: s
       poster = createSignedPoster({
         endpoint,
         signer: client.config.signer(),
+        sha256: client.config.sha256,
         encodeId: sdkPathEncoder(),
         maxSockets: options.maxSockets,
         timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,

@@ -4,13 +4,15 @@
  * and Node crypto hashes) and sent with `node:http(s)` over one keep-alive agent per endpoint.
  * The outcome is classified from the status and `x-amzn-ErrorType`, as the SDK classifies it.
  */
-import type { RequestSigner } from "@smithy/types";
+import type { ChecksumConstructor, HashConstructor, RequestSigner } from "@smithy/types";
 import type { PostAttempt, PostResult, Poster } from "./post";
 
 export interface SignedPosterOptions {
   /** `https://{domain}/{stage}` (or a local `http://` endpoint). */
   endpoint: string;
   signer: Promise<RequestSigner>;
+  /** The SDK's SHA-256 (hex of the payload goes in `x-amz-content-sha256`, as the SDK sends it). */
+  sha256: ChecksumConstructor | HashConstructor;
   /** The id as the SDK puts it in the path (its `extendedEncodeURIComponent`). */
   encodeId(connectionId: string): string;
   /** Sockets kept open to the endpoint: the fan-out concurrency. */
@@ -31,8 +33,28 @@ export function createSignedPoster(options: SignedPosterOptions): Poster {
   const stagePath = base.pathname.replace(/\/$/, "");
   const port = base.port === "" ? undefined : Number(base.port);
 
+  // Every receiver of a message gets the same buffer: its hash is computed once, not per post.
+  const payloadHashes = new WeakMap<Uint8Array, string>();
+  const payloadHash = async (payload: Uint8Array): Promise<string> => {
+    let hash = payloadHashes.get(payload);
+    if (hash === undefined) {
+      const sha256 = new options.sha256();
+      sha256.update(payload);
+      hash = Buffer.from(await sha256.digest()).toString("hex");
+      payloadHashes.set(payload, hash);
+    }
+    return hash;
+  };
+
   const attempt = async (path: string, payload: Uint8Array): Promise<PostAttempt> => {
     const signer = await options.signer;
+    const headers = {
+      host: base.host,
+      "content-type": "application/octet-stream",
+      "content-length": String(payload.byteLength),
+      // The signer signs this value instead of hashing the body again.
+      "x-amz-content-sha256": await payloadHash(payload),
+    };
     const signed = await signer.sign({
       method: "POST",
       protocol: base.protocol,
@@ -40,7 +62,7 @@ export function createSignedPoster(options: SignedPosterOptions): Poster {
       port,
       path,
       query: {},
-      headers: { host: base.host, "content-type": "application/octet-stream", "content-length": String(payload.byteLength) },
+      headers,
       body: payload,
     });
     return new Promise<PostAttempt>((resolve) => {
