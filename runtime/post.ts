@@ -4,6 +4,7 @@
  * the SDK client is kept per endpoint for what it resolves once: region, credential chain, signer.
  */
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
+import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import { createSignedPoster } from "./signed-post";
 
 export type PostResult =
@@ -24,8 +25,8 @@ export interface PosterFactoryOptions {
   region?: string;
   /** Sockets kept per endpoint: at least the fan-out concurrency, or posts queue for a socket. */
   maxSockets: number;
-  /** Test and emulator hook: credentials when none are in the environment. */
-  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Test and emulator hook: credentials (or a provider of them) when none are in the environment. */
+  credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** One attempt's limit in ms (default 5,000: API Gateway answers in tens of ms). */
   timeoutMs?: number;
   /** A PEM file of extra certificate authorities trusted for management endpoints: local HTTPS stand-ins only. */

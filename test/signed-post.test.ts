@@ -66,6 +66,32 @@ test("signed post: the SDK's path, host and payload, with a SigV4 signature aws4
   t.is(standIn.requests[2].path, "/dev/@connections/a%20b%2Fc%40d%21%27%28%29%2A~%3D%2B%25");
 });
 
+test("signed post: credentials about to expire are fetched again before signing", async (t) => {
+  const standIn = await startHttpsStandIn(t);
+  let fetched = 0;
+  // Expiring within the SDK's 5-minute refresh window, so the client's provider must ask again.
+  const provider = async () => ({ ...CREDENTIALS, accessKeyId: `KEY${++fetched}`, expiration: new Date(Date.now() + 60_000) });
+  const poster = createPosterFactory({ region: LOCAL_AWS.region, credentials: provider, maxSockets: 4, caFile: standIn.caFile })(standIn.endpoint);
+  for (let i = 0; i < 3; i++) t.deepEqual(await poster.post(ID, payload), { outcome: "delivered" });
+  const keys = standIn.requests.map((request) => /Credential=(\w+)\//.exec(String(request.headers.authorization))?.[1]);
+  // Each post signed with credentials fetched for it (the SDK may fetch once more at the start).
+  t.is(new Set(keys).size, 3);
+  t.true(fetched >= 3);
+  for (const [index, request] of standIn.requests.entries()) {
+    const { sent, expected } = verifySigV4(request, { ...CREDENTIALS, accessKeyId: String(keys[index]) }, LOCAL_AWS.region);
+    t.is(sent, expected);
+  }
+});
+
+test("signed post: credentials far from expiry are fetched once", async (t) => {
+  const standIn = await startHttpsStandIn(t);
+  let fetched = 0;
+  const provider = async () => (fetched++, { ...CREDENTIALS, expiration: new Date(Date.now() + 3_600_000) });
+  const poster = createPosterFactory({ region: LOCAL_AWS.region, credentials: provider, maxSockets: 4, caFile: standIn.caFile })(standIn.endpoint);
+  for (let i = 0; i < 3; i++) t.deepEqual(await poster.post(ID, payload), { outcome: "delivered" });
+  t.is(fetched, 1);
+});
+
 test("signed post: a certificate not injected is refused, never trusted", async (t) => {
   const standIn = await startHttpsStandIn(t);
   const poster = createPosterFactory({ region: LOCAL_AWS.region, credentials: CREDENTIALS, maxSockets: 4 })(standIn.endpoint);
