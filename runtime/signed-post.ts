@@ -85,13 +85,12 @@ export function createSignedPoster(options: SignedPosterOptions): Poster {
   return {
     async post(connectionId, payload): Promise<PostResult> {
       const path = `${stagePath}/@connections/${options.encodeId(connectionId)}`;
-      let waitedMs = 0;
+      const started = Date.now();
       for (let attempts = 1; ; attempts++) {
         const result = await attempt(path, payload);
         if (result.outcome !== "retryable") return result;
-        const delayMs = retryDelayMs(result, attempts, waitedMs);
+        const delayMs = retryDelayMs(result, attempts, Date.now() - started);
         if (delayMs === undefined) return { outcome: "failed", reason: result.reason };
-        waitedMs += delayMs;
         await new Promise((wake) => setTimeout(wake, delayMs));
       }
     },
@@ -119,7 +118,8 @@ function networkFailure(err: Error & { code?: string }): PostAttempt {
   return { outcome: "retryable", reason: timedOut ? "TimeoutError" : err.name, throttled: false };
 }
 
-// Posts over the PostToConnection quota (429) are retried soon and often, for up to 3 s: under
+// Posts over the PostToConnection quota (429) are retried soon and often, for up to 3 s from the
+// first attempt (wall time, so a busy machine's slow round trips do not stretch it): under
 // a quota most find a token within a few attempts, and the time lost waiting stays small next to
 // the quota itself. Other retryable failures (5xx, resets, timeouts) get 3 attempts in all. There
 // is no retry budget shared by the poster: the SDK's default one (3 attempts, backoff from 1 s)
@@ -127,10 +127,10 @@ function networkFailure(err: Error & { code?: string }): PostAttempt {
 const POST_RETRY = { throttledWaitMs: 3000, otherAttempts: 3, baseMs: 25, capMs: 250 };
 
 /** The jittered delay before the next attempt, or undefined when the post has had its attempts. */
-export function retryDelayMs(failure: { throttled: boolean }, attempts: number, waitedMs: number): number | undefined {
+export function retryDelayMs(failure: { throttled: boolean }, attempts: number, elapsedMs: number): number | undefined {
   const ceiling = Math.min(POST_RETRY.capMs, POST_RETRY.baseMs * 2 ** attempts);
   const delayMs = POST_RETRY.baseMs + Math.random() * (ceiling - POST_RETRY.baseMs);
-  if (failure.throttled) return waitedMs + delayMs <= POST_RETRY.throttledWaitMs ? delayMs : undefined;
+  if (failure.throttled) return elapsedMs + delayMs <= POST_RETRY.throttledWaitMs ? delayMs : undefined;
   return attempts < POST_RETRY.otherAttempts ? delayMs : undefined;
 }
 
