@@ -110,6 +110,7 @@ test("readRuntimeConfig: defaults, and every bad value names its variable and ra
     shardQueueUrl: undefined,
     shardSize: 1000,
     sqsEndpoint: undefined,
+    managementCaFile: undefined,
   });
   const bad = (env: Record<string, string>) => t.throws(() => readRuntimeConfig({ [ENV.tableName]: "t", ...env }), { instanceOf: ConfigError });
   t.is(t.throws(() => readRuntimeConfig({}), { instanceOf: ConfigError })?.message, "TABLE_NAME: is required (the connections table name)");
