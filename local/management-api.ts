@@ -22,7 +22,7 @@ export interface ManagementApiOptions {
 /** The connection id addressed by `pathname`, or undefined when it is not a management API path of `stage`. */
 export function managementConnectionId(pathname: string, stage: string): string | undefined {
   const prefix = `/${stage}/@connections/`;
-  // The SDK percent-encodes the "@" too.
+  // Some SDK versions percent-encode the "@"; the current one and the signed poster send it as is.
   const path = pathname.replace(/^(\/[^/]+\/)%40/i, "$1@");
   if (!path.startsWith(prefix)) return undefined;
   const encoded = path.slice(prefix.length);
