@@ -22,7 +22,7 @@ export interface ManagementApiOptions {
 /** The connection id addressed by `pathname`, or undefined when it is not a management API path of `stage`. */
 export function managementConnectionId(pathname: string, stage: string): string | undefined {
   const prefix = `/${stage}/@connections/`;
-  // The SDK percent-encodes the "@" too.
+  // Some SDK versions percent-encode the "@"; the current one and the signed poster send it as is.
   const path = pathname.replace(/^(\/[^/]+\/)%40/i, "$1@");
   if (!path.startsWith(prefix)) return undefined;
   const encoded = path.slice(prefix.length);
@@ -78,15 +78,20 @@ function gone(res: ServerResponse): void {
 }
 
 // Reads the whole body, but keeps at most `limit` bytes; undefined means it was longer. The
-// request is drained either way, so the client sees the status rather than a reset.
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size <= limit) chunks.push(chunk);
-  }
-  return size <= limit ? Buffer.concat(chunks) : undefined;
+// request is drained either way, so the client sees the status rather than a reset. Events, not
+// `for await`: every delivery passes here, and the async iterator cost the emulator's one event
+// loop a few per cent in a profile of the end-to-end bench.
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size <= limit) chunks.push(chunk);
+    });
+    req.once("end", () => resolve(size > limit ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+    req.once("error", reject);
+  });
 }
 
 function reply(res: ServerResponse, status: number, json?: unknown): void {

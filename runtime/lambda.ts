@@ -31,6 +31,7 @@ const ENV = {
   shardSize: "SHARD_SIZE",
   sqsEndpoint: "SQS_ENDPOINT",
   presence: "PRESENCE",
+  managementCaFile: "MANAGEMENT_CA_FILE",
 } as const;
 // Not `export const`: tsc would compile this module's own reads to `exports.X`, which
 // Pulumi's closure serializer leaves dangling in the Lambda code.
@@ -55,6 +56,8 @@ export interface RuntimeConfig {
   sqsEndpoint?: string;
   /** `$connect` and `$disconnect` post join and leave events to the room (runtime/presence.ts). */
   presence: boolean;
+  /** Local hosts only: a PEM file of certificate authorities trusted for the management endpoint. */
+  managementCaFile?: string;
 }
 
 /** Reads and validates the handler configuration; a bad value throws ConfigError naming the variable. */
@@ -82,6 +85,7 @@ export function readRuntimeConfig(env: Record<string, string | undefined>): Runt
     shardSize: checkSetting("shardSize", ENV.shardSize, env[ENV.shardSize]),
     sqsEndpoint: optional(ENV.sqsEndpoint),
     presence: checkSwitch(ENV.presence, env[ENV.presence]),
+    managementCaFile: optional(ENV.managementCaFile),
   };
 }
 
@@ -125,6 +129,7 @@ function createDeps(config: RuntimeConfig, overrides: HostOverrides): HandlerDep
         region: config.region,
         maxSockets: config.fanOutConcurrency,
         credentials: overrides.credentials,
+        caFile: config.managementCaFile,
       }),
     managementEndpoint: config.managementEndpoint,
     limits: {

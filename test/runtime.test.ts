@@ -3,7 +3,8 @@ import { checkAccess } from "../runtime/access";
 import type { WebSocketEvent } from "../runtime/events";
 import { fanOut } from "../runtime/fanout";
 import { ENV, readRuntimeConfig } from "../runtime/lambda";
-import { classifyPostError, type PostResult } from "../runtime/post";
+import type { PostResult } from "../runtime/post";
+import { classifyResponse } from "../runtime/signed-post";
 import { ConfigError } from "../runtime/settings";
 
 function connectEvent(extra: Partial<WebSocketEvent> = {}): WebSocketEvent {
@@ -80,15 +81,16 @@ test("fanOut: never more than `concurrency` posts in flight, every receiver once
   });
 });
 
-test("classifyPostError: by name or $metadata status, never by statusCode", (t) => {
-  t.deepEqual(classifyPostError({ name: "GoneException", $metadata: { httpStatusCode: 410 } }), { outcome: "gone" });
-  t.deepEqual(classifyPostError({ name: "Unknown", $metadata: { httpStatusCode: 410 } }), { outcome: "gone" });
-  t.deepEqual(classifyPostError({ name: "LimitExceededException", $metadata: { httpStatusCode: 429 } }), {
-    outcome: "failed",
-    reason: "LimitExceededException",
-  });
-  t.deepEqual(classifyPostError({ name: "PayloadTooLargeException", statusCode: 410 }), { outcome: "failed", reason: "PayloadTooLargeException" });
-  t.deepEqual(classifyPostError("nope"), { outcome: "failed", reason: "Unknown" });
+test("classifyResponse: by status, named after x-amzn-ErrorType as the SDK names errors", (t) => {
+  t.deepEqual(classifyResponse(200, undefined), { outcome: "delivered" });
+  t.deepEqual(classifyResponse(204, undefined), { outcome: "delivered" });
+  t.deepEqual(classifyResponse(410, "GoneException"), { outcome: "gone" });
+  t.deepEqual(classifyResponse(410, undefined), { outcome: "gone" });
+  t.deepEqual(classifyResponse(429, "LimitExceededException"), { outcome: "retryable", reason: "LimitExceededException", throttled: true });
+  t.deepEqual(classifyResponse(413, "PayloadTooLargeException"), { outcome: "failed", reason: "PayloadTooLargeException" });
+  t.deepEqual(classifyResponse(403, "ForbiddenException:http://internal.amazon.com/"), { outcome: "failed", reason: "ForbiddenException" });
+  t.deepEqual(classifyResponse(503, "ServiceUnavailableException"), { outcome: "retryable", reason: "ServiceUnavailableException", throttled: false });
+  t.deepEqual(classifyResponse(500, undefined), { outcome: "retryable", reason: "UnknownError", throttled: false });
 });
 
 test("readRuntimeConfig: defaults, and every bad value names its variable and range", (t) => {
@@ -109,6 +111,7 @@ test("readRuntimeConfig: defaults, and every bad value names its variable and ra
     shardSize: 1000,
     sqsEndpoint: undefined,
     presence: false,
+    managementCaFile: undefined,
   });
   const bad = (env: Record<string, string>) => t.throws(() => readRuntimeConfig({ [ENV.tableName]: "t", ...env }), { instanceOf: ConfigError });
   t.is(t.throws(() => readRuntimeConfig({}), { instanceOf: ConfigError })?.message, "TABLE_NAME: is required (the connections table name)");

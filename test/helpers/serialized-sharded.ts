@@ -4,10 +4,12 @@
  */
 import type { ExecutionContext } from "ava";
 import type { Handlers } from "../../runtime/handlers";
+import { LOCAL_AWS } from "../../local/store";
 import { ENV } from "../../runtime/lambda";
 import type { ShardWorkerHandler, SqsBatchResponse } from "../../runtime/shards";
 import { AWS_ID, closeAll, connectMany, within } from "./clients";
 import { startTestEmulator } from "./emulator";
+import { startHttpsStandIn, verifySigV4 } from "./https-stand-in";
 import type { ProgramReport } from "../../harness/program-run";
 import { LAMBDA_CONTEXT, captureConsole, loadSerializedHandlers, requireArchive } from "./serialized";
 import { openTable } from "./table";
@@ -44,10 +46,13 @@ export async function assertShardedSession(t: ExecutionContext, report: ProgramR
     shardWorker: (event) => loaded().worker(event),
   });
   const queueUrl = emulator.shardQueueUrl ?? "";
+  // The workers post over HTTPS, as to API Gateway, to a stand-in that relays to the emulator.
+  const standIn = await startHttpsStandIn(t, { forwardTo: emulator.managementEndpoint });
   const local = {
     [ENV.tableName]: emulator.tableName,
     [ENV.dynamoEndpoint]: emulator.dynamoEndpoint,
-    [ENV.managementEndpoint]: emulator.managementEndpoint,
+    [ENV.managementEndpoint]: standIn.endpoint,
+    [ENV.managementCaFile]: standIn.caFile,
     [ENV.shardQueueUrl]: queueUrl,
     [ENV.sqsEndpoint]: new URL(queueUrl).origin,
     // One receiver per shard, so one message makes several worker invocations.
@@ -87,4 +92,10 @@ export async function assertShardedSession(t: ExecutionContext, report: ProgramR
   for (const line of workerLines) t.like(line, { statusCode: 200, receivers: 1, delivered: 1, failed: 0, requestId: id, connectionId: a.id });
   t.deepEqual(emulator.deadLetters(), []);
   t.false(logLines.some((line) => line.includes("chat")), "no message contents in the logs");
+  // One signed PostToConnection per receiver, each signature recomputed by aws4.
+  t.is(standIn.requests.length, 3);
+  for (const request of standIn.requests) {
+    const { sent, expected } = verifySigV4(request, LOCAL_AWS.credentials, LOCAL_AWS.region);
+    t.is(sent, expected);
+  }
 }

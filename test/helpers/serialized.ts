@@ -11,6 +11,7 @@ import { ENV } from "../../runtime/lambda";
 import { LOCAL_AWS } from "../../local/store";
 import { closeAll, connectMany, within } from "./clients";
 import { startTestEmulator } from "./emulator";
+import { startHttpsStandIn, verifySigV4 } from "./https-stand-in";
 import { ROOT, type ProgramReport } from "../../harness/program-run";
 import { openTable } from "./table";
 
@@ -126,10 +127,13 @@ export async function assertBroadcastSession(t: ExecutionContext, report: Progra
       },
     },
   });
+  // The serialized code posts over HTTPS, as to API Gateway, to a stand-in that relays to the emulator.
+  const standIn = await startHttpsStandIn(t, { forwardTo: emulator.managementEndpoint });
   serialized = loadSerializedHandlers(t, report, namePrefix, {
     [ENV.tableName]: emulator.tableName,
     [ENV.dynamoEndpoint]: emulator.dynamoEndpoint,
-    [ENV.managementEndpoint]: emulator.managementEndpoint,
+    [ENV.managementEndpoint]: standIn.endpoint,
+    [ENV.managementCaFile]: standIn.caFile,
   });
   const logLines = captureConsole(t);
   const table = openTable(t, emulator.dynamoEndpoint, emulator.tableName);
@@ -182,4 +186,11 @@ export async function assertBroadcastSession(t: ExecutionContext, report: Progra
     ].sort(),
   );
   t.false(logLines.some((line) => line.includes("chat") || line.includes("plain words")), "no message contents in the logs");
+  // 3 + 2 copies and one error frame, each a PostToConnection whose SigV4 signature aws4 recomputes.
+  t.is(standIn.requests.length, 6);
+  for (const request of standIn.requests) {
+    t.regex(request.path, /^\/dev\/@connections\/[A-Za-z0-9_-]+%3D$/);
+    const { sent, expected } = verifySigV4(request, LOCAL_AWS.credentials, LOCAL_AWS.region);
+    t.is(sent, expected);
+  }
 }
