@@ -77,9 +77,11 @@ function gone(res: ServerResponse): void {
   replyError(res, 410, "GoneException", "Gone");
 }
 
-// Reads the whole body, but keeps at most `limit` bytes; undefined means it was longer. The
-// request is drained either way, so the client sees the status rather than a reset.
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+/**
+ * Reads the whole body, but keeps at most `limit` bytes; undefined means it was longer. The
+ * request is drained either way, so the client sees the status rather than a reset.
+ */
+export async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {

@@ -1,0 +1,121 @@
+/**
+ * The publish handler: a backend POSTs a message to a room (function URL, or `/{stage}/@publish`
+ * in the emulator) and every connection of the room gets it, stamped `"_server":true` and
+ * `"_me":false`. It runs the same fan-out as `$default`: direct posts, or shard jobs.
+ */
+import type { ConnectionStore } from "./connections";
+import { errorName, fanOut, makeDeliver } from "./fanout";
+import type { FunctionUrlEvent, FunctionUrlHandler, FunctionUrlResult } from "./function-url";
+import type { HandlerDeps, InvocationLog } from "./handlers";
+import { publishMessage, type ErrorCode } from "./message";
+import { planShardJobs } from "./shards";
+
+/** The largest request body taken, as API Gateway takes no larger message from a client. */
+const PUBLISH_MAX_BODY_BYTES = 131072;
+/** A room name, as `?room=` on `$connect` takes it. */
+const ROOM_NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** Route name of the publish function's log lines. */
+const PUBLISH_ROUTE = "publish";
+// Not `export const`: tsc would compile this module's own reads to `exports.X`, which
+// Pulumi's closure serializer leaves dangling in the Lambda code.
+export { PUBLISH_MAX_BODY_BYTES, PUBLISH_ROUTE, ROOM_NAME_PATTERN };
+
+export type PublishErrorCode = ErrorCode | "InvalidRoom" | "MethodNotAllowed";
+
+/** What the publish handler needs beyond `$default`'s deps: the management API is not in its event. */
+export type PublishDeps = HandlerDeps & { managementEndpoint: string };
+
+/** Direct mode: 200 with the fan-out counts. Sharded mode: 202 once the shard jobs are queued. */
+export function makePublishHandler(deps: PublishDeps): FunctionUrlHandler {
+  return async (event) => {
+    const started = deps.now();
+    const { result, entry } = await publish(deps, event);
+    const { requestId } = event.requestContext;
+    deps.log({ route: PUBLISH_ROUTE, connectionId: "", requestId, statusCode: result.statusCode, durationMs: deps.now() - started, ...entry });
+    return result;
+  };
+}
+
+type Outcome = { result: FunctionUrlResult; entry: Partial<InvocationLog> };
+
+async function publish(deps: PublishDeps, event: FunctionUrlEvent): Promise<Outcome> {
+  const { requestId, timeEpoch: now, http } = event.requestContext;
+  if (http.method !== "POST") {
+    return refuse(405, "MethodNotAllowed", `${http.method} is not supported; POST the message`, { Allow: "POST" });
+  }
+  const room = roomOf(event);
+  if (!room.ok) return refuse(400, "InvalidRoom", "room must be 1 to 64 characters from A-Z a-z 0-9 _ . : -");
+  const body = bodyBytes(event);
+  if (body.length > PUBLISH_MAX_BODY_BYTES) {
+    return refuse(413, "MessageTooLarge", `request body is ${body.length} bytes, the limit is ${PUBLISH_MAX_BODY_BYTES}`, {}, PUBLISH_MAX_BODY_BYTES);
+  }
+  // Only sharded copies carry `_id`; the function URL's request id is unique per request.
+  const id = deps.sharded ? requestId : undefined;
+  const message = publishMessage(body.toString("utf8"), now, deps.limits.maxMessageBytes, id);
+  if (!message.ok) return refuse(message.code === "MessageTooLarge" ? 413 : 400, message.code, message.error.message, {}, message.error.limit);
+
+  let receivers: string[];
+  try {
+    receivers = await roomMembers(deps.store, room.name, Math.floor(deps.now() / 1000));
+  } catch (err) {
+    return refuse(503, "Unavailable", `connection store unavailable (${errorName(err)}); message not sent`);
+  }
+  const endpoint = deps.managementEndpoint;
+  const answer = (statusCode: number, counts: object, entry: Partial<InvocationLog>): Outcome => ({
+    result: json(statusCode, { room: room.name ?? null, ...counts }),
+    entry,
+  });
+
+  if (deps.sharded && id !== undefined) {
+    const { queue, shardSize } = deps.sharded;
+    // No connection has the empty id, so every receiver gets the `_me:false` copy.
+    const jobs = planShardJobs({ endpoint, sender: "", messageId: id, base: message.outgoing.base }, receivers, shardSize);
+    try {
+      await queue.enqueue(jobs);
+    } catch (err) {
+      const reason = `shard queue unavailable (${errorName(err)}); message may not reach everyone`;
+      return refuse(503, "Unavailable", reason, {}, undefined, { receivers: receivers.length, shards: jobs.length });
+    }
+    return answer(202, { shards: jobs.length }, { receivers: receivers.length, shards: jobs.length });
+  }
+
+  const { deliver, cleanupFailures } = makeDeliver(deps, deps.posterFor(endpoint), "", message.outgoing);
+  const { failures, ...counts } = await fanOut(receivers, deliver, deps.limits.fanOutConcurrency);
+  const cleanupFailed = cleanupFailures();
+  return answer(200, counts, { ...counts, failures, ...(cleanupFailed > 0 ? { cleanupFailed } : {}) });
+}
+
+/**
+ * The live connections of `room` (undefined: the default room). Until rooms are stored, every
+ * connection is in the default room and a named room has nobody in it.
+ */
+function roomMembers(store: ConnectionStore, room: string | undefined, nowSeconds: number): Promise<string[]> {
+  return room === undefined ? store.listLive(nowSeconds) : Promise.resolve([]);
+}
+
+// `?room=` absent or empty is the default room, as on `$connect`.
+function roomOf(event: FunctionUrlEvent): { ok: true; name: string | undefined } | { ok: false } {
+  const raw = event.queryStringParameters?.room;
+  if (raw === undefined || raw === "") return { ok: true, name: undefined };
+  return ROOM_NAME_PATTERN.test(raw) ? { ok: true, name: raw } : { ok: false };
+}
+
+function bodyBytes(event: FunctionUrlEvent): Buffer {
+  return Buffer.from(event.body ?? "", event.isBase64Encoded ? "base64" : "utf8");
+}
+
+function refuse(
+  statusCode: number,
+  code: PublishErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+  limit?: number,
+  entry: Partial<InvocationLog> = {},
+): Outcome {
+  const error = limit === undefined ? { code, message } : { code, message, limit };
+  return { result: json(statusCode, { _error: error }, headers), entry: { ...entry, error: code } };
+}
+
+function json(statusCode: number, body: object, headers: Record<string, string> = {}): FunctionUrlResult {
+  return { statusCode, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) };
+}
