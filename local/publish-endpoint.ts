@@ -44,7 +44,7 @@ export function createPublishEndpoint(options: { handler: FunctionUrlHandler; lo
   };
 }
 
-// Lambda passes text-like bodies as they are and base64-encodes the rest.
+// Lambda passes text-like bodies as they are and base64-encodes the rest, untyped ones included.
 const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
 
 /** The event AWS would deliver for `req` with `body`. */
@@ -57,7 +57,7 @@ export function functionUrlEvent(req: IncomingMessage, body: Buffer, urlId: stri
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(",") : value;
   const domainName = `${urlId}.lambda-url.local.on.aws`;
-  const text = body.length === 0 || TEXT_TYPES.test(headers["content-type"] ?? "text/plain");
+  const text = body.length === 0 || TEXT_TYPES.test(headers["content-type"] ?? "");
   const path = url.split("?")[0];
   return {
     version: "2.0",
