@@ -52,6 +52,14 @@ export function defaultRoutePolicy(resources: DefaultRouteResources): pulumi.Out
   ]);
 }
 
+/**
+ * The publish function makes `$default`'s calls: it lists a room's live connections, deletes rows
+ * of gone ones, and POSTs to this stage's connections, or (sharded) sends shard jobs.
+ */
+export function publishPolicy(resources: DefaultRouteResources): pulumi.Output<string> {
+  return defaultRoutePolicy(resources);
+}
+
 /** The shard worker receives and deletes its queue's jobs, POSTs to this stage, deletes gone rows. */
 export function shardWorkerPolicy(resources: DefaultRouteResources & { shardQueueArn: pulumi.Input<string> }): pulumi.Output<string> {
   return policyDocument([

@@ -39,7 +39,7 @@ test("sharded: two queues, a fourth function with its role, log group and alarms
     "aws:cloudwatch/metricAlarm:MetricAlarm": 3,
   });
   for (const type of SHARD_TYPES) t.is(all(without, type).length, 0, `direct mode declares no ${type}`);
-  for (const route of ["connect", "disconnect", "default"]) {
+  for (const route of ["connect", "disconnect", "default", "publish"]) {
     t.false(JSON.stringify(policyOf(without, route)).includes("sqs:"), `direct ${route} has no SQS permission`);
   }
 });
@@ -73,6 +73,12 @@ test("sharded: the worker has reserved concurrency and is fed one job per invoca
     SHARD_QUEUE_URL: `https://sqs.${MOCK_REGION}.amazonaws.com/${MOCK_ACCOUNT}/${PREFIX}-shards`,
     SHARD_SIZE: "250",
   });
+  // Publish enqueues shard jobs on the same queue.
+  t.like((one(report, "aws:lambda/function:Function", `${PREFIX}-publish`).inputs.environment as { variables: Record<string, string> }).variables, {
+    FANOUT_MODE: "sharded",
+    SHARD_QUEUE_URL: `https://sqs.${MOCK_REGION}.amazonaws.com/${MOCK_ACCOUNT}/${PREFIX}-shards`,
+    SHARD_SIZE: "250",
+  });
 });
 
 test("sharded: least privilege — $default may only send to the queue; the worker receives from it, posts, deletes rows", async (t) => {
@@ -94,6 +100,12 @@ test("sharded: least privilege — $default may only send to the queue; the work
     [["execute-api:ManageConnections"], [connections]],
     [["sqs:SendMessage"], [queueArn]],
     [["logs:CreateLogStream", "logs:PutLogEvents"], [logs("default")]],
+  ]);
+  t.deepEqual(statements("publish"), [
+    [["dynamodb:Scan", "dynamodb:DeleteItem"], [tableArn]],
+    [["execute-api:ManageConnections"], [connections]],
+    [["sqs:SendMessage"], [queueArn]],
+    [["logs:CreateLogStream", "logs:PutLogEvents"], [logs("publish")]],
   ]);
   for (const route of ["connect", "disconnect"]) t.false(JSON.stringify(policyOf(report, route)).includes("sqs:"));
 });
