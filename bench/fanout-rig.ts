@@ -10,7 +10,8 @@ import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { EmulatorOptions } from "../local/emulator";
 import { messageEvent, type ConnectionContext } from "../local/events";
 import { LOCAL_AWS } from "../local/store";
-import { createDynamoConnectionStore, type ConnectionStore } from "../runtime/connections";
+import { createDynamoConnectionStore, listRoom, type ConnectionStore } from "../runtime/connections";
+import { DEFAULT_ROOM } from "../runtime/rooms";
 import { ENV } from "../runtime/lambda";
 import { SETTINGS } from "../runtime/settings";
 import { startBenchEmulator } from "./bench-emulator";
@@ -112,7 +113,7 @@ export async function withRig(host: Host, options: RigOptions, body: (rig: Rig) 
       const fence = Buffer.from(JSON.stringify({ fence: tag }));
       for (const id of open) emulator.send(id, fence);
       const deliveries = await pool.awaitFence(tag, FENCE_TIMEOUT_MS);
-      const live = new Set(await store.listLive(Math.floor(Date.now() / 1000)));
+      const live = new Set(await listRoom(store, DEFAULT_ROOM, Math.floor(Date.now() / 1000)));
       const deleted = open.filter((id) => !live.has(id));
       await restoreRows(store, deleted);
       const failures = reply.log?.failures;
@@ -147,7 +148,7 @@ async function restoreRows(store: ConnectionStore, ids: string[]): Promise<void>
   const expiresAt = Math.floor(now / 1000) + SETTINGS.connectionTtlSeconds.default;
   // 32 writes at a time: a baseline run can delete thousands of rows, and one at a time takes seconds.
   for (let at = 0; at < ids.length; at += 32) {
-    await Promise.all(ids.slice(at, at + 32).map((connectionId) => store.put({ connectionId, connectedAt: now, expiresAt })));
+    await Promise.all(ids.slice(at, at + 32).map((connectionId) => store.put({ connectionId, connectedAt: now, expiresAt, room: DEFAULT_ROOM })));
   }
 }
 

@@ -11,7 +11,8 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Emulator } from "../local/emulator";
 import { LOCAL_AWS } from "../local/store";
-import { createDynamoConnectionStore } from "../runtime/connections";
+import { createDynamoConnectionStore, listRoom } from "../runtime/connections";
+import { DEFAULT_ROOM } from "../runtime/rooms";
 import type { FanOutMode } from "../runtime/settings";
 import { startBenchEmulator } from "./bench-emulator";
 import { openSocket } from "./e2e-clients";
@@ -130,10 +131,10 @@ async function leftovers(emulator: Emulator): Promise<number> {
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: emulator.dynamoEndpoint });
   const store = createDynamoConnectionStore(DynamoDBDocumentClient.from(client), { tableName: emulator.tableName });
   try {
-    let rows = await store.listLive(0);
+    let rows = await listRoom(store, DEFAULT_ROOM, 0);
     for (let tries = 0; tries < 50 && (rows.length > 0 || emulator.connectionIds().length > 0); tries++) {
       await sleep(100);
-      rows = await store.listLive(0);
+      rows = await listRoom(store, DEFAULT_ROOM, 0);
     }
     return rows.length;
   } finally {

@@ -12,6 +12,7 @@ import { startLambdaPool } from "../local/lambda-pool";
 import { startLocalShardQueue } from "../local/shard-queue";
 import { LOCAL_AWS } from "../local/store";
 import type { ConnectionStore } from "../runtime/connections";
+import { DEFAULT_ROOM } from "../runtime/rooms";
 import { makeDefaultHandler, type HandlerDeps, type InvocationLog } from "../runtime/handlers";
 import { createPosterFactory } from "../runtime/post";
 import { SETTINGS, type FanOutMode } from "../runtime/settings";
@@ -42,13 +43,14 @@ export interface SimReply {
   cpuMs: number;
 }
 
-/** Every id live, as a Scan of the table would return them; the sim prices the Scan separately. */
+/** Every id live in the default room, as one Query page would return them; the sim prices the listing separately. */
 function virtualStore(n: number): ConnectionStore {
   const ids = Array.from({ length: n }, (_, i) => `virtual-${i}`);
   return {
     put: async () => undefined,
-    remove: async () => undefined,
-    listLive: async () => [...ids],
+    remove: async () => DEFAULT_ROOM,
+    roomOf: async () => DEFAULT_ROOM,
+    forEachRoomPage: (_room, _now, onPage) => onPage([...ids]),
   };
 }
 

@@ -52,8 +52,12 @@ export class BroadcastApi extends pulumi.ComponentResource {
     const table = new aws.dynamodb.Table(
       `${name}-connections`,
       {
-        attributes: [{ name: CONNECTION_TABLE.hashKey, type: CONNECTION_TABLE.hashKeyType }],
+        attributes: [
+          { name: CONNECTION_TABLE.hashKey, type: CONNECTION_TABLE.hashKeyType },
+          { name: CONNECTION_TABLE.roomAttribute, type: "S" },
+        ],
         hashKey: CONNECTION_TABLE.hashKey,
+        globalSecondaryIndexes: [roomIndex()],
         billingMode: "PAY_PER_REQUEST",
         ttl: { attributeName: CONNECTION_TABLE.ttlAttribute, enabled: true },
         serverSideEncryption: { enabled: true },
@@ -136,6 +140,9 @@ export class BroadcastApi extends pulumi.ComponentResource {
   ): Record<Route, RouteFunction> {
     const common = this.commonEnvironment(args, table);
     const sharded = this.shardedEnvironment(args, shardQueue);
+    // Only `$connect` and `$disconnect` announce presence.
+    const presence = args.presence ? { apiExecutionArn: api.executionArn, stageName: args.stageName } : undefined;
+    const presenceEnvironment: Record<string, string> = args.presence ? { [ENV.presence]: "true" } : {};
     // Only `$connect` checks access, so only it holds the token.
     const access = {
       ...(args.accessToken ? { [ENV.accessToken]: args.accessToken } : {}),
@@ -144,8 +151,8 @@ export class BroadcastApi extends pulumi.ComponentResource {
     const make = (route: Route, environment: Record<string, pulumi.Input<string>>, policy: (logGroupArn: pulumi.Output<string>) => pulumi.Output<string>) =>
       createRouteFunction(`${name}-${route}`, { route, functionName: `${name}-${route}`, environment, policy, settings: args }, this);
     return {
-      connect: make("connect", { ...common, ...access }, (logGroupArn) => connectPolicy(table.arn, logGroupArn)),
-      disconnect: make("disconnect", common, (logGroupArn) => disconnectPolicy(table.arn, logGroupArn)),
+      connect: make("connect", { ...common, ...access, ...presenceEnvironment }, (logGroupArn) => connectPolicy(table.arn, logGroupArn, presence)),
+      disconnect: make("disconnect", { ...common, ...presenceEnvironment }, (logGroupArn) => disconnectPolicy(table.arn, logGroupArn, presence)),
       default: make("default", { ...common, ...sharded }, (logGroupArn) =>
         defaultRoutePolicy({ tableArn: table.arn, logGroupArn, apiExecutionArn: api.executionArn, stageName: args.stageName, shardQueueArn: shardQueue?.queue.arn }),
       ),
@@ -167,4 +174,10 @@ export class BroadcastApi extends pulumi.ComponentResource {
     );
     return new aws.apigatewayv2.Route(`${name}-route`, { apiId: api.id, routeKey, target: pulumi.interpolate`integrations/${integration.id}` }, parent);
   }
+}
+
+// The room index of runtime/connections.ts's schema, as the provider spells it.
+function roomIndex(): aws.types.input.dynamodb.TableGlobalSecondaryIndex {
+  const { name, keySchema, projectionType, nonKeyAttributes } = CONNECTION_TABLE.roomIndex;
+  return { name, keySchemas: keySchema.map((key) => ({ ...key })), projectionType, nonKeyAttributes: [...nonKeyAttributes] };
 }

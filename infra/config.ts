@@ -62,6 +62,8 @@ export interface StackSettings {
   fanout: FanOutMode;
   shardSize: number;
   shardWorkers: number;
+  /** `$connect` and `$disconnect` post join and leave events to the room (docs/rooms.md). */
+  presence: boolean;
 }
 
 export interface StackIdentity {
@@ -98,6 +100,7 @@ export function readStackSettings(config: ConfigSource, identity: StackIdentity)
     fanout: checkFanOutMode(key("fanout"), config.get("fanout")),
     shardSize: setting("shardSize"),
     shardWorkers: integer("shardWorkers"),
+    presence: boolean("presence", false),
   };
 }
 

@@ -3,6 +3,7 @@
  * handler calls, on exactly its resources, and declares nothing itself.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { CONNECTION_TABLE } from "../runtime/connections";
 
 interface Statement {
   Effect: "Allow";
@@ -18,14 +19,25 @@ export function lambdaAssumeRolePolicy(): string {
   });
 }
 
-/** `$connect` records the connection. */
-export function connectPolicy(tableArn: pulumi.Input<string>, logGroupArn: pulumi.Input<string>): pulumi.Output<string> {
-  return policyDocument([tableStatement(["dynamodb:PutItem"], tableArn), logStatement(logGroupArn)]);
+/**
+ * With presence on, `$connect` and `$disconnect` also list the room on its index, post the event
+ * to this stage's connections, and (`$connect`) delete the rows of gone ones.
+ */
+export interface PresenceResources {
+  apiExecutionArn: pulumi.Input<string>;
+  stageName: string;
 }
 
-/** `$disconnect` removes the connection. */
-export function disconnectPolicy(tableArn: pulumi.Input<string>, logGroupArn: pulumi.Input<string>): pulumi.Output<string> {
-  return policyDocument([tableStatement(["dynamodb:DeleteItem"], tableArn), logStatement(logGroupArn)]);
+/** `$connect` records the connection; with presence, announces the join. */
+export function connectPolicy(tableArn: pulumi.Input<string>, logGroupArn: pulumi.Input<string>, presence?: PresenceResources): pulumi.Output<string> {
+  if (!presence) return policyDocument([tableStatement(["dynamodb:PutItem"], tableArn), logStatement(logGroupArn)]);
+  return policyDocument([tableStatement(["dynamodb:PutItem", "dynamodb:DeleteItem"], tableArn), roomIndexStatement(tableArn), postStatement(presence), logStatement(logGroupArn)]);
+}
+
+/** `$disconnect` removes the connection; with presence, announces the leave. */
+export function disconnectPolicy(tableArn: pulumi.Input<string>, logGroupArn: pulumi.Input<string>, presence?: PresenceResources): pulumi.Output<string> {
+  if (!presence) return policyDocument([tableStatement(["dynamodb:DeleteItem"], tableArn), logStatement(logGroupArn)]);
+  return policyDocument([tableStatement(["dynamodb:DeleteItem"], tableArn), roomIndexStatement(tableArn), postStatement(presence), logStatement(logGroupArn)]);
 }
 
 export interface DefaultRouteResources {
@@ -39,13 +51,14 @@ export interface DefaultRouteResources {
 }
 
 /**
- * `$default` lists live connections, deletes rows of gone ones, and POSTs to connections of this
- * API's stage only (the runtime never DELETEs a connection); in sharded mode it also sends to the
- * shard queue (POSTs stay for its `_error` replies).
+ * `$default` reads the sender's row (its room), Queries the room on the index, deletes rows of gone
+ * connections, and POSTs to connections of this API's stage only (the runtime never DELETEs a
+ * connection); in sharded mode it also sends to the shard queue (POSTs stay for its `_error` replies).
  */
 export function defaultRoutePolicy(resources: DefaultRouteResources): pulumi.Output<string> {
   return policyDocument([
-    tableStatement(["dynamodb:Scan", "dynamodb:DeleteItem"], resources.tableArn),
+    tableStatement(["dynamodb:GetItem", "dynamodb:DeleteItem"], resources.tableArn),
+    roomIndexStatement(resources.tableArn),
     postStatement(resources),
     ...(resources.shardQueueArn === undefined ? [] : [{ Effect: "Allow" as const, Action: ["sqs:SendMessage"], Resource: [resources.shardQueueArn] }]),
     logStatement(resources.logGroupArn),
@@ -53,11 +66,16 @@ export function defaultRoutePolicy(resources: DefaultRouteResources): pulumi.Out
 }
 
 /**
- * The publish function makes `$default`'s calls: it lists a room's live connections, deletes rows
- * of gone ones, and POSTs to this stage's connections, or (sharded) sends shard jobs.
+ * The publish function Queries the room on the index (it has no sender whose row to read). Direct:
+ * it POSTs to this stage's connections and deletes rows of gone ones. Sharded: it only sends shard
+ * jobs (the workers post and delete), and has no sender to answer with an `_error`.
  */
 export function publishPolicy(resources: DefaultRouteResources): pulumi.Output<string> {
-  return defaultRoutePolicy(resources);
+  const delivery: Statement[] =
+    resources.shardQueueArn === undefined
+      ? [tableStatement(["dynamodb:DeleteItem"], resources.tableArn), postStatement(resources)]
+      : [{ Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [resources.shardQueueArn] }];
+  return policyDocument([roomIndexStatement(resources.tableArn), ...delivery, logStatement(resources.logGroupArn)]);
 }
 
 /** The shard worker receives and deletes its queue's jobs, POSTs to this stage, deletes gone rows. */
@@ -73,6 +91,11 @@ export function shardWorkerPolicy(resources: DefaultRouteResources & { shardQueu
 function postStatement(resources: Pick<DefaultRouteResources, "apiExecutionArn" | "stageName">): Statement {
   const connections = pulumi.interpolate`${resources.apiExecutionArn}/${resources.stageName}/POST/@connections/*`;
   return { Effect: "Allow", Action: ["execute-api:ManageConnections"], Resource: [connections] };
+}
+
+/** Query on the room index only: never on the table, never a Scan. */
+function roomIndexStatement(tableArn: pulumi.Input<string>): Statement {
+  return { Effect: "Allow", Action: ["dynamodb:Query"], Resource: [pulumi.interpolate`${tableArn}/index/${CONNECTION_TABLE.roomIndex.name}`] };
 }
 
 function tableStatement(actions: string[], tableArn: pulumi.Input<string>): Statement {

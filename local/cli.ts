@@ -52,6 +52,7 @@ function usage(): string {
   const rows = [
     ...Object.entries(NUMERIC_FLAGS).map(([flag, { help, range }]) => [`--${flag} N`, `${help} (${range.min}-${range.max}, default ${range.default})`]),
     ...Object.entries(TEXT_FLAGS).map(([flag, help]) => [`--${flag} VALUE`, help]),
+    ["--presence", "post join/leave events with the room's count to the rest of the room"],
     ["--help", "show this help"],
   ];
   return ["Usage: npm start -- [flags]", ...rows.map(([flag, help]) => `  ${flag.padEnd(26)}${help}`)].join("\n");
@@ -63,7 +64,11 @@ function parseCommandLine(args: string[], env: NodeJS.ProcessEnv): EmulatorOptio
   const { values }: { values: Record<string, string | boolean | undefined> } = parseArgs({
     args,
     strict: true,
-    options: { ...Object.fromEntries(flags.map((flag) => [flag, { type: "string" as const }])), help: { type: "boolean", short: "h" } },
+    options: {
+      ...Object.fromEntries(flags.map((flag) => [flag, { type: "string" as const }])),
+      presence: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
   });
   if (values.help) return "help";
   const text = (flag: string) => {
@@ -85,6 +90,7 @@ function parseCommandLine(args: string[], env: NodeJS.ProcessEnv): EmulatorOptio
     dataDir: text("data"),
     accessToken: text("token"),
     allowedOrigins: splitList(text("allowed-origins")),
+    presence: values.presence === true,
   };
 }
 
@@ -107,6 +113,7 @@ function banner(emulator: Emulator, options: EmulatorOptions): string {
   if (options.fanout === "sharded") {
     lines.push(`  Fan-out     sharded, ${options.shardSize ?? SETTINGS.shardSize.default} receivers per job, local queue ${emulator.shardQueueUrl}`);
   }
+  if (options.presence) lines.push("  Presence    join/leave events to the rest of each room");
   lines.push("Press Ctrl+C to stop.");
   return lines.join("\n");
 }

@@ -63,6 +63,8 @@ export interface EmulatorOptions {
   fanout?: FanOutMode;
   /** Receivers per shard job in sharded mode (default 1000). */
   shardSize?: number;
+  /** `$connect` and `$disconnect` post join/leave events to the rest of the room (default false). */
+  presence?: boolean;
   /** Replaces the handlers built from runtime/lambda.ts, e.g. with the code Pulumi would upload. */
   handlers?: Handlers;
   /** Replaces the shard worker built from runtime/lambda.ts (sharded mode). */

@@ -44,7 +44,7 @@ export type ResolvedOptions = Required<
     | "shardSize"
   >
 > &
-  Pick<EmulatorOptions, "dataDir" | "accessToken" | "scanPageLimit">;
+  Pick<EmulatorOptions, "dataDir" | "accessToken" | "scanPageLimit"> & { presence: boolean };
 
 /** Fills in defaults and range-checks every option; a bad one throws ConfigError naming it. */
 export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
@@ -68,6 +68,7 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     scanPageLimit: options.scanPageLimit === undefined ? undefined : checkInteger("scanPageLimit", options.scanPageLimit, SCAN_PAGE_LIMIT),
     fanout: checkFanOutMode("fanout", options.fanout),
     shardSize: checkSetting("shardSize", "shardSize", options.shardSize),
+    presence: options.presence ?? false,
   };
 }
 
@@ -103,6 +104,7 @@ export function runtimeEnvironment(
     [ENV.shardQueueUrl]: endpoints.shardQueue,
     [ENV.sqsEndpoint]: endpoints.shardQueue === undefined ? undefined : new URL(endpoints.shardQueue).origin,
     [ENV.shardSize]: String(options.shardSize),
+    [ENV.presence]: String(options.presence),
     AWS_REGION: LOCAL_AWS.region,
   };
 }

@@ -1,7 +1,7 @@
 /**
  * The local DynamoDB: dynalite in-process (in memory, or LevelDB under a data directory) with the
  * connections table created from the deployed schema. dynalite cannot expire rows by TTL;
- * that is harmless because every scan already filters on `expiresAt`.
+ * that is harmless because every room query already filters on `expiresAt`.
  */
 import { mkdir } from "node:fs/promises";
 import type { Server } from "node:http";
@@ -44,11 +44,22 @@ export async function ensureConnectionTable(endpoint: string, tableName: string)
   try {
     let outcome: "created" | "existing" = "created";
     try {
+      const { roomIndex } = CONNECTION_TABLE;
       await client.send(
         new CreateTableCommand({
           TableName: tableName,
-          AttributeDefinitions: [{ AttributeName: CONNECTION_TABLE.hashKey, AttributeType: CONNECTION_TABLE.hashKeyType }],
+          AttributeDefinitions: [
+            { AttributeName: CONNECTION_TABLE.hashKey, AttributeType: CONNECTION_TABLE.hashKeyType },
+            { AttributeName: CONNECTION_TABLE.roomAttribute, AttributeType: "S" },
+          ],
           KeySchema: [{ AttributeName: CONNECTION_TABLE.hashKey, KeyType: "HASH" }],
+          GlobalSecondaryIndexes: [
+            {
+              IndexName: roomIndex.name,
+              KeySchema: roomIndex.keySchema.map(({ attributeName, keyType }) => ({ AttributeName: attributeName, KeyType: keyType })),
+              Projection: { ProjectionType: roomIndex.projectionType, NonKeyAttributes: [...roomIndex.nonKeyAttributes] },
+            },
+          ],
           BillingMode: "PAY_PER_REQUEST",
         }),
       );
@@ -57,8 +68,13 @@ export async function ensureConnectionTable(endpoint: string, tableName: string)
       outcome = "existing";
     }
     // createTableMs is 0, so ACTIVE is one timer tick away; the loop only covers that tick.
-    while ((await client.send(new DescribeTableCommand({ TableName: tableName }))).Table?.TableStatus !== "ACTIVE") {
+    let table = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
+    while (table?.TableStatus !== "ACTIVE") {
       await new Promise((resolve) => setTimeout(resolve, 5));
+      table = (await client.send(new DescribeTableCommand({ TableName: tableName }))).Table;
+    }
+    if (!table.GlobalSecondaryIndexes?.some((index) => index.IndexName === CONNECTION_TABLE.roomIndex.name)) {
+      throw new Error(`table ${tableName} has no ${CONNECTION_TABLE.roomIndex.name} index: its data directory predates rooms; delete the directory or use another`);
     }
     return outcome;
   } finally {

@@ -3,12 +3,15 @@
  * emulator run exactly the same code. Each invocation writes one JSON log line, never contents.
  */
 import { checkAccess, type AccessPolicy } from "./access";
+import { broadcastToRoom } from "./broadcast";
 import type { ConnectionStore } from "./connections";
 import type { HandlerResult, RouteHandler, WebSocketEvent } from "./events";
-import { errorName, fanOut, makeDeliver, type FanOutCounts } from "./fanout";
+import { errorName } from "./fanout";
 import { errorFrame, transformMessage, type ErrorCode } from "./message";
 import type { Poster } from "./post";
-import { planShardJobs, type ShardQueue } from "./shards";
+import { announcePresence } from "./presence";
+import { requestedRoom } from "./rooms";
+import type { ShardQueue } from "./shards";
 
 export interface Limits {
   maxMessageBytes: number;
@@ -53,6 +56,8 @@ export interface HandlerDeps {
   log(entry: InvocationLog): void;
   /** Unset: direct fan-out, every post from the `$default` invocation itself. */
   sharded?: ShardedFanOut;
+  /** Set: `$connect` and `$disconnect` tell the rest of the room (runtime/presence.ts). */
+  presence?: boolean;
 }
 
 export interface Handlers {
@@ -69,42 +74,51 @@ export function makeHandlers(deps: HandlerDeps): Handlers {
   };
 }
 
-/** `$connect`: admit per the access policy, then record the connection with its TTL. */
+/** `$connect`: admit per the access policy and a valid room name, then record the connection with its room and TTL. */
 export function makeConnectHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
     const refusal = checkAccess(deps.access, event);
     if (refusal) return { result: refusal, entry: { error: refusal.statusCode === 401 ? "Unauthorized" : "Forbidden" } };
+    const requested = requestedRoom(event);
+    if ("refusal" in requested) return { result: requested.refusal, entry: { error: "InvalidRoom" } };
+    const { room } = requested;
     const { connectionId, connectedAt, requestTimeEpoch } = event.requestContext;
     const expiresAt = Math.floor(requestTimeEpoch / 1000) + deps.limits.connectionTtlSeconds;
     try {
-      await deps.store.put({ connectionId, connectedAt, expiresAt });
+      await deps.store.put({ connectionId, connectedAt, expiresAt, room });
     } catch (err) {
       return { result: { statusCode: 500, body: "Internal server error" }, entry: { error: errorName(err) } };
     }
-    return { result: { statusCode: 200 }, entry: {} };
+    if (!deps.presence) return { result: { statusCode: 200 }, entry: {} };
+    const entry = await announcePresence(deps, { event: "join", room, connectionId, endpoint: endpointOf(deps, event), now: requestTimeEpoch });
+    return { result: { statusCode: 200 }, entry };
   });
 }
 
-/** `$disconnect`: best-effort removal; the TTL and 410 cleanup catch what this misses. */
+/** `$disconnect`: best-effort removal (the TTL and 410 cleanup catch what this misses), then presence. */
 export function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
+    const { connectionId, requestTimeEpoch } = event.requestContext;
+    let room: string | undefined;
     try {
-      await deps.store.remove(event.requestContext.connectionId);
+      room = await deps.store.remove(connectionId);
     } catch (err) {
       return { result: { statusCode: 500 }, entry: { error: errorName(err) } };
     }
-    return { result: { statusCode: 200 }, entry: {} };
+    if (!deps.presence || room === undefined) return { result: { statusCode: 200 }, entry: {} };
+    const entry = await announcePresence(deps, { event: "leave", room, connectionId, endpoint: endpointOf(deps, event), now: requestTimeEpoch });
+    return { result: { statusCode: 200 }, entry };
   });
 }
 
 /**
- * `$default`: transform once, list every live connection, then either fan out and settle every
- * post (direct) or enqueue the receivers in shard jobs for the workers (sharded).
+ * `$default`: transform once, read the sender's room from its row (one consistent GetItem), then
+ * broadcast to that room (runtime/broadcast.ts): direct posts, or shard jobs for the workers.
  */
 export function makeDefaultHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
-    const { connectionId: sender, requestTimeEpoch: now, domainName, stage, messageId, requestId } = event.requestContext;
-    const endpoint = deps.managementEndpoint ?? `https://${domainName}/${stage}`;
+    const { connectionId: sender, requestTimeEpoch: now, messageId, requestId } = event.requestContext;
+    const endpoint = endpointOf(deps, event);
     const poster = deps.posterFor(endpoint);
     const replyError = async (code: ErrorCode, frame: string, entry: Partial<InvocationLog> = {}) => {
       await poster.post(sender, Buffer.from(frame));
@@ -116,33 +130,28 @@ export function makeDefaultHandler(deps: HandlerDeps): RouteHandler {
     const transformed = transformMessage(bodyText(event), now, deps.limits.maxMessageBytes, id);
     if (!transformed.ok) return replyError(transformed.code, transformed.frame);
 
-    let receivers: string[];
+    let room: string | undefined;
     try {
-      receivers = await deps.store.listLive(Math.floor(deps.now() / 1000));
+      room = await deps.store.roomOf(sender);
     } catch (err) {
-      // Nothing has been posted yet: listing completes before the first post, so a store
-      // failure never leaves a message half-delivered.
       return replyError("Unavailable", errorFrame("Unavailable", `connection store unavailable (${errorName(err)}); message not sent`, now));
     }
-
-    if (deps.sharded && id !== undefined) {
-      const { queue, shardSize } = deps.sharded;
-      const jobs = planShardJobs({ endpoint, sender, messageId: id, base: transformed.outgoing.base }, receivers, shardSize);
-      try {
-        await queue.enqueue(jobs);
-      } catch (err) {
-        // Jobs accepted before the failure are delivered: some receivers may get this message.
-        const message = `shard queue unavailable (${errorName(err)}); message may not reach everyone`;
-        return replyError("Unavailable", errorFrame("Unavailable", message, now), { receivers: receivers.length, shards: jobs.length });
-      }
-      return { result: { statusCode: 200 }, entry: { receivers: receivers.length, shards: jobs.length } };
+    if (room === undefined) {
+      const message = "this connection has no row in the connections table; message not sent";
+      return replyError("NotConnected", errorFrame("NotConnected", message, now));
     }
 
-    const { deliver, cleanupFailures } = makeDeliver(deps, poster, sender, transformed.outgoing);
-    const counts: FanOutCounts = await fanOut(receivers, deliver, deps.limits.fanOutConcurrency);
-    const cleanupFailed = cleanupFailures();
-    return { result: { statusCode: 200 }, entry: { ...counts, ...(cleanupFailed > 0 ? { cleanupFailed } : {}) } };
+    const outcome = await broadcastToRoom(deps, { room, sender, outgoing: transformed.outgoing, endpoint, messageId: id });
+    if (outcome.ok) return { result: { statusCode: 200 }, entry: outcome.counts };
+    const what = outcome.unavailable === "store" ? "connection store" : "shard queue";
+    const reach = outcome.partial || outcome.unavailable === "queue" ? "message may not reach everyone" : "message not sent";
+    return replyError("Unavailable", errorFrame("Unavailable", `${what} unavailable (${outcome.error}); ${reach}`, now), outcome.counts);
   });
+}
+
+/** The management API endpoint: `https://{domainName}/{stage}` unless the host overrides it. */
+function endpointOf(deps: HandlerDeps, event: WebSocketEvent): string {
+  return deps.managementEndpoint ?? `https://${event.requestContext.domainName}/${event.requestContext.stage}`;
 }
 
 type Outcome = { result: HandlerResult; entry: Partial<InvocationLog> };

@@ -11,10 +11,10 @@ import { makeHandlers, type HandlerDeps, type Handlers, type InvocationLog } fro
 import type { FunctionUrlHandler } from "./function-url";
 import { createPosterFactory, type Poster } from "./post";
 import { makePublishHandler } from "./publish";
-import { ConfigError, checkFanOutMode, checkInteger, checkSetting, integerRange, splitList, type FanOutMode } from "./settings";
+import { ConfigError, checkFanOutMode, checkInteger, checkSetting, checkSwitch, integerRange, splitList, type FanOutMode } from "./settings";
 import { createSqsShardQueue, makeShardWorkerHandler, type ShardWorkerHandler } from "./shards";
 
-// Only tests and benchmarks set a page limit (to force paging); production lets DynamoDB fill 1 MB pages.
+// Items per page of a room Query. Only tests and benchmarks set it (to force paging); production lets DynamoDB fill 1 MB pages.
 const SCAN_PAGE_LIMIT = integerRange(1, 100000, 100000, "items");
 
 /** Environment variables read by the handlers; README "Lambda environment" documents each. */
@@ -32,6 +32,7 @@ const ENV = {
   shardQueueUrl: "SHARD_QUEUE_URL",
   shardSize: "SHARD_SIZE",
   sqsEndpoint: "SQS_ENDPOINT",
+  presence: "PRESENCE",
 } as const;
 // Not `export const`: tsc would compile this module's own reads to `exports.X`, which
 // Pulumi's closure serializer leaves dangling in the Lambda code.
@@ -54,6 +55,8 @@ export interface RuntimeConfig {
   shardSize: number;
   /** Local hosts only: the SQS endpoint (the deployed functions use the region's). */
   sqsEndpoint?: string;
+  /** `$connect` and `$disconnect` post join and leave events to the room (runtime/presence.ts). */
+  presence: boolean;
 }
 
 /** Reads and validates the handler configuration; a bad value throws ConfigError naming the variable. */
@@ -80,6 +83,7 @@ export function readRuntimeConfig(env: Record<string, string | undefined>): Runt
     shardQueueUrl,
     shardSize: checkSetting("shardSize", ENV.shardSize, env[ENV.shardSize]),
     sqsEndpoint: optional(ENV.sqsEndpoint),
+    presence: checkSwitch(ENV.presence, env[ENV.presence]),
   };
 }
 
@@ -142,6 +146,7 @@ function createDeps(config: RuntimeConfig, overrides: HostOverrides): HandlerDep
     access: { token: config.accessToken, allowedOrigins: config.allowedOrigins },
     now: overrides.now ?? Date.now,
     log: overrides.log ?? ((entry) => console.log(JSON.stringify(entry))),
+    presence: config.presence,
   };
 }
 

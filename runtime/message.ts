@@ -5,7 +5,7 @@
  */
 
 /** Keys only the backend may write; a client's own values for them are dropped. */
-const RESERVED_KEYS = ["_now", "_me", "_error", "_server"] as const;
+const RESERVED_KEYS = ["_now", "_me", "_error", "_presence", "_server"] as const;
 
 /** Deeper JSON cannot be re-serialized reliably (V8's JSON.stringify recurses). */
 const MAX_NESTING_DEPTH = 512;
@@ -14,7 +14,7 @@ const MAX_NESTING_DEPTH = 512;
 // Pulumi's closure serializer leaves dangling in the Lambda code.
 export { MAX_NESTING_DEPTH, RESERVED_KEYS };
 
-export type ErrorCode = "MessageTooLarge" | "NestingTooDeep" | "Unavailable";
+export type ErrorCode = "MessageTooLarge" | "NestingTooDeep" | "Unavailable" | "NotConnected";
 
 export interface Outgoing {
   /** The stamped message without `_me`; `withMe(base)` rebuilds both copies (shard workers do). */

@@ -1,24 +1,22 @@
 /**
  * The publish handler: a backend POSTs a message to a room (function URL, or `/{stage}/@publish`
  * in the emulator) and every connection of the room gets it, stamped `"_server":true` and
- * `"_me":false`. It runs the same fan-out as `$default`: direct posts, or shard jobs.
+ * `"_me":false`. It runs `$default`'s room fan-out (runtime/broadcast.ts) without a sender:
+ * direct posts, or shard jobs.
  */
-import type { ConnectionStore } from "./connections";
-import { errorName, fanOut, makeDeliver } from "./fanout";
+import { broadcastToRoom } from "./broadcast";
 import type { FunctionUrlEvent, FunctionUrlHandler, FunctionUrlResult } from "./function-url";
 import type { HandlerDeps, InvocationLog } from "./handlers";
 import { publishMessage, type ErrorCode } from "./message";
-import { planShardJobs } from "./shards";
+import { DEFAULT_ROOM, ROOM_NAME_PATTERN } from "./rooms";
 
 /** The largest request body taken, as API Gateway takes no larger message from a client. */
 const PUBLISH_MAX_BODY_BYTES = 131072;
-/** A room name, as `?room=` on `$connect` takes it. */
-const ROOM_NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 /** Route name of the publish function's log lines. */
 const PUBLISH_ROUTE = "publish";
 // Not `export const`: tsc would compile this module's own reads to `exports.X`, which
 // Pulumi's closure serializer leaves dangling in the Lambda code.
-export { PUBLISH_MAX_BODY_BYTES, PUBLISH_ROUTE, ROOM_NAME_PATTERN };
+export { PUBLISH_MAX_BODY_BYTES, PUBLISH_ROUTE };
 
 export type PublishErrorCode = ErrorCode | "InvalidRoom" | "MethodNotAllowed";
 
@@ -49,48 +47,22 @@ async function publish(deps: PublishDeps, event: FunctionUrlEvent): Promise<Outc
   if (body.length > PUBLISH_MAX_BODY_BYTES) {
     return refuse(413, "MessageTooLarge", `request body is ${body.length} bytes, the limit is ${PUBLISH_MAX_BODY_BYTES}`, {}, PUBLISH_MAX_BODY_BYTES);
   }
-  // Only sharded copies carry `_id`; the function URL's request id is unique per request.
+  // Only sharded copies carry `_id` (and only then does broadcastToRoom make shard jobs); the
+  // function URL's request id is unique per request.
   const id = deps.sharded ? requestId : undefined;
   const message = publishMessage(body.toString("utf8"), now, deps.limits.maxMessageBytes, id);
   if (!message.ok) return refuse(message.code === "MessageTooLarge" ? 413 : 400, message.code, message.error.message, {}, message.error.limit);
 
-  let receivers: string[];
-  try {
-    receivers = await roomMembers(deps.store, room.name, Math.floor(deps.now() / 1000));
-  } catch (err) {
-    return refuse(503, "Unavailable", `connection store unavailable (${errorName(err)}); message not sent`);
+  const outcome = await broadcastToRoom(deps, { room: room.name ?? DEFAULT_ROOM, outgoing: message.outgoing, endpoint: deps.managementEndpoint, messageId: id });
+  if (!outcome.ok) {
+    const what = outcome.unavailable === "store" ? "connection store" : "shard queue";
+    const reach = outcome.partial || outcome.unavailable === "queue" ? "message may not reach everyone" : "message not sent";
+    return refuse(503, "Unavailable", `${what} unavailable (${outcome.error}); ${reach}`, {}, undefined, outcome.counts);
   }
-  const endpoint = deps.managementEndpoint;
-  const answer = (statusCode: number, counts: object, entry: Partial<InvocationLog>): Outcome => ({
-    result: json(statusCode, { room: room.name ?? null, ...counts }),
-    entry,
-  });
-
-  if (deps.sharded && id !== undefined) {
-    const { queue, shardSize } = deps.sharded;
-    // No connection has the empty id, so every receiver gets the `_me:false` copy.
-    const jobs = planShardJobs({ endpoint, sender: "", messageId: id, base: message.outgoing.base }, receivers, shardSize);
-    try {
-      await queue.enqueue(jobs);
-    } catch (err) {
-      const reason = `shard queue unavailable (${errorName(err)}); message may not reach everyone`;
-      return refuse(503, "Unavailable", reason, {}, undefined, { receivers: receivers.length, shards: jobs.length });
-    }
-    return answer(202, { shards: jobs.length }, { receivers: receivers.length, shards: jobs.length });
-  }
-
-  const { deliver, cleanupFailures } = makeDeliver(deps, deps.posterFor(endpoint), "", message.outgoing);
-  const { failures, ...counts } = await fanOut(receivers, deliver, deps.limits.fanOutConcurrency);
-  const cleanupFailed = cleanupFailures();
-  return answer(200, counts, { ...counts, failures, ...(cleanupFailed > 0 ? { cleanupFailed } : {}) });
-}
-
-/**
- * The live connections of `room` (undefined: the default room). Until rooms are stored, every
- * connection is in the default room and a named room has nobody in it.
- */
-function roomMembers(store: ConnectionStore, room: string | undefined, nowSeconds: number): Promise<string[]> {
-  return room === undefined ? store.listLive(nowSeconds) : Promise.resolve([]);
+  const { receivers = 0, delivered = 0, gone = 0, failed = 0, shards = 0 } = outcome.counts;
+  // The room as the request named it; null for the default room.
+  const answer = id === undefined ? { room: room.name ?? null, receivers, delivered, gone, failed } : { room: room.name ?? null, shards };
+  return { result: json(id === undefined ? 200 : 202, answer), entry: outcome.counts };
 }
 
 // `?room=` absent or empty is the default room, as on `$connect`.

@@ -99,6 +99,13 @@ export function checkFanOutMode(key: string, raw: string | undefined): FanOutMod
   return mode;
 }
 
+/** Checks a boolean switch written as `true` or `false`; `undefined` or empty text gives false. */
+export function checkSwitch(key: string, raw: string | undefined): boolean {
+  if (raw === undefined || raw.trim() === "") return false;
+  if (raw.trim() === "true" || raw.trim() === "false") return raw.trim() === "true";
+  throw new ConfigError(key, `must be true or false (default false), got ${JSON.stringify(raw)}`);
+}
+
 /** Splits a comma-separated list, dropping blanks: `"a, b,"` → `["a", "b"]`. */
 export function splitList(raw: string | undefined): string[] {
   return (raw ?? "")

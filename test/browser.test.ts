@@ -276,6 +276,57 @@ test.serial("opened as a file with ?endpoint= and ?token=, the page uses that en
   }
 });
 
+test.serial("rooms: the room field and ?room= join a room, messages stay in it, presence shows joins and leaves", async (t) => {
+  const { browser, problems } = t.context;
+  const rooms = await startEmulator({ port: 0, presence: true, log: () => {} });
+  try {
+    const open = async (name: string, query: string) => {
+      const page = await openPage(browser, name, problems);
+      await page.goto(`${rooms.httpUrl}${query}`);
+      await page.locator('#status[data-state="open"]').waitFor();
+      return page;
+    };
+    const red = await open("red-1", "?room=red");
+    t.is(await red.inputValue("#room"), "red");
+    t.is(await red.locator("#endpoint").textContent(), `${rooms.endpoint}?room=red`);
+    // Joining through the field: the page reloads with ?room= and connects to that room.
+    const joiner = await open("red-2", "");
+    await joiner.fill("#room", "red");
+    await joiner.click("#join");
+    await joiner.waitForURL(/\?room=red$/);
+    await joiner.locator('#status[data-state="open"]').waitFor();
+    await red.locator('#presence[data-count="2"]').waitFor();
+    t.is(await red.locator("#presence").textContent(), "2 here");
+    t.regex((await red.locator("#chat-log li.presence").last().textContent()) ?? "", /^[\d:.]+someone joined · 2 in the room$/);
+    t.true(await joiner.locator("#presence").isHidden(), "the joiner hears nothing of its own join");
+    const lobby = await open("default", "");
+
+    await say(joiner, "only for red");
+    await chatLine(red, "only for red");
+    await say(lobby, "only for the default room");
+    await chatLine(lobby, "only for the default room");
+    await say(red, "red again");
+    await chatLine(joiner, "red again");
+    await chatLine(red, "red again");
+    t.deepEqual(await red.locator("#chat-log .text").allTextContents(), ["only for red", "red again"]);
+    t.deepEqual(await lobby.locator("#chat-log .text").allTextContents(), ["only for the default room"]);
+
+    await joiner.context().close();
+    await red.locator('#presence[data-count="1"]').waitFor();
+    t.regex((await red.locator("#chat-log li.presence").last().textContent()) ?? "", /someone left · 1 in the room$/);
+
+    // A name the backend would refuse is not sent at all.
+    const bad = await openPage(browser, "bad-room", problems);
+    await bad.goto(`${rooms.httpUrl}?room=${encodeURIComponent("no spaces")}`);
+    await bad.locator('#status[data-state="config-error"]').waitFor();
+    t.is(await bad.locator("#status").textContent(), 'room must be 1-64 characters of A-Z a-z 0-9 _ . : -, got "no spaces"');
+    t.is(rooms.connectionIds().length, 2);
+    for (const page of [red, lobby, bad]) await page.context().close();
+  } finally {
+    await rooms.close();
+  }
+});
+
 test.serial("no console errors or uncaught exceptions in any tab", (t) => {
   t.deepEqual(t.context.problems, []);
 });

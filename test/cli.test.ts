@@ -9,6 +9,7 @@ import test from "ava";
 import { AWS_ID, openClient } from "./helpers/clients";
 import { run, runCli, startCli } from "./helpers/cli";
 import { ROOT } from "./helpers/program-run";
+import { DEFAULT_ROOM } from "../runtime/rooms";
 import { openTable } from "./helpers/table";
 
 const WSCAT = join(ROOT, "node_modules", ".bin", "wscat");
@@ -90,7 +91,7 @@ test("bad flags exit with status 2 and name the flag", async (t) => {
 test("--data DIR: the table and its rows survive a restart", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), "emulator-data-"));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const marker = { connectionId: "markerMarkerMa=", connectedAt: 1, expiresAt: 2 };
+  const marker = { connectionId: "markerMarkerMa=", connectedAt: 1, expiresAt: 2, room: DEFAULT_ROOM };
 
   const first = await startCli(t, ["--port", "0", "--data", dir]);
   await openTable(t, first.dynamoEndpoint, "message-broadcast-connections").put(marker);

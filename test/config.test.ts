@@ -48,6 +48,7 @@ const DEFAULTS: StackSettings = {
   fanout: "direct",
   shardSize: 1000,
   shardWorkers: 10,
+  presence: false,
 };
 
 test("defaults: an empty stack config gives the documented defaults", (t) => {
@@ -107,6 +108,7 @@ test("valid values at the edges of each range are accepted", (t) => {
       fanout: "sharded",
       shardSize: "10000",
       shardWorkers: "2",
+      presence: "true",
     }),
     IDENTITY,
   );
@@ -131,6 +133,7 @@ test("valid values at the edges of each range are accepted", (t) => {
     fanout: "sharded",
     shardSize: 10000,
     shardWorkers: 2,
+    presence: true,
   });
 });
 

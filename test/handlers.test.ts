@@ -81,7 +81,7 @@ test("$connect writes connectedAt and expiresAt = floor(requestTimeEpoch / 1000)
   const { handlers, table } = await rig(t, { now });
   const id = "rowRowRowRowRow=";
   t.deepEqual(await handlers.connect(connectEvent(context(id, now), { headers: {} })), { statusCode: 200 });
-  t.deepEqual(await table.get(id), { connectionId: id, connectedAt: now, expiresAt: 1561016329 + TTL_SECONDS });
+  t.deepEqual(await table.get(id), { connectionId: id, connectedAt: now, expiresAt: 1561016329 + TTL_SECONDS, room: "$default" });
   t.deepEqual(await handlers.disconnect(disconnectEvent(context(id, now), 1000, "", now + 5)), { statusCode: 200 });
   t.is(await table.get(id), undefined);
 });

@@ -96,14 +96,15 @@ test("sharded: least privilege — $default may only send to the queue; the work
     [["logs:CreateLogStream", "logs:PutLogEvents"], [logs("shards")]],
   ]);
   t.deepEqual(statements("default"), [
-    [["dynamodb:Scan", "dynamodb:DeleteItem"], [tableArn]],
+    [["dynamodb:GetItem", "dynamodb:DeleteItem"], [tableArn]],
+    [["dynamodb:Query"], [`${tableArn}/index/room-index`]],
     [["execute-api:ManageConnections"], [connections]],
     [["sqs:SendMessage"], [queueArn]],
     [["logs:CreateLogStream", "logs:PutLogEvents"], [logs("default")]],
   ]);
+  // Sharded publish only plans and sends shard jobs: the workers post and delete gone rows.
   t.deepEqual(statements("publish"), [
-    [["dynamodb:Scan", "dynamodb:DeleteItem"], [tableArn]],
-    [["execute-api:ManageConnections"], [connections]],
+    [["dynamodb:Query"], [`${tableArn}/index/room-index`]],
     [["sqs:SendMessage"], [queueArn]],
     [["logs:CreateLogStream", "logs:PutLogEvents"], [logs("publish")]],
   ]);

@@ -1,6 +1,6 @@
 import test from "ava";
 import { runProgram, type ProgramReport } from "./helpers/program-run";
-import { MOCK_REGION } from "./helpers/pulumi-mocks";
+import { MOCK_ACCOUNT, MOCK_REGION } from "./helpers/pulumi-mocks";
 import { ROUTES, all, asList, once, one, parsePolicy, succeeded } from "./helpers/report";
 
 // Every key away from its default, as a second stack "prod" would set them.
@@ -24,6 +24,7 @@ const custom = once(() =>
       accessLogging: "true",
       tableDeletionProtection: "true",
       retainTable: "true",
+      presence: "true",
     },
     secrets: ["accessToken"],
   }),
@@ -81,6 +82,26 @@ test("access: the token and allowed origins go to $connect only", async (t) => {
     t.false(Object.keys(Object(variables(route))).some((key) => key === "ACCESS_TOKEN" || key === "ALLOWED_ORIGINS"), route);
     t.deepEqual(one(report, "aws:lambda/function:Function", `message-broadcast-prod-${route}`).secretInputs, [], route);
   }
+});
+
+test("presence: $connect and $disconnect get PRESENCE, Query on the room index and posts to this stage; $default is unchanged", async (t) => {
+  const [report, plain] = [await custom(), await bundled()];
+  const apiId = one(report, "aws:apigatewayv2/api:Api", "message-broadcast-prod-api").id;
+  const tableArn = String(one(report, "aws:dynamodb/table:Table", "message-broadcast-prod-connections").state.arn);
+  const statements = (stack: ProgramReport, name: string) =>
+    parsePolicy(one(stack, "aws:iam/rolePolicy:RolePolicy", `${name}-policy`).inputs.policy).Statement.map((s) => [asList(s.Action), asList(s.Resource)]);
+  const variables = (stack: ProgramReport, name: string) => Object(Object(one(stack, "aws:lambda/function:Function", name).inputs.environment).variables);
+  const index = [["dynamodb:Query"], [`${tableArn}/index/room-index`]];
+  const post = [["execute-api:ManageConnections"], [`arn:aws:execute-api:${MOCK_REGION}:${MOCK_ACCOUNT}:${apiId}/live/POST/@connections/*`]];
+  const logs = (route: string) => [["logs:CreateLogStream", "logs:PutLogEvents"], [`arn:aws:logs:${MOCK_REGION}:${MOCK_ACCOUNT}:log-group:/aws/lambda/message-broadcast-prod-${route}:*`]];
+  t.deepEqual(statements(report, "message-broadcast-prod-connect"), [[["dynamodb:PutItem", "dynamodb:DeleteItem"], [tableArn]], index, post, logs("connect")]);
+  t.deepEqual(statements(report, "message-broadcast-prod-disconnect"), [[["dynamodb:DeleteItem"], [tableArn]], index, post, logs("disconnect")]);
+  for (const route of ["connect", "disconnect"]) t.is(variables(report, `message-broadcast-prod-${route}`).PRESENCE, "true", route);
+  t.is(variables(report, "message-broadcast-prod-default").PRESENCE, undefined);
+  // Without presence (the "ops" stack): today's minimal policies and no PRESENCE anywhere.
+  t.deepEqual(statements(plain, "message-broadcast-ops-connect").map(([actions]) => actions), [["dynamodb:PutItem"], ["logs:CreateLogStream", "logs:PutLogEvents"]]);
+  t.deepEqual(statements(plain, "message-broadcast-ops-disconnect").map(([actions]) => actions), [["dynamodb:DeleteItem"], ["logs:CreateLogStream", "logs:PutLogEvents"]]);
+  for (const route of ["connect", "disconnect", "default"]) t.is(variables(plain, `message-broadcast-ops-${route}`).PRESENCE, undefined, route);
 });
 
 test("monitoring=false: no dashboard, alarms or topic; accessLogging: JSON access logs to their own group", async (t) => {

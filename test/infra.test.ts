@@ -77,11 +77,26 @@ test("publish: a function URL with AWS_IAM auth, no resource policy opening it, 
   t.deepEqual(one(report, "aws:cloudwatch/logGroup:LogGroup", `${name}-logs`).inputs, { name: `/aws/lambda/${name}`, retentionInDays: 14 });
 });
 
-test("table: connectionId string key, on demand, TTL on expiresAt, encrypted, deletable by default", async (t) => {
+test("table: connectionId string key, room-index on room, on demand, TTL on expiresAt, encrypted, deletable by default", async (t) => {
   const table = one(await defaults(), "aws:dynamodb/table:Table", "message-broadcast-dev-connections");
   t.deepEqual(table.inputs, {
-    attributes: [{ name: "connectionId", type: "S" }],
+    attributes: [
+      { name: "connectionId", type: "S" },
+      { name: "room", type: "S" },
+    ],
     hashKey: "connectionId",
+    // A room's members by room, in connectionId order, with only the expiry beside the keys.
+    globalSecondaryIndexes: [
+      {
+        name: "room-index",
+        keySchemas: [
+          { attributeName: "room", keyType: "HASH" },
+          { attributeName: "connectionId", keyType: "RANGE" },
+        ],
+        projectionType: "INCLUDE",
+        nonKeyAttributes: ["expiresAt"],
+      },
+    ],
     billingMode: "PAY_PER_REQUEST",
     ttl: { attributeName: "expiresAt", enabled: true },
     serverSideEncryption: { enabled: true },
@@ -158,7 +173,8 @@ test("iam: one role per function, assumable by Lambda only, allowing exactly its
     connect: [{ Effect: "Allow", Action: ["dynamodb:PutItem"], Resource: [String(tableArn)] }, logs("connect")],
     disconnect: [{ Effect: "Allow", Action: ["dynamodb:DeleteItem"], Resource: [String(tableArn)] }, logs("disconnect")],
     default: [
-      { Effect: "Allow", Action: ["dynamodb:Scan", "dynamodb:DeleteItem"], Resource: [String(tableArn)] },
+      { Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:DeleteItem"], Resource: [String(tableArn)] },
+      { Effect: "Allow", Action: ["dynamodb:Query"], Resource: [`${String(tableArn)}/index/room-index`] },
       {
         Effect: "Allow",
         Action: ["execute-api:ManageConnections"],
@@ -166,9 +182,10 @@ test("iam: one role per function, assumable by Lambda only, allowing exactly its
       },
       logs("default"),
     ],
-    // Exactly $default's calls: list the room, delete gone rows, post to this stage only.
+    // Query the room on the index (no sender row to read), delete gone rows, post to this stage only.
     publish: [
-      { Effect: "Allow", Action: ["dynamodb:Scan", "dynamodb:DeleteItem"], Resource: [String(tableArn)] },
+      { Effect: "Allow", Action: ["dynamodb:Query"], Resource: [`${String(tableArn)}/index/room-index`] },
+      { Effect: "Allow", Action: ["dynamodb:DeleteItem"], Resource: [String(tableArn)] },
       {
         Effect: "Allow",
         Action: ["execute-api:ManageConnections"],

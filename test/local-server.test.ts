@@ -7,6 +7,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import test from "ava";
 import type { WebSocketEvent } from "../runtime/events";
+import { DEFAULT_ROOM } from "../runtime/rooms";
 import { awsRequestTime } from "../local/events";
 import { DEMO_DIR } from "../local/static";
 import type { Emulator } from "../local/emulator";
@@ -78,7 +79,7 @@ eachMode(test, "a ghost row (no socket) is deleted by the first broadcast while 
   const { emulator, logs } = await startTestEmulator(t, { fanout: mode });
   const table = openTable(t, emulator.dynamoEndpoint, emulator.tableName);
   const ghost = "ghostGhostGhost=";
-  await table.put({ connectionId: ghost, connectedAt: Date.now(), expiresAt: Math.floor(Date.now() / 1000) + 7200 });
+  await table.put({ connectionId: ghost, connectedAt: Date.now(), expiresAt: Math.floor(Date.now() / 1000) + 7200, room: DEFAULT_ROOM });
   const [a, b] = await connectMany(emulator, 2);
 
   a.ws.send("anyone there?");

@@ -1,0 +1,21 @@
+/**
+ * Rooms: a connection joins one room at `$connect` with `?room=NAME`, or the default room
+ * without it (or with an empty one); a message reaches the sender's room only. docs/rooms.md.
+ */
+import type { HandlerResult, WebSocketEvent } from "./events";
+
+/** What a room name may be: 1 to 64 of `A-Z a-z 0-9 _ . : -`. */
+const ROOM_NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** The default room's stored value: `$` is outside the name alphabet, so no `?room=` can name it. */
+const DEFAULT_ROOM = "$default";
+// Not `export const`: tsc would compile this module's own reads to `exports.X`, which
+// Pulumi's closure serializer leaves dangling in the Lambda code.
+export { DEFAULT_ROOM, ROOM_NAME_PATTERN };
+
+/** The room a `$connect` asks for, or the 400 that refuses a name outside ROOM_NAME_PATTERN. */
+export function requestedRoom(event: WebSocketEvent): { room: string } | { refusal: HandlerResult } {
+  const name = event.queryStringParameters?.room;
+  if (name === undefined || name === "") return { room: DEFAULT_ROOM };
+  if (!ROOM_NAME_PATTERN.test(name)) return { refusal: { statusCode: 400, body: "Bad Request: room must be 1-64 characters of A-Z a-z 0-9 _ . : -" } };
+  return { room: name };
+}
