@@ -7,7 +7,7 @@ import { request } from "node:http";
 import { networkInterfaces } from "node:os";
 import test from "ava";
 import { isLoopbackAddress } from "../local/loopback";
-import { connectMany } from "./helpers/clients";
+import { connect, connectMany } from "./helpers/clients";
 import { expectNothingBefore, invocations, startTestEmulator } from "./helpers/emulator";
 import { eachMode } from "./helpers/modes";
 import { expectedCopy, publishTo } from "./helpers/publish";
@@ -37,6 +37,29 @@ eachMode(test, "publish to the default room: every connection gets the `_server`
   t.is(lines.length, 2);
   t.like(lines[0], mode === "direct" ? { statusCode: 200, receivers: 3, delivered: 3, gone: 0, failed: 0 } : { statusCode: 202, receivers: 3, shards: 1 });
   t.false(logs.lines.some((line) => line.includes("score") || line.includes("maintenance")), "no message contents in the logs");
+  t.deepEqual(emulator.deadLetters(), []);
+});
+
+eachMode(test, "publish to a named room reaches its members only; the default room and other rooms hear nothing", async (t, mode) => {
+  const { emulator, logs } = await startTestEmulator(t, { fanout: mode });
+  const roomUrl = (room: string) => `${emulator.endpoint}?room=${room}`;
+  const lobby = [await connect(emulator, { url: roomUrl("lobby:1") }), await connect(emulator, { url: roomUrl("lobby:1") })];
+  const [other] = [await connect(emulator, { url: roomUrl("match-7") })];
+  const [outside] = await connectMany(emulator, 1);
+
+  const answer = await publishTo(emulator.publishUrl, '{"round":2}', "lobby:1");
+  t.is(answer.status, mode === "direct" ? 200 : 202);
+  t.deepEqual(answer.json, mode === "direct" ? { room: "lobby:1", receivers: 2, delivered: 2, gone: 0, failed: 0 } : { room: "lobby:1", shards: 1 });
+  const copies = await Promise.all(lobby.map((client) => client.next()));
+  t.deepEqual(copies, lobby.map(() => expectedCopy(mode, copies[0], '{"round":2,')));
+
+  // A room nobody joined: nothing to deliver, and nobody elsewhere hears it.
+  const empty = await publishTo(emulator.publishUrl, "anyone?", "nobody-here");
+  t.deepEqual(empty.json, mode === "direct" ? { room: "nobody-here", receivers: 0, delivered: 0, gone: 0, failed: 0 } : { room: "nobody-here", shards: 0 });
+  await expectNothingBefore(t, emulator, other);
+  await expectNothingBefore(t, emulator, outside);
+  if (mode === "sharded") await logs.waitFor((entry) => entry.route === "shard", "the shard worker's line");
+  t.deepEqual(lobby.map((client) => client.frames.length), [1, 1]);
   t.deepEqual(emulator.deadLetters(), []);
 });
 
