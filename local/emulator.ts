@@ -54,7 +54,7 @@ export interface EmulatorOptions {
   idleTimeoutMs?: number;
   /** Default 2 hours; then the connection is closed with 1001. */
   maxLifetimeMs?: number;
-  /** Forces small Scan pages (tests). */
+  /** Forces small room Query pages (tests). */
   scanPageLimit?: number;
   /**
    * `sharded`: `$default` enqueues shard jobs on a local stand-in for SQS (local/shard-queue.ts)

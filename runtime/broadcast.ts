@@ -1,6 +1,8 @@
 /**
  * broadcastToRoom: one transformed message to every live member of a room, the one fan-out that
  * `$default` (and any other sender of room messages, such as a server-side publish) calls.
+ * The sender is always among the receivers, even when the eventually consistent index does not
+ * list it yet (a first message right after connecting).
  * Direct: the whole room is listed before the first post, so a store failure never leaves a
  * message half-delivered. Sharded: shard jobs are planned from each Query page as it arrives
  * (the same jobs as planning the whole list at once) and enqueued for the workers.
@@ -50,6 +52,7 @@ export async function broadcastToRoom(deps: BroadcastDeps, message: RoomMessage)
   } catch (err) {
     return { ok: false, unavailable: "store", error: errorName(err), partial: false, counts: {} };
   }
+  if (message.sender !== undefined && !receivers.includes(message.sender)) receivers.push(message.sender);
   return { ok: true, counts: await postCopies(deps, deps.posterFor(message.endpoint), receivers, message.sender, message.outgoing) };
 }
 
@@ -81,6 +84,7 @@ async function enqueueShards(
   // The last planned job of each page may still grow with the next page's ids; it waits here.
   let pending: string[] = [];
   let unavailable: "store" | "queue" = "store";
+  let senderListed = message.sender === undefined;
   const enqueue = async (jobs: ShardJob[]) => {
     if (jobs.length === 0) return;
     unavailable = "queue";
@@ -91,11 +95,17 @@ async function enqueueShards(
   try {
     await deps.store.forEachRoomPage(message.room, nowSeconds, async (ids) => {
       receivers += ids.length;
+      senderListed ||= ids.includes(message.sender ?? "");
       const jobs = planShardJobs(header, [...pending, ...ids], sharded.shardSize);
       pending = jobs.pop()?.receivers ?? [];
       await enqueue(jobs);
     });
-    await enqueue(pending.length > 0 ? [{ ...header, receivers: pending }] : []);
+    if (!senderListed) {
+      receivers++;
+      pending = [...pending, header.sender];
+    }
+    // At most shardSize + 1 ids: planned again, so the sender never makes a job too big.
+    await enqueue(planShardJobs(header, pending, sharded.shardSize));
   } catch (err) {
     // Jobs accepted before the failure are delivered: some members may get this message.
     return { ok: false, unavailable, error: errorName(err), partial: shards > 0, counts: { receivers, shards } };

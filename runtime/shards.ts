@@ -1,6 +1,6 @@
 /**
- * Sharded fan-out (`FANOUT_MODE=sharded`): `$default` lists the receivers once and enqueues them
- * in shard jobs of at most `shardSize` ids on SQS; worker Lambdas post one shard each, with the
+ * Sharded fan-out (`FANOUT_MODE=sharded`): `$default` lists the room's receivers once, page by
+ * page (runtime/broadcast.ts), and enqueues them in shard jobs of at most `shardSize` ids on SQS; worker Lambdas post one shard each, with the
  * same delivery code as the direct path. docs/scaling.md explains the design.
  */
 import { SendMessageBatchCommand, type SQSClient } from "@aws-sdk/client-sqs";

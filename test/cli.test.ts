@@ -49,6 +49,16 @@ test("--fanout sharded --shard-size 1: the banner says so, and two clients get e
   t.is(await cli.exited(), 0);
 });
 
+test("--presence: the banner says so, and a client joining a room is announced to the one already there", async (t) => {
+  const { cli, endpoint } = await startCli(t, ["--port", "0", "--presence"]);
+  t.is((await cli.output(/Presence\s+(.+)/))[1], "join/leave events to the rest of each room");
+  const first = await openClient(`${endpoint}?room=cli`);
+  await openClient(`${endpoint}?room=cli`);
+  t.like(JSON.parse(await first.next()), { _presence: { event: "join", count: 2 }, _me: false });
+  cli.child.kill("SIGTERM");
+  t.is(await cli.exited(), 0);
+});
+
 test("wscat: a typed line comes back as the sender's copy", async (t) => {
   const { cli, endpoint } = await startCli(t, ["--port", "0"]);
   // wscat prints "Connected" and "< " frames only to a terminal, so it runs under `script`, which

@@ -143,6 +143,22 @@ test("store down during a message: the sender gets an Unavailable _error and nob
   t.like(store.log.entries().find((entry) => entry.route === "$default"), { statusCode: 200, error: "Unavailable" });
 });
 
+test("a sender without a row (its room unknown): NotConnected to the sender only, nothing broadcast", async (t) => {
+  const now = Date.now();
+  const { emulator, clients } = await withClients(t, 2);
+  const [sender, other] = clients;
+  const store = await rig(t, { now, managementEndpoint: emulator.managementEndpoint });
+  await connectAll(store, [other], now);
+
+  await store.handlers.message(messageEvent(context(sender.id, now), "who am I", now));
+  t.is(
+    await sender.next(),
+    `{"_error":{"code":"NotConnected","message":"this connection has no row in the connections table; message not sent"},"_now":${now},"_me":true}`,
+  );
+  await expectNothingBefore(t, emulator, other);
+  t.like(store.log.entries().find((entry) => entry.route === "$default"), { statusCode: 200, error: "NotConnected" });
+});
+
 test("an oversized outgoing payload: MessageTooLarge to the sender only", async (t) => {
   const now = Date.now();
   const { emulator, clients } = await withClients(t, 2);

@@ -5,11 +5,12 @@
  */
 import test from "ava";
 import { broadcastToRoom } from "../runtime/broadcast";
-import { createDynamoConnectionStore } from "../runtime/connections";
+import { createDynamoConnectionStore, type ConnectionStore } from "../runtime/connections";
 import { withMe } from "../runtime/message";
+import { createPosterFactory } from "../runtime/post";
 import { DEFAULT_ROOM } from "../runtime/rooms";
 import { planShardJobs, type ShardJob } from "../runtime/shards";
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "../local/store";
 import type { Emulator } from "../local/emulator";
@@ -113,4 +114,56 @@ test("sharded: shard jobs planned page by page are the jobs of the whole room; o
   t.deepEqual(enqueued.flat(), planShardJobs(header, members, 5));
   // Enqueued as the pages came (7 ids each), not after the whole listing.
   t.true(enqueued.length > 1, `${enqueued.length} enqueue calls`);
+});
+
+test("a sender the lagging index does not list yet still gets its own copy, in both modes", async (t) => {
+  const { emulator } = await startTestEmulator(t);
+  const sender = await inRoom(emulator, "lag");
+  const other = await inRoom(emulator, "lag");
+  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: emulator.dynamoEndpoint });
+  t.teardown(() => client.destroy());
+  const real = createDynamoConnectionStore(DynamoDBDocumentClient.from(client), { tableName: emulator.tableName });
+  // The real table, read through an index that has not caught up with the sender's `$connect`.
+  const store: ConnectionStore = {
+    ...real,
+    forEachRoomPage: (room, now, onPage) => real.forEachRoomPage(room, now, (ids) => onPage(ids.filter((id) => id !== sender.id))),
+  };
+  const deps = {
+    store,
+    posterFor: createPosterFactory({ region: LOCAL_AWS.region, maxSockets: 4, credentials: LOCAL_AWS.credentials }),
+    limits: { maxMessageBytes: 131072, fanOutConcurrency: 4, connectionTtlSeconds: 7200 },
+    now: Date.now,
+  };
+  const message = { room: "lag", sender: sender.id, endpoint: emulator.managementEndpoint };
+
+  const direct = await broadcastToRoom(deps, { ...message, outgoing: withMe('{"data":"direct","_now":7}') });
+  t.like(direct, { ok: true, counts: { receivers: 2, delivered: 2 } });
+  t.is(await sender.next(), '{"data":"direct","_now":7,"_me":true}');
+  t.is(await other.next(), '{"data":"direct","_now":7,"_me":false}');
+
+  const enqueued: ShardJob[] = [];
+  const sharded = { shardSize: 1, queue: { enqueue: async (jobs: readonly ShardJob[]) => void enqueued.push(...jobs) } };
+  const outgoing = withMe('{"data":"sharded","_now":7,"_id":"m2"}');
+  t.deepEqual(await broadcastToRoom({ ...deps, sharded }, { ...message, outgoing, messageId: "m2" }), { ok: true, counts: { receivers: 2, shards: 2 } });
+  t.deepEqual(enqueued.map((job) => job.receivers), [[other.id], [sender.id]]);
+});
+
+test("a table without room-index (a --data directory from before rooms) stops the emulator's set-up, naming the table", async (t) => {
+  const dynamo = await startDynamo();
+  t.teardown(() => dynamo.close());
+  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint: dynamo.endpoint });
+  t.teardown(() => client.destroy());
+  await client.send(
+    new CreateTableCommand({
+      TableName: "old-table",
+      AttributeDefinitions: [{ AttributeName: "connectionId", AttributeType: "S" }],
+      KeySchema: [{ AttributeName: "connectionId", KeyType: "HASH" }],
+      BillingMode: "PAY_PER_REQUEST",
+    }),
+  );
+  await t.throwsAsync(ensureConnectionTable(dynamo.endpoint, "old-table"), {
+    message: "table old-table has no room-index index: its data directory predates rooms; delete the directory or use another",
+  });
+  t.is(await ensureConnectionTable(dynamo.endpoint, "new-table"), "created");
+  t.is(await ensureConnectionTable(dynamo.endpoint, "new-table"), "existing");
 });
