@@ -8,6 +8,7 @@ import test from "ava";
 import { runProgram, type ProgramReport } from "./helpers/program-run";
 import { MOCK_ACCOUNT, MOCK_REGION } from "./helpers/pulumi-mocks";
 import { all, asList, countByType, once, one, parsePolicy, succeeded } from "./helpers/report";
+import { assertPublishSession } from "./helpers/serialized-publish";
 import { assertShardedSession } from "./helpers/serialized-sharded";
 
 const PREFIX = "message-broadcast-dev";
@@ -111,8 +112,15 @@ test("sharded: least privilege — $default may only send to the queue; the work
   for (const route of ["connect", "disconnect"]) t.false(JSON.stringify(policyOf(report, route)).includes("sqs:"));
 });
 
-test("serialized Lambda code, sharded: $default enqueues, the uploaded worker delivers, `_id` in every copy", async (t) => {
+test.serial("serialized Lambda code, sharded: $default enqueues, the uploaded worker delivers, `_id` in every copy", async (t) => {
   const report = await sharded();
   succeeded(t, report);
   await assertShardedSession(t, report, PREFIX);
+});
+
+// Serial, as the session above: both swap console.log and process.env.
+test.serial("serialized publish code, sharded: 202 with the shard count, the uploaded worker delivers `_server` copies", async (t) => {
+  const report = await sharded();
+  succeeded(t, report);
+  await assertPublishSession(t, report, PREFIX, "sharded");
 });
