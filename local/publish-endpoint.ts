@@ -48,7 +48,8 @@ export function createPublishEndpoint(options: { handler: FunctionUrlHandler; lo
 const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
 
 /** The event AWS would deliver for `req` with `body`. */
-export function functionUrlEvent(req: IncomingMessage, body: Buffer, urlId: string, now = Date.now()): FunctionUrlEvent {
+function functionUrlEvent(req: IncomingMessage, body: Buffer, urlId: string): FunctionUrlEvent {
+  const now = Date.now();
   const url = req.url ?? "/";
   const rawQueryString = url.includes("?") ? url.slice(url.indexOf("?") + 1) : "";
   const query = new Map<string, string>();

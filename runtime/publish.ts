@@ -14,11 +14,8 @@ import { DEFAULT_ROOM, ROOM_NAME_PATTERN } from "./rooms";
 const PUBLISH_MAX_BODY_BYTES = 131072;
 /** Route name of the publish function's log lines. */
 const PUBLISH_ROUTE = "publish";
-// Not `export const`: tsc would compile this module's own reads to `exports.X`, which
-// Pulumi's closure serializer leaves dangling in the Lambda code.
-export { PUBLISH_MAX_BODY_BYTES, PUBLISH_ROUTE };
 
-export type PublishErrorCode = ErrorCode | "InvalidRoom" | "MethodNotAllowed";
+type PublishErrorCode = ErrorCode | "InvalidRoom" | "MethodNotAllowed";
 
 /** What the publish handler needs beyond `$default`'s deps: the management API is not in its event. */
 export type PublishDeps = HandlerDeps & { managementEndpoint: string };
