@@ -162,7 +162,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   });
   // The publish function starts its thread on the first publish when every route is injected.
   const publish = createPublishEndpoint({ handler: options.publish ?? ((event) => lambda().publish(event)), log });
-  routeRequests(http, { stage: settings.stage, gateway, management, publish, demoDir: DEMO_DIR, log });
+  routeRequests(http, { stage: settings.stage, host: settings.host, gateway, management, publish, demoDir: DEMO_DIR, log });
 
   const shutdown = async () => {
     // Connections first: their last handler invocations still need the management API and the table.

@@ -13,6 +13,16 @@ export function isLoopbackAddress(address: string | undefined): boolean {
   return address === "::1" || address === "0:0:0:0:0:0:0:1";
 }
 
+/**
+ * True for a peer on this machine: a loopback address, or the one address the server listens on
+ * when it listens on one (its own handlers post from there; no other machine has it).
+ */
+export function isLocalPeer(address: string | undefined, listenHost: string): boolean {
+  if (isLoopbackAddress(address)) return true;
+  const wildcard = listenHost === "0.0.0.0" || listenHost === "::";
+  return !wildcard && address !== undefined && address.replace(/^::ffff:/i, "") === listenHost;
+}
+
 /** 403 as AWS words a refused call, for a peer that is not on this machine. */
 export function refuseRemote(res: ServerResponse): void {
   res.statusCode = 403;

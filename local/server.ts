@@ -7,13 +7,15 @@ import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Gateway } from "./gateway";
-import { isLoopbackAddress, refuseRemote } from "./loopback";
+import { isLocalPeer, refuseRemote } from "./loopback";
 import { managementConnectionId, type ManagementApi } from "./management-api";
 import { isPublishPath, type PublishEndpoint } from "./publish-endpoint";
 import { demoFile, notFound, serveFile } from "./static";
 
 export interface Routes {
   stage: string;
+  /** The listening address: the control paths answer peers on this machine only (local/loopback.ts). */
+  host: string;
   gateway: Pick<Gateway, "upgrade">;
   management: ManagementApi;
   publish: PublishEndpoint;
@@ -47,7 +49,7 @@ export function routeRequests(server: Server, routes: Routes): void {
     const path = pathnameOf(req);
     const connectionId = managementConnectionId(path, stage);
     const publish = isPublishPath(path, stage);
-    if ((connectionId !== undefined || publish) && !isLoopbackAddress(req.socket.remoteAddress)) return refuseRemote(res);
+    if ((connectionId !== undefined || publish) && !isLocalPeer(req.socket.remoteAddress, routes.host)) return refuseRemote(res);
     if (connectionId !== undefined) return routes.management(req, res, connectionId);
     if (publish) return routes.publish(req, res);
     const file = req.method === "GET" || req.method === "HEAD" ? demoFile(path, routes.demoDir) : undefined;

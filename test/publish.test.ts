@@ -6,7 +6,7 @@
 import { request } from "node:http";
 import { networkInterfaces } from "node:os";
 import test from "ava";
-import { isLoopbackAddress } from "../local/loopback";
+import { isLocalPeer, isLoopbackAddress } from "../local/loopback";
 import { connect, connectMany } from "./helpers/clients";
 import { expectNothingBefore, invocations, startTestEmulator } from "./helpers/emulator";
 import { eachMode } from "./helpers/modes";
@@ -114,6 +114,15 @@ test("isLoopbackAddress: 127.0.0.0/8, ::1 and IPv4-mapped 127.x only", (t) => {
   for (const address of [undefined, "", "10.0.0.1", "192.0.2.2", "128.0.0.1", "::ffff:10.0.0.1", "::2", "fe80::1", "1127.0.0.1"]) t.false(isLoopbackAddress(address), String(address));
 });
 
+test("isLocalPeer: loopback always; the listening address itself only when listening on one address", (t) => {
+  t.true(isLocalPeer("127.0.0.1", "0.0.0.0"));
+  t.false(isLocalPeer("192.0.2.2", "0.0.0.0"));
+  t.false(isLocalPeer("::ffff:192.0.2.2", "::"));
+  t.true(isLocalPeer("192.0.2.2", "192.0.2.2"));
+  t.true(isLocalPeer("::ffff:192.0.2.2", "192.0.2.2"));
+  t.false(isLocalPeer("192.0.2.3", "192.0.2.2"));
+});
+
 /** The status of a request from `localAddress` (a real source address of this machine). */
 function statusFrom(localAddress: string, host: string, port: number, method: string, path: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -147,4 +156,15 @@ const external = Object.values(networkInterfaces())
   t.is(JSON.parse(await client.next()).data, "hi");
   t.is(await statusFrom("127.0.0.2", "127.0.0.1", port, "POST", connectionPath), 200);
   t.is(await client.next(), "hi");
+});
+
+(external ? test : test.skip)("--host set to this machine's own address: broadcasts still reach everyone, and publish answers from that address", async (t) => {
+  if (!external) throw new Error("registered only when the machine has a non-loopback address");
+  const { emulator } = await startTestEmulator(t, { host: external.address });
+  // The handlers post to the management API at that address, from that address.
+  const [a, b] = await connectMany(emulator, 2);
+  a.ws.send("hi");
+  t.deepEqual((await Promise.all([a.next(), b.next()])).map((frame) => JSON.parse(frame)._me), [true, false]);
+  t.is(await statusFrom(external.address, external.address, emulator.port, "POST", "/dev/@publish"), 200);
+  t.is(JSON.parse(await b.next()).data, "hi");
 });
