@@ -28,5 +28,5 @@ export function refuseRemote(res: ServerResponse): void {
   res.statusCode = 403;
   res.setHeader("x-amzn-ErrorType", "ForbiddenException");
   res.setHeader("Content-Type", "application/json");
-  res.end(JSON.stringify({ message: "Forbidden: the emulator's publish and management paths answer loopback peers only" }));
+  res.end(JSON.stringify({ message: "Forbidden: the emulator's publish and management paths answer peers on this machine only" }));
 }
