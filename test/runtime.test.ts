@@ -108,6 +108,7 @@ test("readRuntimeConfig: defaults, and every bad value names its variable and ra
     shardQueueUrl: undefined,
     shardSize: 1000,
     sqsEndpoint: undefined,
+    presence: false,
   });
   const bad = (env: Record<string, string>) => t.throws(() => readRuntimeConfig({ [ENV.tableName]: "t", ...env }), { instanceOf: ConfigError });
   t.is(t.throws(() => readRuntimeConfig({}), { instanceOf: ConfigError })?.message, "TABLE_NAME: is required (the connections table name)");
@@ -125,6 +126,8 @@ test("readRuntimeConfig: defaults, and every bad value names its variable and ra
   );
   t.is(bad({ [ENV.fanOutConcurrency]: "1.5" })?.key, "FANOUT_CONCURRENCY");
   t.is(bad({ [ENV.scanPageLimit]: "0" })?.key, "SCAN_PAGE_LIMIT");
+  t.is(readRuntimeConfig({ [ENV.tableName]: "t", [ENV.presence]: "true" }).presence, true);
+  t.is(bad({ [ENV.presence]: "yes" })?.message, 'PRESENCE: must be true or false (default false), got "yes"');
   t.is(bad({ [ENV.fanOutMode]: "fast" })?.message, 'FANOUT_MODE: must be one of direct, sharded (default direct), got "fast"');
   t.is(bad({ [ENV.fanOutMode]: "sharded" })?.message, "SHARD_QUEUE_URL: is required when FANOUT_MODE is sharded");
   t.is(bad({ [ENV.fanOutMode]: "sharded", [ENV.shardQueueUrl]: "https://q", [ENV.shardSize]: "0" })?.key, "SHARD_SIZE");
