@@ -6,6 +6,7 @@
 import { request } from "node:http";
 import { networkInterfaces } from "node:os";
 import test from "ava";
+import type { FunctionUrlEvent } from "../runtime/function-url";
 import { isLocalPeer, isLoopbackAddress } from "../local/loopback";
 import { connect, connectMany } from "./helpers/clients";
 import { expectNothingBefore, invocations, startTestEmulator } from "./helpers/emulator";
@@ -107,6 +108,29 @@ eachMode(test, "refusals: 405 with Allow, 413 over 128 KiB or over maxMessageByt
     invocations(logs, "publish").map((line) => [line.statusCode, line.error]),
     [[405, "MethodNotAllowed"], [413, "MessageTooLarge"], [413, "MessageTooLarge"], [400, "NestingTooDeep"], ...Array(4).fill([400, "InvalidRoom"])],
   );
+});
+
+test("the emulator hands the publish function a payload format 2.0 event, base64-encoding untyped bodies as Lambda does", async (t) => {
+  const events: FunctionUrlEvent[] = [];
+  const { emulator } = await startTestEmulator(t, {
+    publish: async (event) => {
+      events.push(event);
+      return { statusCode: 202, headers: { "x-seen": "yes" }, body: "{}" };
+    },
+  });
+  const before = Date.now();
+  const typed = await publishTo(emulator.publishUrl, "héllo", "a", { headers: { "content-type": "text/plain" } });
+  t.is(typed.status, 202);
+  t.is(typed.headers.get("x-seen"), "yes", "the function's headers reach the caller");
+  await publishTo(`${emulator.publishUrl}?room=x&room=y`, new Blob([Buffer.from([0xff, 0x00])]));
+  const [text, binary] = events;
+  t.like(text, { version: "2.0", routeKey: "$default", rawPath: "/dev/@publish", rawQueryString: "room=a", queryStringParameters: { room: "a" }, body: "héllo", isBase64Encoded: false });
+  t.like(text.requestContext, { routeKey: "$default", stage: "$default", http: { method: "POST", path: "/dev/@publish", sourceIp: "127.0.0.1" } });
+  t.regex(text.requestContext.requestId, /^[0-9a-f-]{36}$/);
+  t.true(text.requestContext.timeEpoch >= before && text.requestContext.timeEpoch <= Date.now());
+  t.is(text.headers["content-type"], "text/plain");
+  // Repeated parameters are joined with commas (and make an invalid room); an untyped body is base64.
+  t.like(binary, { rawQueryString: "room=x&room=y", queryStringParameters: { room: "x,y" }, body: Buffer.from([0xff, 0x00]).toString("base64"), isBase64Encoded: true });
 });
 
 test("isLoopbackAddress: 127.0.0.0/8, ::1 and IPv4-mapped 127.x only", (t) => {
