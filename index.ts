@@ -14,3 +14,4 @@ export const managementEndpoint = broadcast.managementEndpoint;
 export const tableName = broadcast.tableName;
 export const apiId = broadcast.apiId;
 export const stage = broadcast.stage;
+export const publishUrl = broadcast.publishUrl;

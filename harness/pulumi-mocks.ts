@@ -60,6 +60,10 @@ function mockState(type: string, name: string, inputs: Record<string, unknown>):
       const invokeArn = `arn:aws:apigateway:${MOCK_REGION}:lambda:path/2015-03-31/functions/${arn}/invocations`;
       return { id: physical, state: { ...inputs, name: physical, arn, invokeArn } };
     }
+    case "aws:lambda/functionUrl:FunctionUrl": {
+      const urlId = shortHash(name, 32);
+      return { id: stringInput(inputs, "functionName") ?? name, state: { ...inputs, urlId, functionUrl: `https://${urlId}.lambda-url.${MOCK_REGION}.on.aws/` } };
+    }
     case "aws:cloudwatch/logGroup:LogGroup":
       return { id: physical, state: { ...inputs, name: physical, arn: `arn:aws:logs:${at}:log-group:${physical}` } };
     case "aws:iam/role:Role":

@@ -11,6 +11,7 @@ import type { StackSettings } from "./config";
 import { createRouteFunction, type Route, type RouteFunction } from "./functions";
 import { createOperations } from "./operations";
 import { connectPolicy, defaultRoutePolicy, disconnectPolicy } from "./policies";
+import { createPublisher } from "./publish";
 import { createShardQueues, createShardWorker, type ShardQueues } from "./shards";
 
 /** The component takes the validated stack settings as they are. */
@@ -42,6 +43,8 @@ export class BroadcastApi extends pulumi.ComponentResource {
   readonly tableName: pulumi.Output<string>;
   readonly apiId: pulumi.Output<string>;
   readonly stage: pulumi.Output<string>;
+  /** The publish function's URL (`AWS_IAM` auth): POST a message, `?room=NAME`. */
+  readonly publishUrl: pulumi.Output<string>;
 
   constructor(name: string, args: BroadcastApiArgs, opts?: pulumi.ComponentResourceOptions) {
     super("message-broadcast:index:BroadcastApi", name, {}, opts);
@@ -72,6 +75,11 @@ export class BroadcastApi extends pulumi.ComponentResource {
     const worker = shardQueues
       ? createShardWorker(name, { queues: shardQueues, table, api, environment: this.commonEnvironment(args, table), settings: args }, this)
       : undefined;
+    const publisher = createPublisher(
+      name,
+      { table, api, environment: { ...this.commonEnvironment(args, table), ...this.shardedEnvironment(args, shardQueues) }, shardQueues, settings: args },
+      this,
+    );
     const routes = ROUTES.map((route) => this.route(`${name}-${route}`, ROUTE_KEYS[route], functions[route], api, args.stageName));
 
     const accessLogs = args.accessLogging
@@ -92,7 +100,7 @@ export class BroadcastApi extends pulumi.ComponentResource {
     );
 
     if (args.monitoring) {
-      const monitored = worker ? { ...functions, shards: worker.fn } : functions;
+      const monitored = { ...functions, ...(worker ? { shards: worker.fn } : {}), publish: publisher.fn };
       createOperations(name, { apiId: api.id, stageName: stage.name, functions: monitored, deadLetterQueue: shardQueues?.deadLetterQueue, alarmEmail: args.alarmEmail }, this);
     }
 
@@ -101,12 +109,14 @@ export class BroadcastApi extends pulumi.ComponentResource {
     this.tableName = table.name;
     this.apiId = api.id;
     this.stage = stage.name;
+    this.publishUrl = publisher.url.functionUrl;
     this.registerOutputs({
       endpoint: this.endpoint,
       managementEndpoint: this.managementEndpoint,
       tableName: this.tableName,
       apiId: this.apiId,
       stage: this.stage,
+      publishUrl: this.publishUrl,
     });
   }
 
@@ -119,6 +129,11 @@ export class BroadcastApi extends pulumi.ComponentResource {
     };
   }
 
+  // Sharded mode: what makes a function enqueue shard jobs instead of posting.
+  private shardedEnvironment(args: BroadcastApiArgs, shardQueue: ShardQueues | undefined): Record<string, pulumi.Input<string>> {
+    return shardQueue ? { [ENV.fanOutMode]: "sharded", [ENV.shardQueueUrl]: shardQueue.queue.url, [ENV.shardSize]: String(args.shardSize) } : {};
+  }
+
   private createFunctions(
     name: string,
     args: BroadcastApiArgs,
@@ -127,9 +142,7 @@ export class BroadcastApi extends pulumi.ComponentResource {
     shardQueue: ShardQueues | undefined,
   ): Record<Route, RouteFunction> {
     const common = this.commonEnvironment(args, table);
-    const sharded: Record<string, pulumi.Input<string>> = shardQueue
-      ? { [ENV.fanOutMode]: "sharded", [ENV.shardQueueUrl]: shardQueue.queue.url, [ENV.shardSize]: String(args.shardSize) }
-      : {};
+    const sharded = this.shardedEnvironment(args, shardQueue);
     // Only `$connect` and `$disconnect` announce presence.
     const presence = args.presence ? { apiExecutionArn: api.executionArn, stageName: args.stageName } : undefined;
     const presenceEnvironment: Record<string, string> = args.presence ? { [ENV.presence]: "true" } : {};

@@ -1,12 +1,13 @@
 /**
- * One Lambda (a route's, or the shard worker): its log group, its own role with an inline
+ * One Lambda (a route's, the shard worker, or the publish function): its log group, its own role with an inline
  * least-privilege policy, and the CallbackFunction whose serialized factory builds its handler
  * once per container.
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { HandlerResult, WebSocketEvent } from "../runtime/events";
-import { handlersFromEnvironment, shardWorkerFromEnvironment } from "../runtime/lambda";
+import type { FunctionUrlEvent, FunctionUrlResult } from "../runtime/function-url";
+import { handlersFromEnvironment, publishFromEnvironment, shardWorkerFromEnvironment } from "../runtime/lambda";
 import type { SqsBatchResponse, SqsEvent } from "../runtime/shards";
 import type { StackSettings } from "./config";
 import { lambdaAssumeRolePolicy } from "./policies";
@@ -17,8 +18,21 @@ export type RouteFunction = aws.lambda.CallbackFunction<WebSocketEvent, HandlerR
 
 export type ShardWorkerFunction = aws.lambda.CallbackFunction<SqsEvent, SqsBatchResponse>;
 
-/** package.json's runtime dependencies; the Node.js Lambda runtime already ships SDK v3. */
-const AWS_SDK_PACKAGES = ["@aws-sdk/client-apigatewaymanagementapi", "@aws-sdk/client-dynamodb", "@aws-sdk/client-sqs", "@aws-sdk/lib-dynamodb"];
+export type PublishFunction = aws.lambda.CallbackFunction<FunctionUrlEvent, FunctionUrlResult>;
+
+/**
+ * package.json's runtime dependencies; the Node.js Lambda runtime already ships SDK v3. The
+ * signer and credential packages serve the publish CLI only (the Lambdas never import them).
+ */
+const AWS_SDK_PACKAGES = [
+  "@aws-sdk/client-apigatewaymanagementapi",
+  "@aws-sdk/client-dynamodb",
+  "@aws-sdk/client-sqs",
+  "@aws-sdk/lib-dynamodb",
+  "@aws-sdk/credential-provider-node",
+  "@smithy/hash-node",
+  "@smithy/signature-v4",
+];
 
 // Each factory runs once per container (at cold start) and returns that container's handler, so
 // SDK clients and their sockets are reused across invocations.
@@ -28,6 +42,7 @@ const FACTORIES = {
   default: () => handlersFromEnvironment().message,
 };
 const SHARD_WORKER_FACTORY = () => shardWorkerFromEnvironment();
+const PUBLISH_FACTORY = () => publishFromEnvironment();
 
 export interface FunctionArgs {
   /** The physical function name; its log group is `/aws/lambda/<functionName>`. */
@@ -50,6 +65,11 @@ export function createRouteFunction(name: string, args: RouteFunctionArgs, paren
 export function createShardWorkerFunction(name: string, args: FunctionArgs & { reservedConcurrency?: number }, parent: pulumi.Resource): ShardWorkerFunction {
   const reserved = args.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: args.reservedConcurrency };
   return createFunction(name, args, SHARD_WORKER_FACTORY, reserved, parent);
+}
+
+/** The publish function, invoked through its function URL. */
+export function createPublishFunction(name: string, args: FunctionArgs, parent: pulumi.Resource): PublishFunction {
+  return createFunction(name, args, PUBLISH_FACTORY, {}, parent);
 }
 
 function createFunction<E, R>(

@@ -27,7 +27,7 @@ export interface NamedResource {
 }
 
 /** Function suffixes (`{prefix}-connect`…): each brings the names of FUNCTION_NAMES. */
-const FUNCTIONS = ["connect", "disconnect", "default", "shards"];
+const FUNCTIONS = ["connect", "disconnect", "default", "shards", "publish"];
 
 // Per function: `{fn}` is the function's name.
 const FUNCTION_NAMES: Array<[template: string, limit: number, autoNamed: boolean, what: string]> = [

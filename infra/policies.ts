@@ -65,6 +65,19 @@ export function defaultRoutePolicy(resources: DefaultRouteResources): pulumi.Out
   ]);
 }
 
+/**
+ * The publish function Queries the room on the index (it has no sender whose row to read). Direct:
+ * it POSTs to this stage's connections and deletes rows of gone ones. Sharded: it only sends shard
+ * jobs (the workers post and delete), and has no sender to answer with an `_error`.
+ */
+export function publishPolicy(resources: DefaultRouteResources): pulumi.Output<string> {
+  const delivery: Statement[] =
+    resources.shardQueueArn === undefined
+      ? [tableStatement(["dynamodb:DeleteItem"], resources.tableArn), postStatement(resources)]
+      : [{ Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [resources.shardQueueArn] }];
+  return policyDocument([roomIndexStatement(resources.tableArn), ...delivery, logStatement(resources.logGroupArn)]);
+}
+
 /** The shard worker receives and deletes its queue's jobs, POSTs to this stage, deletes gone rows. */
 export function shardWorkerPolicy(resources: DefaultRouteResources & { shardQueueArn: pulumi.Input<string> }): pulumi.Output<string> {
   return policyDocument([

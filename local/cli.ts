@@ -101,6 +101,7 @@ function banner(emulator: Emulator, options: EmulatorOptions): string {
     `  WebSocket   ${emulator.endpoint}   (also ${base}/)`,
     `  Demo page   ${emulator.httpUrl}`,
     `  Management  ${emulator.managementEndpoint}/@connections/{connectionId}`,
+    `  Publish     POST ${emulator.publishUrl}?room=NAME   (loopback peers only; npm run publish -- --url ${emulator.publishUrl})`,
     `  DynamoDB    ${emulator.dynamoEndpoint}   table ${emulator.tableName}, ${options.dataDir ? `data in ${options.dataDir}` : "in memory"}`,
   ];
   if (options.accessToken) lines.push("  Access      token required (?token= or Authorization: Bearer)");

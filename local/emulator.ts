@@ -5,6 +5,7 @@
  * All state lives in the returned object, so one process can run several emulators.
  */
 import { createServer } from "node:http";
+import type { FunctionUrlHandler } from "../runtime/function-url";
 import type { Handlers } from "../runtime/handlers";
 import type { FanOutMode } from "../runtime/settings";
 import type { ShardWorkerHandler } from "../runtime/shards";
@@ -13,6 +14,7 @@ import { createGateway } from "./gateway";
 import { startLambdaPool, type LambdaPool } from "./lambda-pool";
 import { createManagementApi } from "./management-api";
 import { resolveOptions, resolvePostQuota, runtimeEnvironment } from "./options";
+import { createPublishEndpoint } from "./publish-endpoint";
 import { closeServer, listen, routeRequests } from "./server";
 import { startLocalShardQueue, type LocalShardQueue } from "./shard-queue";
 import { DEMO_DIR } from "./static";
@@ -67,6 +69,8 @@ export interface EmulatorOptions {
   handlers?: Handlers;
   /** Replaces the shard worker built from runtime/lambda.ts (sharded mode). */
   shardWorker?: ShardWorkerHandler;
+  /** Replaces the publish function built from runtime/lambda.ts. */
+  publish?: FunctionUrlHandler;
   /** Receives emulator and handler log lines (JSON); default stdout. */
   log?: (line: string) => void;
 }
@@ -79,6 +83,8 @@ export interface Emulator {
   httpUrl: string;
   /** `http://127.0.0.1:PORT/STAGE`, what the handlers post to. */
   managementEndpoint: string;
+  /** `http://127.0.0.1:PORT/STAGE/@publish`: POST a message, `?room=NAME` (loopback peers only). */
+  publishUrl: string;
   /** `http://127.0.0.1:DYNAPORT` */
   dynamoEndpoint: string;
   tableName: string;
@@ -154,7 +160,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     postLatencyMs: settings.postLatencyMs,
     log,
   });
-  routeRequests(http, { stage: settings.stage, gateway, management, demoDir: DEMO_DIR, log });
+  // The publish function starts its thread on the first publish when every route is injected.
+  const publish = createPublishEndpoint({ handler: options.publish ?? ((event) => lambda().publish(event)), log });
+  routeRequests(http, { stage: settings.stage, host: settings.host, gateway, management, publish, demoDir: DEMO_DIR, log });
 
   const shutdown = async () => {
     // Connections first: their last handler invocations still need the management API and the table.
@@ -175,6 +183,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     endpoint: `ws://${reachableHost(settings.host, "localhost")}:${port}/${settings.stage}`,
     httpUrl: `http://${reachableHost(settings.host, "localhost")}:${port}/`,
     managementEndpoint,
+    publishUrl: `${managementEndpoint}/@publish`,
     dynamoEndpoint: dynamo.endpoint,
     tableName: settings.tableName,
     shardQueueUrl: shardQueue?.url,

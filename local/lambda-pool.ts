@@ -6,6 +6,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import type { WebSocketEvent } from "../runtime/events";
+import type { FunctionUrlEvent, FunctionUrlHandler } from "../runtime/function-url";
 import type { Handlers } from "../runtime/handlers";
 import type { ShardWorkerHandler, SqsEvent } from "../runtime/shards";
 
@@ -15,11 +16,13 @@ export interface LambdaThreadData {
   credentials: { accessKeyId: string; secretAccessKey: string };
 }
 
-type InvocationRoute = keyof Handlers | "shardWorker";
+type InvocationRoute = keyof Handlers | "shardWorker" | "publish";
+type InvocationEvent = WebSocketEvent | SqsEvent | FunctionUrlEvent;
 
 export type InvocationRequest =
   | { id: number; route: keyof Handlers; event: WebSocketEvent }
-  | { id: number; route: "shardWorker"; event: SqsEvent };
+  | { id: number; route: "shardWorker"; event: SqsEvent }
+  | { id: number; route: "publish"; event: FunctionUrlEvent };
 
 /** An error as it crosses between threads. */
 export interface WireError {
@@ -41,6 +44,8 @@ export interface LambdaPool {
   ready: Promise<void>;
   handlers: Handlers;
   shardWorker: ShardWorkerHandler;
+  /** The publish function, behind the emulator's `@publish` path. */
+  publish: FunctionUrlHandler;
   /** Stops the threads; invocations still running are rejected. */
   close(): Promise<void>;
 }
@@ -53,7 +58,7 @@ const MAX_THREADS = Math.min(2, availableParallelism());
 const BOOTSTRAP = [require.resolve("tsx/cjs"), require.resolve("./lambda-thread")].map((file) => `require(${JSON.stringify(file)});`).join(" ");
 
 interface LambdaThread {
-  invoke(route: InvocationRoute, event: WebSocketEvent | SqsEvent): Promise<unknown>;
+  invoke(route: InvocationRoute, event: InvocationEvent): Promise<unknown>;
   /** Invocations sent and not answered yet. */
   inFlight(): number;
   close(): Promise<void>;
@@ -138,7 +143,7 @@ export function startLambdaPool(data: LambdaThreadData, log: (line: string) => v
   // Invocations and `ready` report a failed start; this only keeps it from being unhandled.
   first.catch(() => undefined);
 
-  const invoke = async (route: InvocationRoute, event: WebSocketEvent | SqsEvent) => {
+  const invoke = async (route: InvocationRoute, event: InvocationEvent) => {
     await first;
     if (closing) throw new Error("the Lambda threads are stopped");
     if (ready.length === 0) throw new Error("every Lambda thread has exited");
@@ -148,11 +153,12 @@ export function startLambdaPool(data: LambdaThreadData, log: (line: string) => v
     return least.invoke(route, event);
   };
   // The replies are what the thread's handlers returned; their types cross the thread unchanged.
-  const route = <Result>(name: InvocationRoute) => (event: WebSocketEvent | SqsEvent) => invoke(name, event) as Promise<Result>;
+  const route = <Result>(name: InvocationRoute) => (event: InvocationEvent) => invoke(name, event) as Promise<Result>;
   return {
     ready: first,
     handlers: { connect: route("connect"), message: route("message"), disconnect: route("disconnect") },
     shardWorker: route("shardWorker"),
+    publish: route("publish"),
     async close() {
       closing = true;
       await Promise.all(started.map((thread) => thread.then((warm) => warm.close(), () => undefined)));

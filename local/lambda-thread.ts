@@ -1,11 +1,12 @@
 /**
- * One worker thread of local/lambda-pool.ts: builds the handlers and the shard worker
- * with runtime/lambda.ts from the environment it is given, as a Lambda container does, and
+ * One worker thread of local/lambda-pool.ts: builds the handlers, the shard worker and the
+ * publish function with runtime/lambda.ts from the environment it is given, as a Lambda container does, and
  * answers each invocation with the handler's result or the error it threw.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { Handlers } from "../runtime/handlers";
-import { createHandlers, createShardWorker, readRuntimeConfig, type RuntimeConfig } from "../runtime/lambda";
+import type { FunctionUrlHandler } from "../runtime/function-url";
+import { createHandlers, createPublisher, createShardWorker, readRuntimeConfig, type RuntimeConfig } from "../runtime/lambda";
 import type { ShardWorkerHandler } from "../runtime/shards";
 import type { InvocationRequest, LambdaThreadData, ThreadReply, WireError } from "./lambda-pool";
 
@@ -25,8 +26,14 @@ function main(port: NonNullable<typeof parentPort>): void {
   }
   // Only sharded mode has a shard worker, as only then is one deployed.
   let shardWorker: ShardWorkerHandler | undefined;
+  // Built on the first publish, as its own function's cold start.
+  let publish: FunctionUrlHandler | undefined;
 
-  const invoke = (request: InvocationRequest): Promise<unknown> => {
+  const invoke = async (request: InvocationRequest): Promise<unknown> => {
+    if (request.route === "publish") {
+      publish ??= createPublisher(config, overrides);
+      return publish(request.event);
+    }
     if (request.route !== "shardWorker") return handlers[request.route](request.event);
     shardWorker ??= createShardWorker(config, overrides);
     return shardWorker(request.event);

@@ -81,7 +81,7 @@ function gone(res: ServerResponse): void {
 // request is drained either way, so the client sees the status rather than a reset. Events, not
 // `for await`: every delivery passes here, and the async iterator cost the emulator's one event
 // loop a few per cent in a profile of the end-to-end bench.
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -1,18 +1,24 @@
 /**
  * The one HTTP port of the emulator: WebSocket upgrades at `/` and `/{stage}`, the management
- * API under `/{stage}/@connections/`, and the demo page; everything else is 404.
+ * API under `/{stage}/@connections/` and publish at `/{stage}/@publish` (loopback peers only),
+ * and the demo page; everything else is 404.
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Gateway } from "./gateway";
+import { isLocalPeer, refuseRemote } from "./loopback";
 import { managementConnectionId, type ManagementApi } from "./management-api";
+import { isPublishPath, type PublishEndpoint } from "./publish-endpoint";
 import { demoFile, notFound, serveFile } from "./static";
 
 export interface Routes {
   stage: string;
+  /** The listening address: the control paths answer peers on this machine only (local/loopback.ts). */
+  host: string;
   gateway: Pick<Gateway, "upgrade">;
   management: ManagementApi;
+  publish: PublishEndpoint;
   demoDir: string;
   log(line: string): void;
 }
@@ -42,7 +48,10 @@ export function routeRequests(server: Server, routes: Routes): void {
   async function answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = pathnameOf(req);
     const connectionId = managementConnectionId(path, stage);
+    const publish = isPublishPath(path, stage);
+    if ((connectionId !== undefined || publish) && !isLocalPeer(req.socket.remoteAddress, routes.host)) return refuseRemote(res);
     if (connectionId !== undefined) return routes.management(req, res, connectionId);
+    if (publish) return routes.publish(req, res);
     const file = req.method === "GET" || req.method === "HEAD" ? demoFile(path, routes.demoDir) : undefined;
     if (file) return serveFile(res, file, req.method === "HEAD");
     notFound(res);

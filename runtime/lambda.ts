@@ -8,7 +8,9 @@ import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDynamoConnectionStore } from "./connections";
 import { makeHandlers, type HandlerDeps, type Handlers, type InvocationLog } from "./handlers";
+import type { FunctionUrlHandler } from "./function-url";
 import { createPosterFactory, type Poster } from "./post";
+import { makePublishHandler } from "./publish";
 import { ConfigError, checkFanOutMode, checkInteger, checkSetting, checkSwitch, integerRange, splitList, type FanOutMode } from "./settings";
 import { createSqsShardQueue, makeShardWorkerHandler, type ShardWorkerHandler } from "./shards";
 
@@ -101,12 +103,21 @@ export interface HostOverrides {
 
 /** The handlers with real SDK clients, built once per container from `config`. */
 export function createHandlers(config: RuntimeConfig, overrides: HostOverrides = {}): Handlers {
-  const deps = createDeps(config, overrides);
-  if (config.fanOutMode === "sharded" && config.shardQueueUrl !== undefined) {
-    const sqs = new SQSClient({ region: config.region, endpoint: config.sqsEndpoint, credentials: overrides.credentials });
-    deps.sharded = { queue: createSqsShardQueue(sqs, config.shardQueueUrl, config.fanOutConcurrency), shardSize: config.shardSize };
-  }
-  return makeHandlers(deps);
+  return makeHandlers(withSharding(createDeps(config, overrides), config, overrides));
+}
+
+/** The publish handler (function URL) with real SDK clients; it needs MANAGEMENT_ENDPOINT. */
+export function createPublisher(config: RuntimeConfig, overrides: HostOverrides = {}): FunctionUrlHandler {
+  const managementEndpoint = config.managementEndpoint;
+  if (managementEndpoint === undefined) throw new ConfigError(ENV.managementEndpoint, "is required by the publish function (the stage's https://…/{stage})");
+  return makePublishHandler({ ...withSharding(createDeps(config, overrides), config, overrides), managementEndpoint });
+}
+
+// Sharded mode: messages become shard jobs on the queue instead of posts.
+function withSharding(deps: HandlerDeps, config: RuntimeConfig, overrides: HostOverrides): HandlerDeps {
+  if (config.fanOutMode !== "sharded" || config.shardQueueUrl === undefined) return deps;
+  const sqs = new SQSClient({ region: config.region, endpoint: config.sqsEndpoint, credentials: overrides.credentials });
+  return { ...deps, sharded: { queue: createSqsShardQueue(sqs, config.shardQueueUrl, config.fanOutConcurrency), shardSize: config.shardSize } };
 }
 
 /** The shard worker (SQS event source) with real SDK clients, built once per container. */
@@ -158,6 +169,11 @@ export function invocationLogger(env: Record<string, string | undefined>): (entr
 /** What each Lambda's `callbackFactory` calls: config from `process.env`, then the handlers. */
 export function handlersFromEnvironment(): Handlers {
   return createHandlers(readRuntimeConfig(process.env));
+}
+
+/** What the publish function's `callbackFactory` calls. */
+export function publishFromEnvironment(): FunctionUrlHandler {
+  return createPublisher(readRuntimeConfig(process.env));
 }
 
 /** What the shard worker's `callbackFactory` calls. */

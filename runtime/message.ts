@@ -1,10 +1,11 @@
 /**
  * The wire contract: one inbound text frame becomes the two outgoing payloads (the sender's copy
  * with `"_me":true`, everyone else's with `"_me":false`), or an `_error` for the sender only.
+ * A server-side publish is built the same way, stamped `"_server":true` (`publishMessage`).
  */
 
 /** Keys only the backend may write; a client's own values for them are dropped. */
-const RESERVED_KEYS = ["_now", "_me", "_error", "_presence"] as const;
+const RESERVED_KEYS = ["_now", "_me", "_error", "_presence", "_server"] as const;
 
 /** Deeper JSON cannot be re-serialized reliably (V8's JSON.stringify recurses). */
 const MAX_NESTING_DEPTH = 512;
@@ -24,26 +25,47 @@ export interface Outgoing {
   bytes: number;
 }
 
-export type Transformed = { ok: true; outgoing: Outgoing } | { ok: false; code: ErrorCode; frame: string };
+/** What went wrong, as `_error` carries it: a stable code, a readable message, the limit crossed. */
+export interface ErrorDetail {
+  code: ErrorCode;
+  message: string;
+  limit: number;
+}
+
+export type Transformed = { ok: true; outgoing: Outgoing } | { ok: false; code: ErrorCode; frame: string; error: ErrorDetail };
 
 /**
  * Turns a message body into its outgoing copies, or an `_error` frame when it cannot be sent.
  * With `messageId` (sharded fan-out only) every copy also carries `"_id"` after `_now`.
  */
 export function transformMessage(body: string, now: number, maxBytes: number, messageId?: string): Transformed {
+  return stampMessage(body, now, maxBytes, messageId === undefined ? { _now: now } : { _now: now, _id: messageId });
+}
+
+/**
+ * A server-side publish: the copies a client's message would get, stamped `"_server":true` after
+ * `_now` (and before `_id` in sharded mode). It has no sender, so every receiver gets `others`.
+ */
+export function publishMessage(body: string, now: number, maxBytes: number, messageId?: string): Transformed {
+  const stamp = { _now: now, _server: true };
+  return stampMessage(body, now, maxBytes, messageId === undefined ? stamp : { ...stamp, _id: messageId });
+}
+
+function stampMessage(body: string, now: number, maxBytes: number, stamp: Record<string, unknown>): Transformed {
   const parsed = parseJson(body);
   if (parsed.ok && nestingDepth(body) > MAX_NESTING_DEPTH) {
-    const message = `JSON nesting is limited to ${MAX_NESTING_DEPTH} levels`;
-    return { ok: false, code: "NestingTooDeep", frame: errorFrame("NestingTooDeep", message, now, { limit: MAX_NESTING_DEPTH }) };
+    return failure({ code: "NestingTooDeep", message: `JSON nesting is limited to ${MAX_NESTING_DEPTH} levels`, limit: MAX_NESTING_DEPTH }, now);
   }
-  const stamp = messageId === undefined ? { _now: now } : { _now: now, _id: messageId };
   const base = parsed.ok && isPlainObject(parsed.value) ? stampObject(parsed.value, stamp) : JSON.stringify({ data: parsed.ok ? parsed.value : body, ...stamp });
   const outgoing = withMe(base);
   if (outgoing.bytes > maxBytes) {
-    const message = `outgoing payload is ${outgoing.bytes} bytes, the limit is ${maxBytes}`;
-    return { ok: false, code: "MessageTooLarge", frame: errorFrame("MessageTooLarge", message, now, { limit: maxBytes }) };
+    return failure({ code: "MessageTooLarge", message: `outgoing payload is ${outgoing.bytes} bytes, the limit is ${maxBytes}`, limit: maxBytes }, now);
   }
   return { ok: true, outgoing };
+}
+
+function failure(error: ErrorDetail, now: number): Transformed {
+  return { ok: false, code: error.code, frame: errorFrame(error.code, error.message, now, { limit: error.limit }), error };
 }
 
 /** `{"_error":{code,message,...extra},"_now":…,"_me":true}`: always addressed to the sender. */

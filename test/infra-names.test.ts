@@ -32,6 +32,8 @@ const NAME_LIMITS: Record<string, { field: string; limit: number } | null> = {
   "aws:apigatewayv2/integration:Integration": null,
   "aws:apigatewayv2/route:Route": null,
   "aws:lambda/eventSourceMapping:EventSourceMapping": null,
+  // A function URL takes its function's name and has none of its own.
+  "aws:lambda/functionUrl:FunctionUrl": null,
   "aws:sns/topicSubscription:TopicSubscription": null,
   "aws:iam/rolePolicyAttachment:RolePolicyAttachment": null,
   "aws:apigateway/account:Account": null,
@@ -127,6 +129,7 @@ const CREATE_ACTION: Record<string, string | null> = {
   "aws:lambda/function:Function": "lambda:CreateFunction",
   "aws:lambda/permission:Permission": "lambda:AddPermission",
   "aws:lambda/eventSourceMapping:EventSourceMapping": "lambda:CreateEventSourceMapping",
+  "aws:lambda/functionUrl:FunctionUrl": "lambda:CreateFunctionUrlConfig",
   "aws:cloudwatch/logGroup:LogGroup": "logs:CreateLogGroup",
   "aws:apigatewayv2/api:Api": "apigateway:POST",
   "aws:apigatewayv2/integration:Integration": "apigateway:POST",

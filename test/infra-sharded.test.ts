@@ -8,6 +8,7 @@ import test from "ava";
 import { runProgram, type ProgramReport } from "../harness/program-run";
 import { MOCK_ACCOUNT, MOCK_REGION } from "../harness/pulumi-mocks";
 import { all, asList, countByType, once, one, parsePolicy, succeeded } from "./helpers/report";
+import { assertPublishSession } from "./helpers/serialized-publish";
 import { assertShardedSession } from "./helpers/serialized-sharded";
 
 const PREFIX = "message-broadcast-dev";
@@ -40,7 +41,7 @@ test("sharded: two queues, a fourth function with its role, log group and alarms
     "aws:cloudwatch/metricAlarm:MetricAlarm": 3,
   });
   for (const type of SHARD_TYPES) t.is(all(without, type).length, 0, `direct mode declares no ${type}`);
-  for (const route of ["connect", "disconnect", "default"]) {
+  for (const route of ["connect", "disconnect", "default", "publish"]) {
     t.false(JSON.stringify(policyOf(without, route)).includes("sqs:"), `direct ${route} has no SQS permission`);
   }
 });
@@ -78,6 +79,12 @@ test("sharded: maximumConcurrency caps the workers, no reserved concurrency unle
     SHARD_QUEUE_URL: `https://sqs.${MOCK_REGION}.amazonaws.com/${MOCK_ACCOUNT}/${PREFIX}-shards`,
     SHARD_SIZE: "250",
   });
+  // Publish enqueues shard jobs on the same queue.
+  t.like((one(report, "aws:lambda/function:Function", `${PREFIX}-publish`).inputs.environment as { variables: Record<string, string> }).variables, {
+    FANOUT_MODE: "sharded",
+    SHARD_QUEUE_URL: `https://sqs.${MOCK_REGION}.amazonaws.com/${MOCK_ACCOUNT}/${PREFIX}-shards`,
+    SHARD_SIZE: "250",
+  });
 });
 
 test("sharded: least privilege — $default may only send to the queue; the worker receives from it, posts, deletes rows", async (t) => {
@@ -101,11 +108,24 @@ test("sharded: least privilege — $default may only send to the queue; the work
     [["sqs:SendMessage"], [queueArn]],
     [["logs:CreateLogStream", "logs:PutLogEvents"], [logs("default")]],
   ]);
+  // Sharded publish only plans and sends shard jobs: the workers post and delete gone rows.
+  t.deepEqual(statements("publish"), [
+    [["dynamodb:Query"], [`${tableArn}/index/room-index`]],
+    [["sqs:SendMessage"], [queueArn]],
+    [["logs:CreateLogStream", "logs:PutLogEvents"], [logs("publish")]],
+  ]);
   for (const route of ["connect", "disconnect"]) t.false(JSON.stringify(policyOf(report, route)).includes("sqs:"));
 });
 
-test("serialized Lambda code, sharded: $default enqueues, the uploaded worker delivers, `_id` in every copy", async (t) => {
+test.serial("serialized Lambda code, sharded: $default enqueues, the uploaded worker delivers, `_id` in every copy", async (t) => {
   const report = await sharded();
   succeeded(t, report);
   await assertShardedSession(t, report, PREFIX);
+});
+
+// Serial, as the session above: both swap console.log and process.env.
+test.serial("serialized publish code, sharded: 202 with the shard count, the uploaded worker delivers `_server` copies", async (t) => {
+  const report = await sharded();
+  succeeded(t, report);
+  await assertPublishSession(t, report, PREFIX, "sharded");
 });

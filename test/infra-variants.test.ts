@@ -169,6 +169,7 @@ test("alarmEmail: every alarm notifies an SNS topic with an email subscription",
     endpoint: "ops@example.com",
   });
   const alarms = all(report, "aws:cloudwatch/metricAlarm:MetricAlarm");
-  t.is(alarms.length, 6);
+  // Errors and throttles of the four functions.
+  t.is(alarms.length, 8);
   for (const alarm of alarms) t.like(alarm.inputs, { alarmActions: [topic.state.arn], okActions: [topic.state.arn] }, alarm.name);
 });

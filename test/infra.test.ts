@@ -7,6 +7,9 @@ import { COMPONENT, ROUTES, all, asList, countByType, once, one, parsePolicy, su
 // The default config (an empty stack "dev"); test/infra-variants.test.ts covers other values.
 const defaults = once(() => runProgram());
 
+/** Every function's name suffix: the three routes', then publish's. */
+const FUNCTIONS = [...ROUTES.map(([route]) => route), "publish"];
+
 test("program: exactly the expected resources, every one a child of one BroadcastApi", async (t) => {
   const report = await defaults();
   succeeded(t, report);
@@ -14,16 +17,17 @@ test("program: exactly the expected resources, every one a child of one Broadcas
     [COMPONENT]: 1,
     "aws:dynamodb/table:Table": 1,
     "aws:apigatewayv2/api:Api": 1,
-    "aws:cloudwatch/logGroup:LogGroup": 3,
-    "aws:iam/role:Role": 3,
-    "aws:iam/rolePolicy:RolePolicy": 3,
-    "aws:lambda/function:Function": 3,
+    "aws:cloudwatch/logGroup:LogGroup": 4,
+    "aws:iam/role:Role": 4,
+    "aws:iam/rolePolicy:RolePolicy": 4,
+    "aws:lambda/function:Function": 4,
+    "aws:lambda/functionUrl:FunctionUrl": 1,
     "aws:apigatewayv2/integration:Integration": 3,
     "aws:apigatewayv2/route:Route": 3,
     "aws:lambda/permission:Permission": 3,
     "aws:apigatewayv2/stage:Stage": 1,
     "aws:cloudwatch/dashboard:Dashboard": 1,
-    "aws:cloudwatch/metricAlarm:MetricAlarm": 6,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": 8,
   });
   t.is(one(report, COMPONENT, "message-broadcast-dev").parents.length, 0);
   for (const resource of report.resources.filter(({ type }) => type !== COMPONENT)) {
@@ -33,17 +37,45 @@ test("program: exactly the expected resources, every one a child of one Broadcas
   t.deepEqual(report.calls, [], "no provider invokes");
 });
 
-test("outputs: the wss endpoint, the management endpoint, table, api id and stage", async (t) => {
+test("outputs: the wss endpoint, the management endpoint, table, api id, stage and the publish URL", async (t) => {
   const report = await defaults();
   const apiId = one(report, "aws:apigatewayv2/api:Api", "message-broadcast-dev-api").id;
   const table = one(report, "aws:dynamodb/table:Table", "message-broadcast-dev-connections");
+  const url = one(report, "aws:lambda/functionUrl:FunctionUrl", "message-broadcast-dev-publish-url");
   t.deepEqual(report.outputs, {
     endpoint: `wss://${apiId}.execute-api.${MOCK_REGION}.amazonaws.com/dev`,
     managementEndpoint: `https://${apiId}.execute-api.${MOCK_REGION}.amazonaws.com/dev`,
     tableName: table.state.name,
     apiId,
     stage: "dev",
+    publishUrl: url.state.functionUrl,
   });
+  t.regex(String(report.outputs.publishUrl), new RegExp(`^https://[0-9a-f]{32}\\.lambda-url\\.${MOCK_REGION}\\.on\\.aws/$`));
+});
+
+test("publish: a function URL with AWS_IAM auth, no resource policy opening it, and the stage's management endpoint", async (t) => {
+  const report = await defaults();
+  const name = "message-broadcast-dev-publish";
+  const fn = one(report, "aws:lambda/function:Function", name);
+  t.deepEqual(one(report, "aws:lambda/functionUrl:FunctionUrl", `${name}-url`).inputs, { functionName: name, authorizationType: "AWS_IAM" });
+  // Same-account principals need only their own lambda:InvokeFunctionUrl; nothing grants anyone else.
+  t.false(all(report, "aws:lambda/permission:Permission").some((permission) => permission.inputs.function === name));
+  const apiId = one(report, "aws:apigatewayv2/api:Api", "message-broadcast-dev-api").id;
+  const tableName = one(report, "aws:dynamodb/table:Table", "message-broadcast-dev-connections").state.name;
+  t.like(fn.inputs, {
+    handler: "__index.handler",
+    role: one(report, "aws:iam/role:Role", `${name}-role`).state.arn,
+    environment: {
+      variables: {
+        TABLE_NAME: tableName,
+        MAX_MESSAGE_BYTES: "131072",
+        FANOUT_CONCURRENCY: "64",
+        CONNECTION_TTL_SECONDS: "7500",
+        MANAGEMENT_ENDPOINT: `https://${apiId}.execute-api.${MOCK_REGION}.amazonaws.com/dev`,
+      },
+    },
+  });
+  t.deepEqual(one(report, "aws:cloudwatch/logGroup:LogGroup", `${name}-logs`).inputs, { name: `/aws/lambda/${name}`, retentionInDays: 14 });
 });
 
 test("table: connectionId string key, room-index on room, on demand, TTL on expiresAt, AWS-owned key (no KMS), deletable by default", async (t) => {
@@ -150,8 +182,19 @@ test("iam: one role per function, assumable by Lambda only, allowing exactly its
       },
       logs("default"),
     ],
+    // Query the room on the index (no sender row to read), delete gone rows, post to this stage only.
+    publish: [
+      { Effect: "Allow", Action: ["dynamodb:Query"], Resource: [`${String(tableArn)}/index/room-index`] },
+      { Effect: "Allow", Action: ["dynamodb:DeleteItem"], Resource: [String(tableArn)] },
+      {
+        Effect: "Allow",
+        Action: ["execute-api:ManageConnections"],
+        Resource: [`arn:aws:execute-api:${MOCK_REGION}:${MOCK_ACCOUNT}:${apiId}/dev/POST/@connections/*`],
+      },
+      logs("publish"),
+    ],
   };
-  for (const [route] of ROUTES) {
+  for (const route of Object.keys(expected)) {
     const role = one(report, "aws:iam/role:Role", `message-broadcast-dev-${route}-role`);
     t.deepEqual(Object.keys(role.inputs), ["assumeRolePolicy"], "no managed policies, no other inline policies");
     t.deepEqual(parsePolicy(role.inputs.assumeRolePolicy).Statement, [
@@ -200,7 +243,7 @@ test("monitoring: a dashboard of API and per-function metrics, alarms on errors 
     ]),
   );
   const api = (name: string) => `AWS/ApiGateway ${name} ApiId ${apiId} Stage dev Sum`;
-  const perFunction = (metric: string, stat: string) => ROUTES.map(([route]) => `AWS/Lambda ${metric} FunctionName message-broadcast-dev-${route} ${stat}`);
+  const perFunction = (metric: string, stat: string) => FUNCTIONS.map((fn) => `AWS/Lambda ${metric} FunctionName message-broadcast-dev-${fn} ${stat}`);
   t.deepEqual(graphs, {
     "Connections and messages": [api("ConnectCount"), api("MessageCount")],
     "API errors": [api("IntegrationError"), api("ClientError"), api("ExecutionError")],
@@ -210,7 +253,7 @@ test("monitoring: a dashboard of API and per-function metrics, alarms on errors 
   });
   t.true(body.widgets.every(({ properties }) => properties.region === MOCK_REGION));
 
-  for (const [route] of ROUTES) {
+  for (const route of FUNCTIONS) {
     for (const [kind, metricName] of [
       ["errors", "Errors"],
       ["throttles", "Throttles"],
@@ -233,7 +276,7 @@ test("monitoring: a dashboard of API and per-function metrics, alarms on errors 
 
 test("archives: only the serialized handler by default, no @pulumi or @aws-sdk packages", async (t) => {
   const report = await defaults();
-  t.deepEqual(Object.keys(report.archives).sort(), ROUTES.map(([route]) => `message-broadcast-dev-${route}`).sort());
+  t.deepEqual(Object.keys(report.archives).sort(), FUNCTIONS.map((fn) => `message-broadcast-dev-${fn}`).sort());
   for (const [name, archive] of Object.entries(report.archives)) {
     t.log(`${name}: ${JSON.stringify(archive.files)}`);
     t.deepEqual(Object.keys(archive.files), ["__index.js"]);

@@ -1,5 +1,5 @@
 import test from "ava";
-import { MAX_NESTING_DEPTH, errorFrame, nestingDepth, transformMessage } from "../runtime/message";
+import { MAX_NESTING_DEPTH, errorFrame, nestingDepth, publishMessage, transformMessage } from "../runtime/message";
 
 const NOW = 1561016329388;
 const LIMIT = 131072;
@@ -27,6 +27,7 @@ const table: Array<[string, string, string]> = [
   ["unicode text", "안녕 👋", `{"data":"안녕 👋","_now":${NOW}`],
   ["empty object", "{}", `{"_now":${NOW}`],
   ["forged fields replaced, order kept", `{"_me":true,"a":1,"_now":5,"_error":{"code":"x"},"b":2}`, `{"a":1,"b":2,"_now":${NOW}`],
+  ["a client's _server is removed", `{"_server":true,"a":1}`, `{"a":1,"_now":${NOW}`],
   ["a forged presence event is dropped", `{"_presence":{"event":"join","count":99},"text":"hi"}`, `{"text":"hi","_now":${NOW}`],
   ["nested reserved keys are data", `{"inner":{"_me":true}}`, `{"inner":{"_me":true},"_now":${NOW}`],
 ];
@@ -77,4 +78,28 @@ test("nesting: within the limit is broadcast, deeper gets NestingTooDeep", (t) =
 
 test("errorFrame: code, message and extra fields, addressed to the sender", (t) => {
   t.is(errorFrame("Unavailable", "down", NOW), `{"_error":{"code":"Unavailable","message":"down"},"_now":${NOW},"_me":true}`);
+});
+
+test("publish: client-style copies stamped _now, _server, then _me:false; a forged _server is replaced", (t) => {
+  const publish = (body: string, messageId?: string) => {
+    const result = publishMessage(body, NOW, LIMIT, messageId);
+    if (!result.ok) throw new Error(result.frame);
+    return result.outgoing.others;
+  };
+  t.is(publish(`{"_server":false,"score":3,"_me":true}`), `{"score":3,"_now":${NOW},"_server":true,"_me":false}`);
+  t.is(publish("hello"), `{"data":"hello","_now":${NOW},"_server":true,"_me":false}`);
+  t.is(publish("[1]"), `{"data":[1],"_now":${NOW},"_server":true,"_me":false}`);
+  // Sharded: `_id` sits right before `_me`, as in a client's copies.
+  t.is(publish(`{"a":1,"_id":"forged"}`, "MsgId123456789A="), `{"a":1,"_now":${NOW},"_server":true,"_id":"MsgId123456789A=","_me":false}`);
+});
+
+test("publish: too large and too deep fail with the same codes, and the detail an HTTP answer carries", (t) => {
+  const body = "x".repeat(100);
+  const result = publishMessage(body, NOW, 100);
+  if (result.ok) return t.fail();
+  const bytes = Buffer.byteLength(`{"data":"${body}","_now":${NOW},"_server":true,"_me":false}`);
+  t.deepEqual(result.error, { code: "MessageTooLarge", message: `outgoing payload is ${bytes} bytes, the limit is 100`, limit: 100 });
+  const deep = publishMessage("[".repeat(600) + "]".repeat(600), NOW, LIMIT);
+  if (deep.ok) return t.fail();
+  t.deepEqual(deep.error, { code: "NestingTooDeep", message: `JSON nesting is limited to ${MAX_NESTING_DEPTH} levels`, limit: MAX_NESTING_DEPTH });
 });

@@ -13,7 +13,7 @@ test("index.ts loads under Pulumi's ts-node setup, and the code it serializes ru
   succeeded(t, report);
   const apiId = report.resources.find((resource) => resource.type === "aws:apigatewayv2/api:Api")?.id;
   t.like(report.outputs, { endpoint: `wss://${apiId}.execute-api.ap-northeast-2.amazonaws.com/dev`, stage: "dev" });
-  t.deepEqual(Object.keys(report.archives).sort(), ["message-broadcast-dev-connect", "message-broadcast-dev-default", "message-broadcast-dev-disconnect"]);
+  t.deepEqual(Object.keys(report.archives).sort(), ["message-broadcast-dev-connect", "message-broadcast-dev-default", "message-broadcast-dev-disconnect", "message-broadcast-dev-publish"]);
   // tsc compiles reads of a module's own `export const` to `exports.X`, which the serialized
   // module does not have: only its handler may be reached that way.
   for (const [name, archive] of Object.entries(report.archives)) t.deepEqual(archive.indexJs.match(/\bexports\.\w+/g), ["exports.handler"], name);
