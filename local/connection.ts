@@ -1,0 +1,122 @@
+/**
+ * The life of one open WebSocket connection of the emulated API Gateway: its idle and lifetime
+ * timers, the frame-size watch, its text frames fed to `$default` one at a time and in order
+ * (throttled on arrival), API Gateway's own error frames to it, and its `$disconnect` once it ends.
+ */
+import type { Duplex } from "node:stream";
+import { WebSocket, type RawData } from "ws";
+import type { Handlers } from "../runtime/handlers";
+import { messageEvent, newAwsId, type ConnectionContext } from "./events";
+import { logFailure, runDisconnect } from "./invocations";
+import { AWS_LIMITS, CLOSE, watchFrameSizes } from "./limits";
+import type { Limiter } from "./limiter";
+import type { TokenBucket } from "./token-bucket";
+
+export interface ConnectionOptions {
+  handlers: Handlers;
+  /** Stage throttling: every message takes a token. */
+  throttle: TokenBucket;
+  /** Caps the `$default` invocations of every connection together. */
+  messageInvocations: Limiter;
+  idleTimeoutMs: number;
+  maxLifetimeMs: number;
+  log(line: string): void;
+  /** Called once the socket has closed; `ended` settles when its `$disconnect` has run. */
+  onClose(connection: Connection, ended: Promise<void>): void;
+}
+
+export interface Connection {
+  readonly context: ConnectionContext;
+  readonly socket: WebSocket;
+  /** When the client last sent a message (its connect time until then). */
+  lastActiveAt(): number;
+  isOpen(): boolean;
+  /** Sends `data` as one text frame. */
+  send(data: Buffer): void;
+  /** Starts the closing handshake with `code`, logging why. */
+  close(code: number, reason: string): void;
+}
+
+/** Takes over `socket` (whose raw stream is `stream`) once `$connect` has admitted `context`. */
+export function startConnection(socket: WebSocket, stream: Duplex, context: ConnectionContext, options: ConnectionOptions): Connection {
+  const { handlers, log } = options;
+  let lastActiveAt = context.connectedAt;
+  // The tail of this connection's handler invocations; each waits for the previous one.
+  let queue = Promise.resolve();
+
+  const close = (code: number, reason: string) => {
+    log(JSON.stringify({ emulator: "close", connectionId: context.connectionId, code, reason }));
+    socket.close(code, reason);
+  };
+  const idleTimer = setTimeout(() => close(CLOSE.goingAway, "Going away: idle timeout"), options.idleTimeoutMs);
+  const lifetimeTimer = setTimeout(() => close(CLOSE.goingAway, "Going away: maximum connection duration"), options.maxLifetimeMs);
+
+  const connection: Connection = {
+    context,
+    socket,
+    lastActiveAt: () => lastActiveAt,
+    isOpen: () => socket.readyState === WebSocket.OPEN,
+    send(data) {
+      socket.send(data, { binary: false });
+    },
+    close,
+  };
+
+  // Prepended so it reads each chunk before `ws` parses (and possibly delivers) the frame.
+  const watch = watchFrameSizes(AWS_LIMITS.frameBytes, (bytes) =>
+    close(CLOSE.tooBig, `Frame of ${bytes} bytes exceeds the ${AWS_LIMITS.frameBytes}-byte frame limit`),
+  );
+  stream.prependListener("data", watch);
+
+  socket.on("message", (data, isBinary) => {
+    // Frames that arrive behind a limit violation or a close are not delivered, as on AWS.
+    if (socket.readyState !== WebSocket.OPEN) return;
+    if (isBinary) return close(CLOSE.unsupportedData, "Binary frames are not supported");
+    lastActiveAt = Date.now();
+    idleTimer.refresh();
+    const body = textOf(data);
+    // Throttled on arrival, as API Gateway does, but answered in turn so the sender's frames stay in order.
+    const admitted = options.throttle.take();
+    queue = queue.then(() => (admitted ? dispatch(body) : refuseThrottled()));
+  });
+  // `ws` closes the socket itself after a protocol error (1009 message too big, 1007 bad UTF-8).
+  socket.on("error", (err) => log(JSON.stringify({ emulator: "socketError", connectionId: context.connectionId, error: err.message })));
+  socket.on("close", (code, reason) => {
+    stream.off("data", watch);
+    clearTimeout(idleTimer);
+    clearTimeout(lifetimeTimer);
+    options.onClose(connection, queue.then(() => runDisconnect(handlers, log, context, code, reason.toString())));
+  });
+
+  async function dispatch(body: string): Promise<void> {
+    const event = messageEvent(context, body, Date.now());
+    try {
+      await options.messageInvocations.run(() => handlers.message(event));
+    } catch (err) {
+      logFailure(log, event, err);
+      // API Gateway's answer when the integration fails.
+      replyToSender("Internal server error", event.requestContext.requestId);
+    }
+  }
+
+  // A throttled message never reaches `$default`; only its sender hears about it.
+  function refuseThrottled(): void {
+    const requestId = newAwsId();
+    log(JSON.stringify({ emulator: "stageThrottled", route: "$default", connectionId: context.connectionId, requestId }));
+    replyToSender("Too Many Requests", requestId);
+  }
+
+  /** API Gateway's own error frame, sent to the sender only: `{"message","connectionId","requestId"}`. */
+  function replyToSender(message: string, requestId: string): void {
+    if (socket.readyState !== WebSocket.OPEN) return;
+    socket.send(JSON.stringify({ message, connectionId: context.connectionId, requestId }));
+  }
+
+  return connection;
+}
+
+function textOf(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString("utf8");
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  return Buffer.from(data).toString("utf8");
+}
