@@ -19,6 +19,7 @@ type NumericOption =
   | "postLatencyMs"
   | "idleTimeoutMs"
   | "maxLifetimeMs"
+  | "maxBufferedBytes"
   | "shardSize";
 
 const NUMERIC_FLAGS: Record<string, { option: NumericOption; range: IntegerRange; help: string }> = {
@@ -33,6 +34,7 @@ const NUMERIC_FLAGS: Record<string, { option: NumericOption; range: IntegerRange
   "post-latency": { option: "postLatencyMs", range: EMULATOR_RANGES.postLatencyMs, help: "ms before answering each post" },
   "idle-timeout": { option: "idleTimeoutMs", range: EMULATOR_RANGES.idleTimeoutMs, help: "ms without messages before close 1001" },
   "max-lifetime": { option: "maxLifetimeMs", range: EMULATOR_RANGES.maxLifetimeMs, help: "ms before any connection is closed 1001" },
+  "max-buffered-bytes": { option: "maxBufferedBytes", range: EMULATOR_RANGES.maxBufferedBytes, help: "bytes queued to one client before it is closed 1008" },
   "shard-size": { option: "shardSize", range: SETTINGS.shardSize, help: "receivers per shard job (--fanout sharded)" },
 };
 

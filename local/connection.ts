@@ -12,6 +12,9 @@ import { AWS_LIMITS, CLOSE, watchFrameSizes } from "./limits";
 import type { Limiter } from "./limiter";
 import type { TokenBucket } from "./token-bucket";
 
+// How long a client closed for not reading has to take the close frame before its socket is destroyed.
+const SLOW_CONSUMER_GRACE_MS = 1000;
+
 export interface ConnectionOptions {
   handlers: Handlers;
   /** Stage throttling: every message takes a token. */
@@ -20,6 +23,8 @@ export interface ConnectionOptions {
   messageInvocations: Limiter;
   idleTimeoutMs: number;
   maxLifetimeMs: number;
+  /** Bytes that may wait to be sent to this connection; a send that would queue more closes it. */
+  maxBufferedBytes: number;
   log(line: string): void;
   /** Called once the socket has closed; `ended` settles when its `$disconnect` has run. */
   onClose(connection: Connection, ended: Promise<void>): void;
@@ -31,8 +36,11 @@ export interface Connection {
   /** When the client last sent a message (its connect time until then). */
   lastActiveAt(): number;
   isOpen(): boolean;
-  /** Sends `data` as one text frame. */
-  send(data: Buffer): void;
+  /**
+   * Sends `data` as one text frame; false, and the connection is closed with 1008, when that
+   * would queue more than `maxBufferedBytes` for a client that is not reading.
+   */
+  send(data: Buffer | string): boolean;
   /** Starts the closing handshake with `code`, logging why. */
   close(code: number, reason: string): void;
 }
@@ -51,14 +59,32 @@ export function startConnection(socket: WebSocket, stream: Duplex, context: Conn
   const idleTimer = setTimeout(() => close(CLOSE.goingAway, "Going away: idle timeout"), options.idleTimeoutMs);
   const lifetimeTimer = setTimeout(() => close(CLOSE.goingAway, "Going away: maximum connection duration"), options.maxLifetimeMs);
 
+  // `bufferedAmount` is what `ws` holds in memory for this socket (what the kernel's bounded
+  // socket buffer has not taken), so capping it caps the memory one client can make us hold.
+  const send = (data: Buffer | string): boolean => {
+    const bytes = Buffer.byteLength(data);
+    if (socket.bufferedAmount + bytes <= options.maxBufferedBytes) {
+      socket.send(data, { binary: false });
+      return true;
+    }
+    cutOff(socket.bufferedAmount, bytes);
+    return false;
+  };
+
+  // The close frame waits behind the backlog a non-reading client never takes, so after a grace
+  // period the socket is destroyed: that frees the backlog and lets `$disconnect` run.
+  function cutOff(buffered: number, bytes: number): void {
+    log(JSON.stringify({ emulator: "slowConsumer", connectionId: context.connectionId, bufferedBytes: buffered, sendBytes: bytes }));
+    close(CLOSE.policyViolation, `Policy violation: over ${options.maxBufferedBytes} bytes waiting to be sent; the client is not reading`);
+    setTimeout(() => socket.terminate(), SLOW_CONSUMER_GRACE_MS).unref();
+  }
+
   const connection: Connection = {
     context,
     socket,
     lastActiveAt: () => lastActiveAt,
     isOpen: () => socket.readyState === WebSocket.OPEN,
-    send(data) {
-      socket.send(data, { binary: false });
-    },
+    send,
     close,
   };
 
@@ -109,7 +135,7 @@ export function startConnection(socket: WebSocket, stream: Duplex, context: Conn
   /** API Gateway's own error frame, sent to the sender only: `{"message","connectionId","requestId"}`. */
   function replyToSender(message: string, requestId: string): void {
     if (socket.readyState !== WebSocket.OPEN) return;
-    socket.send(JSON.stringify({ message, connectionId: context.connectionId, requestId }));
+    send(JSON.stringify({ message, connectionId: context.connectionId, requestId }));
   }
 
   return connection;

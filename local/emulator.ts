@@ -52,6 +52,11 @@ export interface EmulatorOptions {
   idleTimeoutMs?: number;
   /** Default 2 hours; then the connection is closed with 1001. */
   maxLifetimeMs?: number;
+  /**
+   * Bytes that may wait to be sent to one connection (default 4 MiB); a send that would queue
+   * more closes it with 1008 and runs `$disconnect` (docs/slow-consumers.md).
+   */
+  maxBufferedBytes?: number;
   /** Forces small Scan pages (tests). */
   scanPageLimit?: number;
   /**
@@ -141,6 +146,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     throttle: createTokenBucket(settings.throttleRateLimit, settings.throttleBurstLimit),
     idleTimeoutMs: settings.idleTimeoutMs,
     maxLifetimeMs: settings.maxLifetimeMs,
+    maxBufferedBytes: settings.maxBufferedBytes,
     log,
   });
   const quotaBucket = ({ postRate, postBurst }: { postRate: number; postBurst: number }) =>

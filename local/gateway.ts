@@ -23,6 +23,8 @@ export interface GatewayOptions {
   throttle: TokenBucket;
   idleTimeoutMs: number;
   maxLifetimeMs: number;
+  /** Bytes that may wait to be sent to one connection before it is closed with 1008. */
+  maxBufferedBytes: number;
   log(line: string): void;
 }
 
@@ -36,7 +38,10 @@ export interface ConnectionInfo {
 export interface Gateway {
   /** Takes over an HTTP upgrade request addressed to the WebSocket endpoint. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /** Sends `data` as one text frame; false when no open connection has that id. */
+  /**
+   * Sends `data` as one text frame; false when no open connection has that id, or when this send
+   * would have taken the connection over its outbound limit (it is being closed instead).
+   */
   send(connectionId: string, data: Buffer): boolean;
   describe(connectionId: string): ConnectionInfo | undefined;
   /** Closes the connection as DeleteConnection does; false when no open connection has that id. */
@@ -127,6 +132,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       messageInvocations,
       idleTimeoutMs: options.idleTimeoutMs,
       maxLifetimeMs: options.maxLifetimeMs,
+      maxBufferedBytes: options.maxBufferedBytes,
       log,
       onClose(closed, ended) {
         connections.delete(closed.context.connectionId);
@@ -157,9 +163,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       server.handleUpgrade(req, socket, head, open);
     },
     send(connectionId, data) {
-      const connection = openConnection(connectionId);
-      connection?.send(data);
-      return connection !== undefined;
+      return openConnection(connectionId)?.send(data) ?? false;
     },
     describe(connectionId) {
       const connection = openConnection(connectionId);
