@@ -99,6 +99,9 @@ function banner(emulator: Emulator, options: EmulatorOptions): string {
     `  Management  ${emulator.managementEndpoint}/@connections/{connectionId}`,
     `  DynamoDB    ${emulator.dynamoEndpoint}   table ${emulator.tableName}, ${options.dataDir ? `data in ${options.dataDir}` : "in memory"}`,
   ];
+  if (!isLoopback(options.host ?? "127.0.0.1")) {
+    lines.push(`  WARNING     --host ${options.host} is not a loopback address: anyone who can reach it can connect, and can call the management API (signatures are not verified)`);
+  }
   if (options.accessToken) lines.push("  Access      token required (?token= or Authorization: Bearer)");
   if (options.allowedOrigins?.length) lines.push(`  Origins     ${options.allowedOrigins.join(", ")}`);
   const throttleRate = options.throttleRateLimit ?? SETTINGS.throttleRateLimit.default;
@@ -112,6 +115,11 @@ function banner(emulator: Emulator, options: EmulatorOptions): string {
   return lines.join("\n");
 }
 
+// 127.0.0.0/8, ::1 and the names for them: only this machine can reach such a listener.
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.") || host === "::ffff:127.0.0.1";
+}
+
 async function main(): Promise<void> {
   let options: EmulatorOptions | "help";
   try {
@@ -123,7 +131,16 @@ async function main(): Promise<void> {
   }
   if (options === "help") return console.log(usage());
 
-  const emulator = await startEmulator(options);
+  let emulator: Emulator;
+  try {
+    emulator = await startEmulator(options);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
+    const port = options.port ?? EMULATOR_RANGES.port.default;
+    console.error(`Port ${port} is already in use (another emulator?). Stop that process, or pick another port: --port 0 picks a free one.`);
+    process.exitCode = 1;
+    return;
+  }
   console.log(banner(emulator, options));
   const stop = (signal: NodeJS.Signals) => {
     // `once` means a second Ctrl+C gets Node's default: exit at once.
