@@ -12,6 +12,9 @@ import { AWS_LIMITS, CLOSE, watchFrameSizes } from "./limits";
 import type { Limiter } from "./limiter";
 import type { TokenBucket } from "./token-bucket";
 
+// Counted for each waiting message on top of its text, so that a flood of tiny frames is bounded too.
+const WAITING_MESSAGE_OVERHEAD_BYTES = 1024;
+
 // How long a client closed for not reading has to take the close frame before its socket is destroyed.
 const SLOW_CONSUMER_GRACE_MS = 1000;
 
@@ -23,7 +26,10 @@ export interface ConnectionOptions {
   messageInvocations: Limiter;
   idleTimeoutMs: number;
   maxLifetimeMs: number;
-  /** Bytes that may wait to be sent to this connection; a send that would queue more closes it. */
+  /**
+   * Bytes that may wait to be sent to this connection (a send that would queue more closes it),
+   * and that its own messages may hold while they wait for `$default` (over it, reading pauses).
+   */
   maxBufferedBytes: number;
   log(line: string): void;
   /** Called once the socket has closed; `ended` settles when its `$disconnect` has run. */
@@ -51,6 +57,11 @@ export function startConnection(socket: WebSocket, stream: Duplex, context: Conn
   let lastActiveAt = context.connectedAt;
   // The tail of this connection's handler invocations; each waits for the previous one.
   let queue = Promise.resolve();
+  // What the messages in `queue` hold. A client that sends faster than its messages are handled
+  // is not read from (TCP slows it down) until half of that has been handled: the queue stays
+  // bounded, its messages keep their order, and nobody else waits for it.
+  let waitingBytes = 0;
+  let paused = false;
 
   const close = (code: number, reason: string) => {
     log(JSON.stringify({ emulator: "close", connectionId: context.connectionId, code, reason }));
@@ -103,7 +114,14 @@ export function startConnection(socket: WebSocket, stream: Duplex, context: Conn
     const body = textOf(data);
     // Throttled on arrival, as API Gateway does, but answered in turn so the sender's frames stay in order.
     const admitted = options.throttle.take();
-    queue = queue.then(() => (admitted ? dispatch(body) : refuseThrottled()));
+    const held = (admitted ? Buffer.byteLength(body) : 0) + WAITING_MESSAGE_OVERHEAD_BYTES;
+    waitingBytes += held;
+    queue = queue.then(() => (admitted ? dispatch(body) : refuseThrottled())).then(() => handled(held));
+    if (!paused && waitingBytes > options.maxBufferedBytes) {
+      paused = true;
+      log(JSON.stringify({ emulator: "readingPaused", connectionId: context.connectionId, waitingBytes }));
+      socket.pause();
+    }
   });
   // `ws` closes the socket itself after a protocol error (1009 message too big, 1007 bad UTF-8).
   socket.on("error", (err) => log(JSON.stringify({ emulator: "socketError", connectionId: context.connectionId, error: err.message })));
@@ -113,6 +131,13 @@ export function startConnection(socket: WebSocket, stream: Duplex, context: Conn
     clearTimeout(lifetimeTimer);
     options.onClose(connection, queue.then(() => runDisconnect(handlers, log, context, code, reason.toString())));
   });
+
+  function handled(bytes: number): void {
+    waitingBytes -= bytes;
+    if (!paused || waitingBytes > options.maxBufferedBytes / 2) return;
+    paused = false;
+    socket.resume();
+  }
 
   async function dispatch(body: string): Promise<void> {
     const event = messageEvent(context, body, Date.now());

@@ -1,14 +1,15 @@
 /**
  * The per-connection outbound limit (`maxBufferedBytes`), in both fan-out modes: a client that
  * stops reading is closed with 1008 once its backlog would pass the limit, its `$disconnect`
- * runs, posts to it are 410 — and every other client still receives every message.
+ * runs, posts to it are 410 — and every other client still receives every message. A client
+ * whose own messages pile up is no longer read from until half of them have been handled.
  */
 import test from "ava";
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import { LOCAL_AWS } from "../local/store";
 import { SETTINGS, type FanOutMode } from "../runtime/settings";
 import { connectMany, type EmulatorClient } from "./helpers/clients";
-import { invocation, startTestEmulator } from "./helpers/emulator";
+import { invocation, startTestEmulator, startWithWrappedHandlers } from "./helpers/emulator";
 import { eachMode } from "./helpers/modes";
 import { openTable } from "./helpers/table";
 
@@ -81,4 +82,41 @@ eachMode(test, "a client that stops reading is closed with 1008 while the others
   slow.ws.resume();
   t.is((await slow.closed()).code, 1006);
   t.true(slow.frames.length < sent, `the slow client read ${slow.frames.length} of ${sent}`);
+});
+
+eachMode(test, "a client whose messages pile up is not read from until they drain; it loses none and nobody waits for it", async (t, mode) => {
+  t.timeout(90_000);
+  let release: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let floodId = "";
+  const { emulator, logs } = await startWithWrappedHandlers(
+    t,
+    (real) => ({
+      ...real,
+      // The flooder's messages wait until the test opens the gate; everyone else's go straight through.
+      message: async (event) => {
+        if (event.requestContext.connectionId === floodId) await gate;
+        return real.message(event);
+      },
+    }),
+    { fanout: mode, maxBufferedBytes: LIMIT },
+  );
+  const [flooder, other] = await connectMany(emulator, 2);
+  floodId = flooder.id;
+  const count = 20;
+  for (let q = 0; q < count; q++) flooder.ws.send(JSON.stringify({ q, pad: PADDING }));
+  const paused = await logs.waitFor((entry) => entry.emulator === "readingPaused", "reading paused");
+  t.is(paused.connectionId, flooder.id);
+  t.true(Number(paused.waitingBytes) > LIMIT);
+
+  // Meanwhile another client's message is broadcast at once.
+  other.ws.send(JSON.stringify({ q: -1 }));
+  t.is((JSON.parse(await other.next()) as { q: number }).q, -1);
+  t.is((JSON.parse(await flooder.next()) as { q: number }).q, -1);
+
+  release();
+  const copies = (await other.nextFrames(count)).map((frame) => (JSON.parse(frame) as { q: number }).q);
+  t.deepEqual(mode === "direct" ? copies : copies.sort((a, b) => a - b), Array.from({ length: count }, (_, q) => q));
+  t.is((await flooder.nextFrames(count)).length, count);
+  t.is(logs.entries().filter((entry) => entry.emulator === "stageThrottled").length, 0);
 });
