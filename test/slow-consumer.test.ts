@@ -120,3 +120,20 @@ eachMode(test, "a client whose messages pile up is not read from until they drai
   t.is((await flooder.nextFrames(count)).length, count);
   t.is(logs.entries().filter((entry) => entry.emulator === "stageThrottled").length, 0);
 });
+
+test("memory: sends to a client that never reads stop at the limit plus what the kernel took", async (t) => {
+  const { emulator, logs } = await startTestEmulator(t, { maxBufferedBytes: LIMIT });
+  const [slow] = await connectMany(emulator, 1);
+  slow.ws.pause();
+  // Unbounded, all 256 MiB would be accepted and held; the kernel's socket buffers take a few MiB.
+  const chunk = Buffer.alloc(64 * 1024, "z");
+  let accepted = 0;
+  while (accepted < 256 * 2 ** 20 && emulator.send(slow.id, chunk)) accepted += chunk.length;
+  t.log(`accepted ${accepted} bytes before the cut-off`);
+  t.true(accepted >= LIMIT && accepted < LIMIT + 16 * 2 ** 20, `accepted ${accepted} bytes`);
+  t.false(emulator.send(slow.id, chunk), "the connection is no longer open");
+  t.is((await invocation(logs, "$disconnect", slow.id)).statusCode, 200);
+  t.deepEqual(emulator.connectionIds(), []);
+  slow.ws.resume();
+  t.is((await slow.closed()).code, 1006);
+});
