@@ -91,7 +91,7 @@ export interface Emulator {
   deadLetters(): Array<{ messageId: string; body: string }>;
   /** Ids of the currently open connections. */
   connectionIds(): string[];
-  /** Sends `data` to a connection as PostToConnection would, without HTTP or quota; false when it is not open. */
+  /** Sends `data` to a connection as PostToConnection would, without HTTP or quota; false when it is not open or its outbound buffer is full. */
   send(connectionId: string, data: Buffer): boolean;
   /**
    * Replaces the PostToConnection quota of the running emulator (as the options of the same
@@ -184,7 +184,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     shardQueueUrl: shardQueue?.url,
     deadLetters: () => shardQueue?.deadLetters() ?? [],
     connectionIds: () => gateway.connectionIds(),
-    send: (connectionId, data) => gateway.send(connectionId, data),
+    send: (connectionId, data) => gateway.send(connectionId, data) === "sent",
     setPostQuota(quota) {
       postQuota = quotaBucket(resolvePostQuota(quota));
     },

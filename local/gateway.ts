@@ -35,14 +35,16 @@ export interface ConnectionInfo {
   identity: { sourceIp: string; userAgent?: string };
 }
 
+export type SendOutcome = "sent" | "gone" | "bufferFull";
+
 export interface Gateway {
   /** Takes over an HTTP upgrade request addressed to the WebSocket endpoint. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /**
-   * Sends `data` as one text frame; false when no open connection has that id, or when this send
-   * would have taken the connection over its outbound limit (it is being closed instead).
+   * Sends `data` as one text frame: `gone` when no open connection has that id, `bufferFull` when
+   * this send would have taken the connection over its outbound limit (it is being closed instead).
    */
-  send(connectionId: string, data: Buffer): boolean;
+  send(connectionId: string, data: Buffer): SendOutcome;
   describe(connectionId: string): ConnectionInfo | undefined;
   /** Closes the connection as DeleteConnection does; false when no open connection has that id. */
   disconnect(connectionId: string): boolean;
@@ -163,7 +165,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       server.handleUpgrade(req, socket, head, open);
     },
     send(connectionId, data) {
-      return openConnection(connectionId)?.send(data) ?? false;
+      const connection = openConnection(connectionId);
+      if (!connection) return "gone";
+      return connection.send(data) ? "sent" : "bufferFull";
     },
     describe(connectionId) {
       const connection = openConnection(connectionId);

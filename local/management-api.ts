@@ -60,7 +60,10 @@ export function createManagementApi(options: ManagementApiOptions): ManagementAp
         log(JSON.stringify({ emulator: "throttled", connectionId }));
         return replyError(res, 429, "LimitExceededException", "Too Many Requests");
       }
-      if (!gateway.send(connectionId, body)) return gone(res);
+      const outcome = gateway.send(connectionId, body);
+      if (outcome === "gone") return gone(res);
+      // AWS documents LimitExceededException for "the WebSocket client side buffer is full" too.
+      if (outcome === "bufferFull") return replyError(res, 429, "LimitExceededException", "Client side buffer is full");
       return reply(res, 200);
     }
     if (req.method === "GET") {

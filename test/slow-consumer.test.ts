@@ -121,17 +121,25 @@ eachMode(test, "a client whose messages pile up is not read from until they drai
   t.is(logs.entries().filter((entry) => entry.emulator === "stageThrottled").length, 0);
 });
 
-test("memory: sends to a client that never reads stop at the limit plus what the kernel took", async (t) => {
+test("memory: posts to a client that never reads stop at the limit plus what the kernel took: 429, then 410", async (t) => {
   const { emulator, logs } = await startTestEmulator(t, { maxBufferedBytes: LIMIT });
   const [slow] = await connectMany(emulator, 1);
   slow.ws.pause();
+  const api = new ApiGatewayManagementApiClient({ ...LOCAL_AWS, endpoint: emulator.managementEndpoint, maxAttempts: 1 });
+  t.teardown(() => api.destroy());
   // Unbounded, all 256 MiB would be accepted and held; the kernel's socket buffers take a few MiB.
   const chunk = Buffer.alloc(64 * 1024, "z");
+  const post = () => api.send(new PostToConnectionCommand({ ConnectionId: slow.id, Data: chunk }));
   let accepted = 0;
-  while (accepted < 256 * 2 ** 20 && emulator.send(slow.id, chunk)) accepted += chunk.length;
+  let refusal: unknown;
+  while (accepted < 256 * 2 ** 20 && refusal === undefined) {
+    await post().then(() => (accepted += chunk.length), (err: unknown) => (refusal = err));
+  }
   t.log(`accepted ${accepted} bytes before the cut-off`);
   t.true(accepted >= LIMIT && accepted < LIMIT + 16 * 2 ** 20, `accepted ${accepted} bytes`);
-  t.false(emulator.send(slow.id, chunk), "the connection is no longer open");
+  // AWS documents LimitExceededException for a full client-side buffer; then the connection is closed.
+  t.like(refusal, { name: "LimitExceededException", message: "Client side buffer is full", $metadata: { httpStatusCode: 429 } });
+  t.like(await post().catch((err: unknown) => err), { name: "GoneException", $metadata: { httpStatusCode: 410 } });
   t.is((await invocation(logs, "$disconnect", slow.id)).statusCode, 200);
   t.deepEqual(emulator.connectionIds(), []);
   slow.ws.resume();
