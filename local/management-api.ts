@@ -3,7 +3,7 @@
  * GetConnection and DeleteConnection, answering with the status codes and `x-amzn-ErrorType`
  * names the AWS SDK turns into GoneException, PayloadTooLargeException and LimitExceededException.
  * As on AWS, a request without a SigV4 `Authorization` header is refused (403 Missing
- * Authentication Token); the signature itself is not verified (docs/management-api.md).
+ * Authentication Token); the signature itself is not verified (docs/slow-consumers.md).
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
