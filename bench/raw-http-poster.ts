@@ -6,6 +6,10 @@
 import http from "node:http";
 import type { Poster, PostResult } from "../runtime/post";
 
+// The emulator, like AWS, refuses a management call without a SigV4 Authorization header; it does
+// not verify the signature, so the floor sends this constant one and skips the signing it measures apart.
+const PLACEHOLDER_AUTHORIZATION = "AWS4-HMAC-SHA256 Credential=local/00000000/local/execute-api/aws4_request, SignedHeaders=host, Signature=unsigned";
+
 export function createRawHttpPosterFactory(maxSockets: number): (endpoint: string) => Poster {
   const agent = new http.Agent({ keepAlive: true, maxSockets });
   return (endpoint) => {
@@ -20,7 +24,7 @@ export function createRawHttpPosterFactory(maxSockets: number): (endpoint: strin
               port: base.port,
               method: "POST",
               path: `${base.pathname}/@connections/${encodeURIComponent(connectionId)}`,
-              headers: { "content-length": payload.length },
+              headers: { "content-length": payload.length, authorization: PLACEHOLDER_AUTHORIZATION },
             },
             (response) => {
               response.resume();

@@ -56,7 +56,7 @@ async function startSink(n: number, latencyMs: number): Promise<Sink> {
     gateway: {
       send(connectionId, body) {
         const index = receiverIndex(connectionId);
-        if (index < 0 || index >= n) return false;
+        if (index < 0 || index >= n) return "gone";
         lastActivity = performance.now();
         if (counts[index]++ > 0) result.duplicates++;
         else {
@@ -64,7 +64,7 @@ async function startSink(n: number, latencyMs: number): Promise<Sink> {
           result.lastDeliveryMs = lastActivity - started;
           if (body.includes('"_id":')) result.withId++;
         }
-        return true;
+        return "sent";
       },
       describe: () => undefined,
       disconnect: () => false,

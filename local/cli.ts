@@ -19,6 +19,7 @@ type NumericOption =
   | "postLatencyMs"
   | "idleTimeoutMs"
   | "maxLifetimeMs"
+  | "maxBufferedBytes"
   | "shardSize";
 
 const NUMERIC_FLAGS: Record<string, { option: NumericOption; range: IntegerRange; help: string }> = {
@@ -33,6 +34,7 @@ const NUMERIC_FLAGS: Record<string, { option: NumericOption; range: IntegerRange
   "post-latency": { option: "postLatencyMs", range: EMULATOR_RANGES.postLatencyMs, help: "ms before answering each post" },
   "idle-timeout": { option: "idleTimeoutMs", range: EMULATOR_RANGES.idleTimeoutMs, help: "ms without messages before close 1001" },
   "max-lifetime": { option: "maxLifetimeMs", range: EMULATOR_RANGES.maxLifetimeMs, help: "ms before any connection is closed 1001" },
+  "max-buffered-bytes": { option: "maxBufferedBytes", range: EMULATOR_RANGES.maxBufferedBytes, help: "bytes queued to one client before it is closed 1008" },
   "shard-size": { option: "shardSize", range: SETTINGS.shardSize, help: "receivers per shard job (--fanout sharded)" },
 };
 
@@ -104,6 +106,9 @@ function banner(emulator: Emulator, options: EmulatorOptions): string {
     `  Publish     POST ${emulator.publishUrl}?room=NAME   (loopback peers only; npm run publish -- --url ${emulator.publishUrl})`,
     `  DynamoDB    ${emulator.dynamoEndpoint}   table ${emulator.tableName}, ${options.dataDir ? `data in ${options.dataDir}` : "in memory"}`,
   ];
+  if (!isLoopback(options.host ?? "127.0.0.1")) {
+    lines.push(`  WARNING     --host ${options.host} is not a loopback address: anyone who can reach it can connect, and can call the management API (signatures are not verified)`);
+  }
   if (options.accessToken) lines.push("  Access      token required (?token= or Authorization: Bearer)");
   if (options.allowedOrigins?.length) lines.push(`  Origins     ${options.allowedOrigins.join(", ")}`);
   const throttleRate = options.throttleRateLimit ?? SETTINGS.throttleRateLimit.default;
@@ -118,6 +123,11 @@ function banner(emulator: Emulator, options: EmulatorOptions): string {
   return lines.join("\n");
 }
 
+// 127.0.0.0/8, ::1 and the names for them: only this machine can reach such a listener.
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || host.startsWith("127.") || host === "::ffff:127.0.0.1";
+}
+
 async function main(): Promise<void> {
   let options: EmulatorOptions | "help";
   try {
@@ -129,7 +139,16 @@ async function main(): Promise<void> {
   }
   if (options === "help") return console.log(usage());
 
-  const emulator = await startEmulator(options);
+  let emulator: Emulator;
+  try {
+    emulator = await startEmulator(options);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
+    const port = options.port ?? EMULATOR_RANGES.port.default;
+    console.error(`Port ${port} is already in use (another emulator?). Stop that process, or pick another port: --port 0 picks a free one.`);
+    process.exitCode = 1;
+    return;
+  }
   console.log(banner(emulator, options));
   const stop = (signal: NodeJS.Signals) => {
     // `once` means a second Ctrl+C gets Node's default: exit at once.

@@ -54,6 +54,11 @@ export interface EmulatorOptions {
   idleTimeoutMs?: number;
   /** Default 2 hours; then the connection is closed with 1001. */
   maxLifetimeMs?: number;
+  /**
+   * Bytes that may wait to be sent to one connection (default 4 MiB); a send that would queue
+   * more closes it with 1008 and runs `$disconnect` (docs/slow-consumers.md).
+   */
+  maxBufferedBytes?: number;
   /** Forces small room Query pages (tests). */
   scanPageLimit?: number;
   /**
@@ -94,7 +99,7 @@ export interface Emulator {
   deadLetters(): Array<{ messageId: string; body: string }>;
   /** Ids of the currently open connections. */
   connectionIds(): string[];
-  /** Sends `data` to a connection as PostToConnection would, without HTTP or quota; false when it is not open. */
+  /** Sends `data` to a connection as PostToConnection would, without HTTP or quota; false when it is not open or its outbound buffer is full. */
   send(connectionId: string, data: Buffer): boolean;
   /**
    * Replaces the PostToConnection quota of the running emulator (as the options of the same
@@ -149,6 +154,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     throttle: createTokenBucket(settings.throttleRateLimit, settings.throttleBurstLimit),
     idleTimeoutMs: settings.idleTimeoutMs,
     maxLifetimeMs: settings.maxLifetimeMs,
+    maxBufferedBytes: settings.maxBufferedBytes,
     log,
   });
   const quotaBucket = ({ postRate, postBurst }: { postRate: number; postBurst: number }) =>
@@ -189,7 +195,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     shardQueueUrl: shardQueue?.url,
     deadLetters: () => shardQueue?.deadLetters() ?? [],
     connectionIds: () => gateway.connectionIds(),
-    send: (connectionId, data) => gateway.send(connectionId, data),
+    send: (connectionId, data) => gateway.send(connectionId, data) === "sent",
     setPostQuota(quota) {
       postQuota = quotaBucket(resolvePostQuota(quota));
     },

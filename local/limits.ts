@@ -18,6 +18,8 @@ export const CLOSE = {
   normal: 1000,
   goingAway: 1001,
   unsupportedData: 1003,
+  /** A client that stops reading until its outbound buffer passes `--max-buffered-bytes` (docs/slow-consumers.md). */
+  policyViolation: 1008,
   tooBig: 1009,
   /** Never sent: reported when a connection ended without a closing handshake. */
   abnormal: 1006,

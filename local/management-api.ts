@@ -2,6 +2,8 @@
  * The API Gateway management API (`/{stage}/@connections/{id}`): PostToConnection,
  * GetConnection and DeleteConnection, answering with the status codes and `x-amzn-ErrorType`
  * names the AWS SDK turns into GoneException, PayloadTooLargeException and LimitExceededException.
+ * As on AWS, a request without a SigV4 `Authorization` header is refused (403 Missing
+ * Authentication Token); the signature itself is not verified (docs/slow-consumers.md).
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -41,6 +43,12 @@ export function createManagementApi(options: ManagementApiOptions): ManagementAp
   const { gateway, postQuota, postLatencyMs, log } = options;
 
   return async (req, res, connectionId) => {
+    if (!isSigV4(req.headers.authorization)) {
+      log(JSON.stringify({ emulator: "missingAuthentication", method: req.method, connectionId }));
+      // Drained, so that the client reads the answer rather than a reset.
+      req.resume();
+      return replyError(res, 403, "MissingAuthenticationTokenException", "Missing Authentication Token");
+    }
     if (req.method === "POST") {
       const body = await readBody(req, AWS_LIMITS.messageBytes);
       if (postLatencyMs > 0) await delay(postLatencyMs);
@@ -52,7 +60,10 @@ export function createManagementApi(options: ManagementApiOptions): ManagementAp
         log(JSON.stringify({ emulator: "throttled", connectionId }));
         return replyError(res, 429, "LimitExceededException", "Too Many Requests");
       }
-      if (!gateway.send(connectionId, body)) return gone(res);
+      const outcome = gateway.send(connectionId, body);
+      if (outcome === "gone") return gone(res);
+      // AWS documents LimitExceededException for "the WebSocket client side buffer is full" too.
+      if (outcome === "bufferFull") return replyError(res, 429, "LimitExceededException", "Client side buffer is full");
       return reply(res, 200);
     }
     if (req.method === "GET") {
@@ -71,6 +82,11 @@ export function createManagementApi(options: ManagementApiOptions): ManagementAp
     res.setHeader("Allow", "GET, POST, DELETE");
     replyError(res, 405, "MethodNotAllowedException", `${req.method} is not supported on @connections`);
   };
+}
+
+// What every AWS SDK sends; the credential scope and signature that follow are not checked.
+function isSigV4(authorization: string | undefined): boolean {
+  return authorization?.startsWith("AWS4-HMAC-SHA256 ") === true;
 }
 
 function gone(res: ServerResponse): void {

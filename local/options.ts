@@ -16,6 +16,8 @@ export const EMULATOR_RANGES = {
   postLatencyMs: { min: 0, max: 60_000, default: 0, unit: "ms" },
   idleTimeoutMs: { min: 1, max: AWS_LIMITS.idleTimeoutMs, default: AWS_LIMITS.idleTimeoutMs, unit: "ms" },
   maxLifetimeMs: { min: 1, max: AWS_LIMITS.maxLifetimeMs, default: AWS_LIMITS.maxLifetimeMs, unit: "ms" },
+  // At least one whole message, so that a client with an empty buffer can always take the next one.
+  maxBufferedBytes: { min: AWS_LIMITS.messageBytes, max: 1024 * 1024 * 1024, default: 4 * 1024 * 1024, unit: "bytes" },
 } as const;
 
 const DEFAULT_HOST = "127.0.0.1";
@@ -40,6 +42,7 @@ export type ResolvedOptions = Required<
     | "postLatencyMs"
     | "idleTimeoutMs"
     | "maxLifetimeMs"
+    | "maxBufferedBytes"
     | "fanout"
     | "shardSize"
   >
@@ -65,6 +68,7 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     postLatencyMs: checkInteger("postLatencyMs", options.postLatencyMs, EMULATOR_RANGES.postLatencyMs),
     idleTimeoutMs: checkInteger("idleTimeoutMs", options.idleTimeoutMs, EMULATOR_RANGES.idleTimeoutMs),
     maxLifetimeMs: checkInteger("maxLifetimeMs", options.maxLifetimeMs, EMULATOR_RANGES.maxLifetimeMs),
+    maxBufferedBytes: checkInteger("maxBufferedBytes", options.maxBufferedBytes, EMULATOR_RANGES.maxBufferedBytes),
     scanPageLimit: options.scanPageLimit === undefined ? undefined : checkInteger("scanPageLimit", options.scanPageLimit, SCAN_PAGE_LIMIT),
     fanout: checkFanOutMode("fanout", options.fanout),
     shardSize: checkSetting("shardSize", "shardSize", options.shardSize),

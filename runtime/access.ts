@@ -25,7 +25,8 @@ export function checkAccess(policy: AccessPolicy, event: WebSocketEvent): Handle
 }
 
 function presentsToken(event: WebSocketEvent, expected: string): boolean {
-  const fromQuery = event.queryStringParameters?.token;
+  // An empty `?token=` (a page that passes on a blank setting) must not hide a valid header.
+  const fromQuery = event.queryStringParameters?.token || undefined;
   const authorization = headerValue(event, "authorization");
   const fromHeader = authorization?.startsWith("Bearer ") ? authorization.slice("Bearer ".length) : undefined;
   const offered = fromQuery ?? fromHeader;

@@ -4,6 +4,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { startEmulator, type Emulator } from "../local/emulator";
+import { openClient } from "./helpers/clients";
 
 // The demo page (demo/index.html) in real headless Chromium against the in-process emulator:
 // two tabs see each other's chat lines and cursors, exactly as a person trying `npm start` would.
@@ -167,7 +168,8 @@ test.serial("a pointer move in one tab draws that tab's dot, in its colour, at t
     t.notDeepEqual(await canvasPixel(page, 0.1, 0.9), centre, "the dot is drawn, not the whole canvas filled");
   }
   const frame = await shownFrame(second.page, (f) => f.type === "cursor");
-  t.deepEqual(Object.keys(frame), ["type", "id", "x", "y", "_now", "_me"]);
+  // `c`: the sender's palette slot, so that every tab draws it in the same colour.
+  t.deepEqual(Object.keys(frame), ["type", "id", "x", "y", "c", "_now", "_me"]);
   t.like(frame, { id: first.id, _me: false });
   t.true(near(frame.x, 0.5) && near(frame.y, 0.5), `sent as ${frame.x},${frame.y}`);
 });
@@ -324,6 +326,92 @@ test.serial("rooms: the room field and ?room= join a room, messages stay in it, 
     for (const page of [red, lobby, bad]) await page.context().close();
   } finally {
     await rooms.close();
+  }
+});
+
+test.serial("throttled messages: the refused chat lines say 'not sent', the round trip counts only answers", async (t) => {
+  const { browser, problems } = t.context;
+  // A stage that admits one message a second after a burst of three (the handshake took one).
+  const throttled = await startEmulator({ port: 0, throttleRateLimit: 1, throttleBurstLimit: 3, log: () => {} });
+  try {
+    const page = await openPage(browser, "throttled", problems);
+    await page.goto(throttled.httpUrl);
+    await page.locator('#status[data-state="open"]').waitFor();
+    const lines = ["one", "two", "three", "four", "five", "six"];
+    // All in one go: the bucket holds at most three tokens, so at least three are refused.
+    await page.evaluate((texts) => {
+      const input = document.getElementById("chat-input") as HTMLInputElement;
+      const form = document.getElementById("chat-form") as HTMLFormElement;
+      for (const text of texts) {
+        input.value = text;
+        form.requestSubmit();
+      }
+    }, lines);
+    await page.locator("#chat-log li").nth(lines.length - 1).waitFor();
+    const sent = await page.locator('#chat-log li:not([data-refused="true"]) .text').allTextContents();
+    const refused = await page.locator('#chat-log li[data-refused="true"]');
+    const refusedTexts = await refused.locator(".text").allTextContents();
+    t.true(refusedTexts.length >= 3, `refused: ${JSON.stringify(refusedTexts)}`);
+    // Handled in order: the first ones got tokens, the rest were refused.
+    t.deepEqual([...sent, ...refusedTexts], lines);
+    t.deepEqual(await refused.locator(".refused").allTextContents(), refusedTexts.map(() => "not sent: Too Many Requests"));
+    t.is(await page.locator("#behind").textContent(), `${refusedTexts.length} refused`);
+    t.is(await page.locator("#behind").getAttribute("data-waiting"), "0", "every message was answered");
+    // Only real answers are round trips: one sample per broadcast line.
+    t.regex((await page.locator("#latency").textContent()) ?? "", new RegExp(`of last ${sent.length}\\)$`));
+    t.is(await page.locator("#frames li.error").count(), refusedTexts.length);
+    await page.context().close();
+  } finally {
+    await throttled.close();
+  }
+});
+
+test.serial("answers overdue: the badge says the page is falling behind, and clears when they arrive", async (t) => {
+  const { browser, problems } = t.context;
+  // Every post waits 2.5 s, so the sender's own copy is overdue for a while.
+  const slow = await startEmulator({ port: 0, postLatencyMs: 2500, log: () => {} });
+  try {
+    const page = await openPage(browser, "behind", problems);
+    await page.goto(slow.httpUrl);
+    await page.locator('#status[data-state="open"]').waitFor();
+    await say(page, "slowly");
+    const badge = page.locator('#behind[data-waiting="1"]');
+    await badge.waitFor();
+    t.regex((await badge.textContent()) ?? "", /^falling behind: 1 unanswered, oldest \d+\.\d s$/);
+    await chatLine(page, "slowly");
+    await page.locator("#behind").waitFor({ state: "hidden" });
+    t.is(await page.locator("#behind").getAttribute("data-waiting"), "0");
+    await page.context().close();
+  } finally {
+    await slow.close();
+  }
+});
+
+test.serial("eight cursors get eight colours: a tab whose colour another holds moves to the free one", async (t) => {
+  const { browser, problems } = t.context;
+  const board = await startEmulator({ port: 0, log: () => {} });
+  try {
+    const page = await openPage(browser, "colours", problems);
+    await page.goto(board.httpUrl);
+    await page.locator('#status[data-state="open"]').waitFor();
+    // Seven other cursors (ids sort before any the page picks) hold every slot but the sixth.
+    const others = await openClient(board.endpoint);
+    const slots = [0, 1, 2, 3, 4, 6, 7];
+    slots.forEach((slot, i) => others.ws.send(JSON.stringify({ type: "cursor", id: `000${i}`, x: 0.1 + i * 0.1, y: 0.2, c: slot })));
+    await others.nextFrames(slots.length);
+    for (let i = 0; i < slots.length; i++) await waitForCursor(page, `000${i}`);
+    t.deepEqual(await swatchColour(page), [8, 145, 178], "the page took the free slot, #0891b2");
+    const me = (await page.locator("#me").getAttribute("data-id")) ?? "";
+    await moveOnCanvas(page, 0.5, 0.7);
+    await waitForCursor(page, me);
+    const colours: string[] = [];
+    for (let i = 0; i < slots.length; i++) colours.push((await canvasPixel(page, 0.1 + i * 0.1, 0.2)).join(","));
+    colours.push((await canvasPixel(page, 0.5, 0.7)).join(","));
+    t.is(new Set(colours).size, 8, colours.join(" "));
+    others.ws.close();
+    await page.context().close();
+  } finally {
+    await board.close();
   }
 });
 

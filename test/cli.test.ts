@@ -3,6 +3,7 @@
  * them the wscat CLI), its exit codes, and its signals.
  */
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
@@ -10,6 +11,7 @@ import { AWS_ID, openClient } from "./helpers/clients";
 import { run, runCli, startCli } from "./helpers/cli";
 import { ROOT } from "../harness/program-run";
 import { DEFAULT_ROOM } from "../runtime/rooms";
+import { listen } from "../local/server";
 import { openTable } from "./helpers/table";
 
 const WSCAT = join(ROOT, "node_modules", ".bin", "wscat");
@@ -21,6 +23,7 @@ test("--port 0: the banner names the picked port; a client broadcasts; SIGTERM c
   t.regex((await cli.output(/Management\s+(\S+)/))[1], new RegExp(`^http://127\\.0\\.0\\.1:${port}/dev/@connections/\\{connectionId\\}$`));
   // The deployed stage's defaults.
   t.regex((await cli.output(/Throttling\s+(.+)/))[1], /^100 per second, burst 200 /);
+  t.false(cli.stdout().includes("WARNING"), "the default host is loopback");
 
   const client = await openClient(endpoint);
   client.ws.send('{"hello":"cli"}');
@@ -59,6 +62,26 @@ test("--presence: the banner says so, and a client joining a room is announced t
   t.is(await cli.exited(), 0);
 });
 
+test("--host 0.0.0.0: the banner warns that others can reach it, management API included", async (t) => {
+  const { cli } = await startCli(t, ["--port", "0", "--host", "0.0.0.0"]);
+  t.is(
+    (await cli.output(/^ {2}WARNING +(.+)$/m))[1],
+    "--host 0.0.0.0 is not a loopback address: anyone who can reach it can connect, and can call the management API (signatures are not verified)",
+  );
+  cli.child.kill("SIGTERM");
+  t.is(await cli.exited(), 0);
+});
+
+test("a port already in use: a hint to pick another (--port 0) and exit status 1", async (t) => {
+  const blocker = createServer();
+  const port = await listen(blocker, 0, "127.0.0.1");
+  t.teardown(() => blocker.close());
+  const cli = runCli(t, ["--port", String(port)]);
+  t.is(await cli.exited(), 1);
+  t.is(cli.stderr().trim().split("\n").at(-1), `Port ${port} is already in use (another emulator?). Stop that process, or pick another port: --port 0 picks a free one.`);
+  t.false(cli.stdout().includes("Press Ctrl+C"));
+});
+
 test("wscat: a typed line comes back as the sender's copy", async (t) => {
   const { cli, endpoint } = await startCli(t, ["--port", "0"]);
   // wscat prints "Connected" and "< " frames only to a terminal, so it runs under `script`, which
@@ -85,6 +108,7 @@ test("bad flags exit with status 2 and name the flag", async (t) => {
     [["--stage", "my stage"], {}, '--stage: must be 1 to 128 letters, digits, hyphens or underscores, got "my stage"'],
     [["--fanout", "parallel"], {}, '--fanout: must be one of direct, sharded (default direct), got "parallel"'],
     [["--shard-size", "0"], {}, '--shard-size: must be an integer from 1 to 10000 receivers per shard job (default 1000), got "0"'],
+    [["--max-buffered-bytes", "1000"], {}, '--max-buffered-bytes: must be an integer from 131072 to 1073741824 bytes (default 4194304), got "1000"'],
     [["--bogus"], {}, "Unknown option '--bogus'"],
     // PORT is read when --port is absent.
     [[], { PORT: "70000" }, "PORT: must be an integer from 0 to 65535"],

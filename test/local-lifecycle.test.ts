@@ -17,7 +17,10 @@ eachMode(test, "$connect refusals reach the client as HTTP statuses and write no
   t.is(await handshakeStatus(`${emulator.endpoint}?token=s3cret`, { origin: "https://elsewhere.example" }), 403);
   const byQuery = await connect(emulator, { url: `${emulator.endpoint}?token=s3cret`, origin: "https://app.example" });
   const byHeader = await connect(emulator, { headers: { Authorization: "Bearer s3cret" } });
-  t.deepEqual(await openTable(t, emulator.dynamoEndpoint, emulator.tableName).ids(), [byQuery.id, byHeader.id].sort());
+  // An empty ?token= (a page passing on a blank setting) does not hide the header's token.
+  t.is(await handshakeStatus(`${emulator.endpoint}?token=`), 401);
+  const emptyQuery = await connect(emulator, { url: `${emulator.endpoint}?token=`, headers: { Authorization: "Bearer s3cret" } });
+  t.deepEqual(await openTable(t, emulator.dynamoEndpoint, emulator.tableName).ids(), [byQuery.id, byHeader.id, emptyQuery.id].sort());
 });
 
 eachMode(test, "a $connect handler that throws refuses the handshake with 500", async (t, mode) => {

@@ -165,16 +165,69 @@ test("postLatencyMs: posts are still answered and delivered", async (t) => {
   t.is(await client.next(), "late");
 });
 
+// A request that looks signed to the emulator, which reads only the scheme (signatures are not verified).
+const SIGNED_LOOKING = { authorization: "AWS4-HMAC-SHA256 Credential=local/20260101/local/execute-api/aws4_request, SignedHeaders=host, Signature=0" };
+
 test("paths outside this stage's @connections are 404", async (t) => {
   const { emulator } = await startTestEmulator(t);
   const client = await connect(emulator);
   const base = emulator.managementEndpoint.replace(/\/dev$/, "");
-  t.is((await fetch(`${base}/prod/@connections/${client.id}`, { method: "POST", body: "x" })).status, 404);
-  t.is((await fetch(`${base}/dev/@connections/`, { method: "POST", body: "x" })).status, 404);
-  const unsupported = await fetch(`${base}/dev/@connections/${client.id}`, { method: "PUT", body: "x" });
+  const headers = SIGNED_LOOKING;
+  t.is((await fetch(`${base}/prod/@connections/${client.id}`, { method: "POST", body: "x", headers })).status, 404);
+  t.is((await fetch(`${base}/dev/@connections/`, { method: "POST", body: "x", headers })).status, 404);
+  const unsupported = await fetch(`${base}/dev/@connections/${client.id}`, { method: "PUT", body: "x", headers });
   t.is(unsupported.status, 405);
   t.is(unsupported.headers.get("x-amzn-errortype"), "MethodNotAllowedException");
-  const gone = await fetch(`${base}/dev/@connections/${UNKNOWN_ID}`, { method: "POST", body: "x" });
+  const gone = await fetch(`${base}/dev/@connections/${UNKNOWN_ID}`, { method: "POST", body: "x", headers });
   t.is(gone.headers.get("x-amzn-errortype"), "GoneException");
   t.deepEqual(await gone.json(), { message: "Gone" });
+});
+
+test("a request without a SigV4 Authorization header is 403 Missing Authentication Token, and does nothing", async (t) => {
+  const { emulator, logs } = await startTestEmulator(t);
+  const client = await connect(emulator);
+  const url = `${emulator.managementEndpoint}/@connections/${encodeURIComponent(client.id)}`;
+  const forged = JSON.stringify({ data: "forged", _now: 0, _me: true });
+  const attempts: Array<[string, RequestInit]> = [
+    ["POST", { method: "POST", body: forged }],
+    ["GET", { method: "GET" }],
+    ["DELETE", { method: "DELETE" }],
+    ["POST with a Bearer token", { method: "POST", body: forged, headers: { authorization: "Bearer anything" } }],
+  ];
+  for (const [what, init] of attempts) {
+    const response = await fetch(url, init);
+    t.is(response.status, 403, what);
+    t.is(response.headers.get("x-amzn-errortype"), "MissingAuthenticationTokenException", what);
+    t.deepEqual(await response.json(), { message: "Missing Authentication Token" }, what);
+  }
+  t.is(logs.entries().filter((entry) => entry.emulator === "missingAuthentication").length, attempts.length);
+  // Nothing was delivered and nothing closed: the next frame is a signed post's.
+  t.deepEqual(emulator.connectionIds(), [client.id]);
+  const api = managementClient(t, emulator.managementEndpoint);
+  const signed = await api.send(new PostToConnectionCommand({ ConnectionId: client.id, Data: Buffer.from("signed") }));
+  t.is(signed.$metadata.httpStatusCode, 200);
+  t.is(await client.next(), "signed");
+  t.deepEqual(client.frames, ["signed"]);
+});
+
+test("the SDK's signed calls are accepted; stripped of their signature the SDK reports a 403", async (t) => {
+  const { emulator } = await startTestEmulator(t);
+  const client = await connect(emulator);
+  const api = managementClient(t, emulator.managementEndpoint);
+  t.is((await api.send(new GetConnectionCommand({ ConnectionId: client.id }))).$metadata.httpStatusCode, 200);
+
+  const unsigned = managementClient(t, emulator.managementEndpoint, { maxAttempts: 1 });
+  unsigned.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers: Record<string, string> };
+      delete request.headers.authorization;
+      return next(args);
+    },
+    { step: "finalizeRequest", priority: "low", name: "dropAuthorization" },
+  );
+  const err = await sdkError(t, unsigned.send(new PostToConnectionCommand({ ConnectionId: client.id, Data: Buffer.from("x") })));
+  t.is(err.$metadata.httpStatusCode, 403);
+  t.is(err.name, "MissingAuthenticationTokenException");
+  t.is(err.message, "Missing Authentication Token");
+  t.deepEqual(client.frames, []);
 });

@@ -41,6 +41,9 @@ test("access: token required via ?token= or Authorization: Bearer, 401 otherwise
   t.deepEqual(checkAccess(policy, connectEvent({ headers: { authorization: "Basic s3cret" } })), { statusCode: 401, body: "Unauthorized" });
   t.is(checkAccess(policy, connectEvent({ queryStringParameters: { token: "s3cret" } })), undefined);
   t.is(checkAccess(policy, connectEvent({ headers: { Authorization: "Bearer s3cret" } })), undefined);
+  // An empty ?token= is no token: it neither hides a valid header nor passes alone.
+  t.is(checkAccess(policy, connectEvent({ queryStringParameters: { token: "" }, headers: { Authorization: "Bearer s3cret" } })), undefined);
+  t.deepEqual(checkAccess(policy, connectEvent({ queryStringParameters: { token: "" } })), { statusCode: 401, body: "Unauthorized" });
 });
 
 test("access: a present Origin outside allowedOrigins gets 403; no Origin (non-browser) is admitted", (t) => {
