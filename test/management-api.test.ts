@@ -8,7 +8,7 @@ import {
 } from "@aws-sdk/client-apigatewaymanagementapi";
 import { LOCAL_AWS } from "../local/store";
 import { connect } from "./helpers/clients";
-import { invocation, startTestEmulator } from "./helpers/emulator";
+import { SIGNED_LOOKING, invocation, startTestEmulator } from "./helpers/emulator";
 import { openTable } from "./helpers/table";
 
 const UNKNOWN_ID = "AAAAAAAAAAAAAAA=";
@@ -166,7 +166,6 @@ test("postLatencyMs: posts are still answered and delivered", async (t) => {
 });
 
 // A request that looks signed to the emulator, which reads only the scheme (signatures are not verified).
-const SIGNED_LOOKING = { authorization: "AWS4-HMAC-SHA256 Credential=local/20260101/local/execute-api/aws4_request, SignedHeaders=host, Signature=0" };
 
 test("paths outside this stage's @connections are 404", async (t) => {
   const { emulator } = await startTestEmulator(t);

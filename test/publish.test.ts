@@ -9,7 +9,7 @@ import test from "ava";
 import type { FunctionUrlEvent } from "../runtime/function-url";
 import { isLocalPeer, isLoopbackAddress } from "../local/loopback";
 import { connect, connectMany } from "./helpers/clients";
-import { expectNothingBefore, invocations, startTestEmulator } from "./helpers/emulator";
+import { SIGNED_LOOKING, expectNothingBefore, invocations, startTestEmulator } from "./helpers/emulator";
 import { eachMode } from "./helpers/modes";
 import { expectedCopy, publishTo } from "./helpers/publish";
 
@@ -148,9 +148,10 @@ test("isLocalPeer: loopback always; the listening address itself only when liste
 });
 
 /** The status of a request from `localAddress` (a real source address of this machine). */
+// Signed-looking, so that a 403 from the management API can only be the loopback rule.
 function statusFrom(localAddress: string, host: string, port: number, method: string, path: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ host, port, method, path, localAddress, headers: { "content-length": 2 } }, (res) => {
+    const req = request({ host, port, method, path, localAddress, headers: { "content-length": 2, ...SIGNED_LOOKING } }, (res) => {
       res.resume();
       resolve(res.statusCode ?? 0);
     });

@@ -15,6 +15,12 @@ import { openTable } from "./table";
 
 export type LogEntry = Record<string, unknown>;
 
+/**
+ * An `Authorization` header of SigV4's form: the emulator's management API refuses requests
+ * without one, as AWS does, but does not verify the signature.
+ */
+export const SIGNED_LOOKING = { authorization: "AWS4-HMAC-SHA256 Credential=local/20260101/local/execute-api/aws4_request, SignedHeaders=host, Signature=0" };
+
 export interface LogCapture {
   lines: string[];
   log: (line: string) => void;
