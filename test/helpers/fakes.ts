@@ -12,13 +12,13 @@ import type { ShardJob, ShardQueue } from "../../runtime/shards";
 import { connectEvent, disconnectEvent, messageEvent, type ConnectionContext } from "../../local/events";
 
 /** An error as the SDK throws them: the handlers log and report its name only. */
-export function namedError(name: string): Error {
+function namedError(name: string): Error {
   return Object.assign(new Error(`${name} (fake)`), { name });
 }
 
 type StoreCall = "put" | "remove" | "roomOf" | "forEachRoomPage";
 
-export interface FakeStore extends ConnectionStore {
+interface FakeStore extends ConnectionStore {
   /** The table: connection id → row, in insertion order. */
   rows: Map<string, ConnectionRecord>;
   /** Makes every later call of `call` reject with an error named `name` (after `pages` pages for forEachRoomPage). */
@@ -30,7 +30,7 @@ export interface FakeStore extends ConnectionStore {
 }
 
 /** A ConnectionStore over a Map: room queries skip expired rows and page `pageSize` ids at a time. */
-export function createFakeStore(pageSize = 2): FakeStore {
+function createFakeStore(pageSize = 2): FakeStore {
   const rows = new Map<string, ConnectionRecord>();
   const failures = new Map<StoreCall, { name: string; pages: number }>();
   const hidden = new Set<string>();
@@ -74,13 +74,13 @@ export function createFakeStore(pageSize = 2): FakeStore {
 }
 
 /** One recorded post: where it went and the payload as text. */
-export interface RecordedPost {
+interface RecordedPost {
   endpoint: string;
   connectionId: string;
   payload: string;
 }
 
-export interface RecordingPoster {
+interface RecordingPoster {
   posterFor(endpoint: string): Poster;
   posts: RecordedPost[];
   /** Answers posts to `id` with `result` instead of delivered. */
@@ -90,7 +90,7 @@ export interface RecordingPoster {
 }
 
 /** A Poster that records every post and answers delivered unless told otherwise per connection. */
-export function createRecordingPoster(): RecordingPoster {
+function createRecordingPoster(): RecordingPoster {
   const posts: RecordedPost[] = [];
   const answers = new Map<string, PostResult>();
   return {
@@ -106,7 +106,7 @@ export function createRecordingPoster(): RecordingPoster {
   };
 }
 
-export interface FakeShardQueue extends ShardQueue {
+interface FakeShardQueue extends ShardQueue {
   /** Every accepted enqueue call's jobs. */
   batches: ShardJob[][];
   /** Makes enqueue calls after the first `accepted` ones reject with an error named `name`. */
