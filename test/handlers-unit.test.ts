@@ -143,6 +143,24 @@ test("$disconnect with presence: the rest of the room hears the leave; a connect
   t.deepEqual(logs, [line(leave, 200, { receivers: 2, delivered: 2, gone: 0, failed: 0, failures: {} }), line(unknown, 200)]);
 });
 
+test("$disconnect with presence: an index that still lists the leaver neither counts it nor posts to it", async (t) => {
+  const { deps, store, poster } = fakeRig({ presence: true });
+  for (const id of ["a", "c"]) store.rows.set(id, row(id, "lobby"));
+  store.lingerInIndex("c");
+  await makeHandlers(deps).disconnect(fakeEvents.disconnect("c"));
+  t.false(store.rows.has("c"));
+  t.deepEqual(poster.posts.map((post) => post.connectionId), ["a"]);
+  t.deepEqual(poster.received("a"), [presence("leave", 1)]);
+});
+
+test("$default decodes a base64-encoded body before stamping it", async (t) => {
+  const { deps, store, poster } = fakeRig();
+  store.rows.set("s", row("s", "$default"));
+  const event = { ...fakeEvents.message("s", Buffer.from('{"bin":"ä"}').toString("base64")), isBase64Encoded: true };
+  await makeHandlers(deps).message(event);
+  t.deepEqual(poster.posts.map((post) => post.payload), [`{"bin":"ä","_now":${FAKE_NOW},"_me":true}`]);
+});
+
 test("$default sends the stamped copies to the sender's room only, skipping expired rows", async (t) => {
   const { deps, store, poster, logs } = fakeRig();
   store.rows.set("s", row("s", "lobby"));

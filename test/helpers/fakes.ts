@@ -27,6 +27,8 @@ interface FakeStore extends ConnectionStore {
   hideFromIndex(id: string): void;
   /** Makes removing `id`'s row reject (a failed clean-up of a gone connection). */
   failRemoveOf(id: string): void;
+  /** Keeps listing `id` in room queries after its row is removed, as the lagging index does right after `$disconnect`. */
+  lingerInIndex(id: string): void;
 }
 
 /** A ConnectionStore over a Map: room queries skip expired rows and page `pageSize` ids at a time. */
@@ -35,6 +37,8 @@ function createFakeStore(pageSize = 2): FakeStore {
   const failures = new Map<StoreCall, { name: string; pages: number }>();
   const hidden = new Set<string>();
   const removeFailures = new Set<string>();
+  const lingerers = new Set<string>();
+  const lingering = new Map<string, ConnectionRecord>();
   const check = (call: StoreCall) => {
     const failure = failures.get(call);
     if (failure && call !== "forEachRoomPage") throw namedError(failure.name);
@@ -44,6 +48,7 @@ function createFakeStore(pageSize = 2): FakeStore {
     fail: (call, name, pages = 0) => void failures.set(call, { name, pages }),
     hideFromIndex: (id) => void hidden.add(id),
     failRemoveOf: (id) => void removeFailures.add(id),
+    lingerInIndex: (id) => void lingerers.add(id),
     put(record) {
       check("put");
       rows.set(record.connectionId, { ...record });
@@ -52,16 +57,17 @@ function createFakeStore(pageSize = 2): FakeStore {
     remove(connectionId) {
       check("remove");
       if (removeFailures.has(connectionId)) return Promise.reject(namedError("ConditionalCheckFailedException"));
-      const room = rows.get(connectionId)?.room;
+      const removed = rows.get(connectionId);
+      if (removed && lingerers.has(connectionId)) lingering.set(connectionId, removed);
       rows.delete(connectionId);
-      return Promise.resolve(room);
+      return Promise.resolve(removed?.room);
     },
     roomOf(connectionId) {
       check("roomOf");
       return Promise.resolve(rows.get(connectionId)?.room);
     },
     async forEachRoomPage(room, nowSeconds, onPage) {
-      const ids = [...rows.values()].filter((row) => row.room === room && row.expiresAt > nowSeconds && !hidden.has(row.connectionId)).map((row) => row.connectionId);
+      const ids = [...rows.values(), ...lingering.values()].filter((row) => row.room === room && row.expiresAt > nowSeconds && !hidden.has(row.connectionId)).map((row) => row.connectionId);
       const failure = failures.get("forEachRoomPage");
       let page = 0;
       do {
