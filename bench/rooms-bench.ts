@@ -31,7 +31,7 @@ interface Meter {
 }
 
 /** A document client that asks DynamoDB for ConsumedCapacity on every call and sums it. */
-function meteredClient(endpoint: string): { doc: DynamoDBDocumentClient; meter: Meter; destroy(): void } {
+function meteredClient(endpoint: string): { doc: DynamoDBDocumentClient; meter: Meter; destroy: () => void } {
   const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint });
   const doc = DynamoDBDocumentClient.from(client);
   let units = 0;

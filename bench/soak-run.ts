@@ -14,6 +14,7 @@
 import type WebSocket from "ws";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { FanOutMode } from "../runtime/settings";
+import { frameText } from "../harness/frames";
 import { startBenchEmulator, type BenchEmulator } from "./bench-emulator";
 import { openSocket } from "./e2e-clients";
 
@@ -35,7 +36,7 @@ export interface SoakOptions {
   fanout?: FanOutMode;
   /** How long the end of the run waits for deliveries that are still under way. */
   idleMs: number;
-  progress(line: string): void;
+  progress: (line: string) => void;
 }
 
 export interface SoakResult {
@@ -73,7 +74,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     let lastDelivery = Date.now();
     readers.forEach((socket, reader) =>
       socket.on("message", (data) => {
-        const { g } = JSON.parse(String(data)) as { g?: unknown };
+        const { g } = JSON.parse(frameText(data)) as { g?: unknown };
         // Anything else (an error frame) leaves this reader a delivery short, which counts as lost.
         if (typeof g !== "number") return;
         if (seen[reader][g]) duplicated++;

@@ -9,7 +9,7 @@ import anyTest, { type ExecutionContext, type TestFn } from "ava";
 import type { Emulator } from "../local/emulator";
 import type { WebSocketEvent } from "../runtime/events";
 import { SETTINGS, type FanOutMode } from "../runtime/settings";
-import { closeAll, connect, connectMany, sendInFragments, type EmulatorClient } from "./helpers/clients";
+import { closeAll, connect, connectMany, sendInFragments, type EmulatorClient, parseFrame } from "./helpers/clients";
 import { captureLog, expectEnded, invocation, recordMessageEvents, startWrappedEmulator, type LogCapture } from "./helpers/emulator";
 import { MODES, eachMode, idPart, stampOf } from "./helpers/modes";
 
@@ -112,15 +112,15 @@ eachMode<Context>(test.serial, "a payload over maxMessageBytes: MessageTooLarge 
   const body = "x".repeat(MESSAGE_BYTES);
   sendInFragments(offender.ws, body);
   const frame = await offender.next();
-  const { _now } = JSON.parse(frame);
+  const { _now } = parseFrame(frame);
   const event = (await context.events.waitFor(
     (entry) => (entry as unknown as WebSocketEvent).requestContext.connectionId === offender.id,
     "the offender's $default event",
   )) as unknown as WebSocketEvent;
-  const outgoingBytes = Buffer.byteLength(`{"data":${JSON.stringify(body)},"_now":${_now},${idPart(mode, event)}"_me":false}`);
+  const outgoingBytes = Buffer.byteLength(`{"data":${JSON.stringify(body)},"_now":${String(_now)},${idPart(mode, event)}"_me":false}`);
   t.is(
     frame,
-    `{"_error":{"code":"MessageTooLarge","message":"outgoing payload is ${outgoingBytes} bytes, the limit is ${MAX_PAYLOAD}","limit":${MAX_PAYLOAD}},"_now":${_now},"_me":true}`,
+    `{"_error":{"code":"MessageTooLarge","message":"outgoing payload is ${outgoingBytes} bytes, the limit is ${MAX_PAYLOAD}","limit":${MAX_PAYLOAD}},"_now":${String(_now)},"_me":true}`,
   );
   await stillServing(t, context, [offender]);
   await closeAll([offender]);
@@ -141,8 +141,8 @@ eachMode<Context>(test.serial, "JSON nested 10,000 deep: NestingTooDeep to the s
   t.true(Buffer.byteLength(body) <= FRAME_BYTES, "fits in one frame");
   offender.ws.send(body);
   const frame = await offender.next();
-  const { _now } = JSON.parse(frame);
-  t.is(frame, `{"_error":{"code":"NestingTooDeep","message":"JSON nesting is limited to 512 levels","limit":512},"_now":${_now},"_me":true}`);
+  const { _now } = parseFrame(frame);
+  t.is(frame, `{"_error":{"code":"NestingTooDeep","message":"JSON nesting is limited to 512 levels","limit":512},"_now":${String(_now)},"_me":true}`);
   await stillServing(t, context, [offender]);
   await closeAll([offender]);
 });

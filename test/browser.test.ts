@@ -164,14 +164,14 @@ test.serial("a pointer move in one tab draws that tab's dot, in its colour, at t
   const colour = await swatchColour(first.page);
   for (const page of [first.page, second.page]) {
     const centre = await canvasPixel(page, 0.5, 0.5);
-    t.true(centre.every((channel, i) => Math.abs(channel - colour[i]) <= 2), `centre pixel ${centre} is not the dot colour ${colour}`);
+    t.true(centre.every((channel, i) => Math.abs(channel - colour[i]) <= 2), `centre pixel ${centre.join(",")} is not the dot colour ${colour.join(",")}`);
     t.notDeepEqual(await canvasPixel(page, 0.1, 0.9), centre, "the dot is drawn, not the whole canvas filled");
   }
   const frame = await shownFrame(second.page, (f) => f.type === "cursor");
   // `c`: the sender's palette slot, so that every tab draws it in the same colour.
   t.deepEqual(Object.keys(frame), ["type", "id", "x", "y", "c", "_now", "_me"]);
   t.like(frame, { id: first.id, _me: false });
-  t.true(near(frame.x, 0.5) && near(frame.y, 0.5), `sent as ${frame.x},${frame.y}`);
+  t.true(near(frame.x, 0.5) && near(frame.y, 0.5), `sent as ${String(frame.x)},${String(frame.y)}`);
 });
 
 test.serial("both tabs show both cursors and the whole conversation (screenshots in test/artifacts/)", async (t) => {
@@ -349,7 +349,7 @@ test.serial("throttled messages: the refused chat lines say 'not sent', the roun
     }, lines);
     await page.locator("#chat-log li").nth(lines.length - 1).waitFor();
     const sent = await page.locator('#chat-log li:not([data-refused="true"]) .text').allTextContents();
-    const refused = await page.locator('#chat-log li[data-refused="true"]');
+    const refused = page.locator('#chat-log li[data-refused="true"]');
     const refusedTexts = await refused.locator(".text").allTextContents();
     t.true(refusedTexts.length >= 3, `refused: ${JSON.stringify(refusedTexts)}`);
     // Handled in order: the first ones got tokens, the rest were refused.

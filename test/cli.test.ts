@@ -7,7 +7,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
-import { AWS_ID, openClient } from "./helpers/clients";
+import { AWS_ID, openClient, parseFrame } from "./helpers/clients";
 import { run, runCli, startCli } from "./helpers/cli";
 import { ROOT } from "../harness/program-run";
 import { DEFAULT_ROOM } from "../runtime/rooms";
@@ -27,7 +27,7 @@ test("--port 0: the banner names the picked port; a client broadcasts; SIGTERM c
 
   const client = await openClient(endpoint);
   client.ws.send('{"hello":"cli"}');
-  t.like(JSON.parse(await client.next()), { hello: "cli", _me: true });
+  t.like(parseFrame(await client.next()), { hello: "cli", _me: true });
 
   cli.child.kill("SIGTERM");
   t.like(await client.closed(), { code: 1001 });
@@ -41,10 +41,10 @@ test("--fanout sharded --shard-size 1: the banner says so, and two clients get e
   t.regex((await cli.output(/Fan-out\s+(.+)/))[1], /^sharded, 1 receivers per job, local queue http:\/\/127\.0\.0\.1:\d+\/000000000000\/shards$/);
   const [a, b] = [await openClient(endpoint), await openClient(endpoint)];
   a.ws.send('{"hello":"shards"}');
-  const [fromA, atB] = [JSON.parse(await a.next()), JSON.parse(await b.next())];
+  const [fromA, atB] = [parseFrame(await a.next()), parseFrame(await b.next())];
   t.like(fromA, { hello: "shards", _me: true });
   t.like(atB, { hello: "shards", _me: false, _id: fromA._id });
-  t.regex(fromA._id, AWS_ID);
+  t.regex(String(fromA._id), AWS_ID);
   // Two shards of one receiver: two worker log lines.
   await cli.output(/"route":"shard"[^\n]*\n[\s\S]*"route":"shard"/);
   t.deepEqual([a.frames.length, b.frames.length], [1, 1]);
@@ -57,7 +57,7 @@ test("--presence: the banner says so, and a client joining a room is announced t
   t.is((await cli.output(/Presence\s+(.+)/))[1], "join/leave events to the rest of each room");
   const first = await openClient(`${endpoint}?room=cli`);
   await openClient(`${endpoint}?room=cli`);
-  t.like(JSON.parse(await first.next()), { _presence: { event: "join", count: 2 }, _me: false });
+  t.like(parseFrame(await first.next()), { _presence: { event: "join", count: 2 }, _me: false });
   cli.child.kill("SIGTERM");
   t.is(await cli.exited(), 0);
 });
@@ -91,8 +91,8 @@ test("wscat: a typed line comes back as the sender's copy", async (t) => {
   await wscat.output(/Connected/);
   wscat.child.stdin.write("hi there\n");
   const [, frame] = await wscat.output(/< (\{"data":"hi there","_now":\d+,"_me":true\})/);
-  const { _now } = JSON.parse(frame);
-  t.true(Number.isInteger(_now) && Math.abs(_now - Date.now()) < 60_000);
+  const { _now } = parseFrame(frame);
+  t.true(Number.isInteger(_now) && Math.abs((_now as number) - Date.now()) < 60_000);
   wscat.child.stdin.end();
   t.is(await wscat.exited(), 0);
   cli.child.kill("SIGTERM");

@@ -82,7 +82,7 @@ const declared = () => readYaml("Pulumi.yaml").config as Record<string, Declared
 
 // What Pulumi hands the program for a default it applies (workspace mergeConfig: primitives as
 // their text, arrays and objects as JSON).
-const asPulumiPassesIt = (value: unknown) => (typeof value === "object" ? JSON.stringify(value) : String(value));
+const asPulumiPassesIt = (value: unknown) => (typeof value === "object" ? JSON.stringify(value) : `${value as string | number | boolean}`);
 
 test("Pulumi.yaml declares every key the program reads, with a type, a description and the program's own default", (t) => {
   const keys = declared();

@@ -9,7 +9,7 @@ import test from "ava";
 import type { Handlers } from "../runtime/handlers";
 import { SHARD_WORKER_ROUTE } from "../runtime/shards";
 import { startDynamo } from "../local/store";
-import { connectMany, handshakeStatus, openClient, within } from "./helpers/clients";
+import { connectMany, handshakeStatus, openClient, within, parseFrame } from "./helpers/clients";
 import { buildHandlers, expectEnded, invocation, invocations, startTestEmulator, startWithWrappedHandlers } from "./helpers/emulator";
 import { startCli } from "./helpers/cli";
 import { eachMode, fanOutTotals } from "./helpers/modes";
@@ -32,7 +32,7 @@ eachMode(test, "abrupt drops during a broadcast to 30: each dropped client gets 
   for (const client of dropped) client.ws.terminate();
   const survivors = clients.filter((client) => !dropped.includes(client));
 
-  for (const client of survivors) t.like(JSON.parse(await client.next()), { data: "through the storm", _me: client === sender });
+  for (const client of survivors) t.like(parseFrame(await client.next()), { data: "through the storm", _me: client === sender });
   for (const client of dropped) await expectEnded(t, emulator, logs, client, 1006);
   await invocation(logs, "$default", sender.id);
   const first = await fanOutTotals(logs, mode);
@@ -41,7 +41,7 @@ eachMode(test, "abrupt drops during a broadcast to 30: each dropped client gets 
 
   // Exactly once: each survivor's next frame is the next message. The server is still up.
   sender.ws.send("after the storm");
-  for (const client of survivors) t.like(JSON.parse(await client.next()), { data: "after the storm" });
+  for (const client of survivors) t.like(parseFrame(await client.next()), { data: "after the storm" });
   await logs.waitFor(() => invocations(logs, "$default").length === 2, "the second broadcast's log line");
   const both = await fanOutTotals(logs, mode);
   t.deepEqual(
@@ -81,10 +81,10 @@ eachMode(test, "the store down during $connect: that handshake gets HTTP 500 whi
   const refused = handshakeStatus(emulator.endpoint);
   await within(started, "the $connect to start");
   a.ws.send("still here?");
-  t.like(JSON.parse(await b.next()), { data: "still here?", _me: false });
+  t.like(parseFrame(await b.next()), { data: "still here?", _me: false });
   b.ws.send("yes");
   // A's own copy of its message and B's reply, in either order: the two broadcasts overlap.
-  const atA = (await a.nextFrames(2)).map((frame) => JSON.parse(frame)).map(({ data, _me }) => `${data} ${_me}`);
+  const atA = (await a.nextFrames(2)).map((frame) => parseFrame(frame)).map(({ data, _me }) => `${String(data)} ${String(_me)}`);
   t.deepEqual(atA.sort(), ["still here? true", "yes false"]);
   chatDone();
 
@@ -116,11 +116,11 @@ eachMode(test, "--data after kill -9: the lost rows survive, the first broadcast
   t.deepEqual(await table.ids(), staleIds);
   const [a, b] = [await openClient(second.endpoint), await openClient(second.endpoint)];
   a.ws.send("after the crash");
-  t.like(JSON.parse(await a.next()), { data: "after the crash", _me: true });
-  t.like(JSON.parse(await b.next()), { data: "after the crash", _me: false });
+  t.like(parseFrame(await a.next()), { data: "after the crash", _me: true });
+  t.like(parseFrame(await b.next()), { data: "after the crash", _me: false });
   const logLine = async (route: string) => {
     const [line] = await second.cli.output(new RegExp(`^\\{"route":${JSON.stringify(route).replace("$", "\\$")}.*$`, "m"));
-    return JSON.parse(line);
+    return parseFrame(line);
   };
   t.like(await logLine("$default"), { statusCode: 200, receivers: 4 });
   // The counts: on the `$default` line (direct), on the shard worker's (sharded: one shard of 4).
@@ -144,7 +144,7 @@ eachMode(test, "an abrupt drop while its own message is being broadcast: the bro
   sender.ws.send("last words");
   await within(firstCopy, "the first copy of the broadcast");
   sender.ws.terminate();
-  for (const client of others) t.like(JSON.parse(await client.next()), { data: "last words", _me: false });
+  for (const client of others) t.like(parseFrame(await client.next()), { data: "last words", _me: false });
   await expectEnded(t, emulator, logs, sender, 1006);
   t.like(await invocation(logs, "$default", sender.id), { receivers: 6 });
   t.like(await fanOutTotals(logs, mode), { receivers: 6, failed: 0 });

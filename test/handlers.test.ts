@@ -9,7 +9,7 @@ import { createHandlers, readRuntimeConfig } from "../runtime/lambda";
 import type { EmulatorOptions } from "../local/emulator";
 import { connectEvent, disconnectEvent, messageEvent, type ConnectionContext } from "../local/events";
 import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "../local/store";
-import { connectMany } from "./helpers/clients";
+import { connectMany, parseFrame, type Frame } from "./helpers/clients";
 import { captureLog, expectNothingBefore, startTestEmulator, type LogCapture } from "./helpers/emulator";
 import { openTable, type Table } from "./helpers/table";
 
@@ -135,10 +135,10 @@ test("store down during a message: the sender gets an Unavailable _error and nob
   await store.stopStore();
 
   await store.handlers.message(messageEvent(context(sender.id, now), "lost", now));
-  const frame = JSON.parse(await sender.next());
+  const frame = parseFrame(await sender.next());
   t.deepEqual(Object.keys(frame), ["_error", "_now", "_me"]);
   t.like(frame, { _error: { code: "Unavailable" }, _now: now, _me: true });
-  t.regex(frame._error.message, /^connection store unavailable \(\w+\); message not sent$/);
+  t.regex(String((frame._error as Frame).message), /^connection store unavailable \(\w+\); message not sent$/);
   await expectNothingBefore(t, emulator, other);
   t.like(store.log.entries().find((entry) => entry.route === "$default"), { statusCode: 200, error: "Unavailable" });
 });
@@ -167,7 +167,7 @@ test("an oversized outgoing payload: MessageTooLarge to the sender only", async 
   await connectAll(store, clients, now);
 
   await store.handlers.message(messageEvent(context(sender.id, now), "x".repeat(64), now));
-  t.like(JSON.parse(await sender.next()), { _error: { code: "MessageTooLarge", limit: 64 }, _now: now, _me: true });
+  t.like(parseFrame(await sender.next()), { _error: { code: "MessageTooLarge", limit: 64 }, _now: now, _me: true });
   await expectNothingBefore(t, emulator, other);
 });
 

@@ -158,6 +158,6 @@ function neededActions(report: ProgramReport): Set<string> {
 }
 
 function deployerActions(): Set<string> {
-  const policy: { Statement: PolicyStatement[] } = JSON.parse(fs.readFileSync(path.join(ROOT, "docs", "deployer-policy.json"), "utf8"));
+  const policy = JSON.parse(fs.readFileSync(path.join(ROOT, "docs", "deployer-policy.json"), "utf8")) as { Statement: PolicyStatement[] };
   return new Set(policy.Statement.flatMap((statement) => asList(statement.Action)));
 }

@@ -27,7 +27,7 @@ test("sharded: two queues, a fourth function with its role, log group and alarms
   succeeded(t, withShards);
   const added = Object.fromEntries(
     Object.entries(countByType(withShards))
-      .map(([type, count]) => [type, count - (countByType(without)[type] ?? 0)])
+      .map(([type, count]): [string, number] => [type, count - (countByType(without)[type] ?? 0)])
       .filter(([, difference]) => difference !== 0),
   );
   t.deepEqual(added, {

@@ -82,7 +82,7 @@ test("access: the token and allowed origins go to $connect only", async (t) => {
   // Pulumi stores the token encrypted in the state (the whole environment becomes secret).
   t.deepEqual(one(report, "aws:lambda/function:Function", "message-broadcast-prod-connect").secretInputs, ["environment"]);
   for (const route of ["disconnect", "default"]) {
-    t.false(Object.keys(Object(variables(route))).some((key) => key === "ACCESS_TOKEN" || key === "ALLOWED_ORIGINS"), route);
+    t.false(Object.keys(Object(variables(route)) as object).some((key) => key === "ACCESS_TOKEN" || key === "ALLOWED_ORIGINS"), route);
     t.deepEqual(one(report, "aws:lambda/function:Function", `message-broadcast-prod-${route}`).secretInputs, [], route);
   }
 });
@@ -93,7 +93,8 @@ test("presence: $connect and $disconnect get PRESENCE, Query on the room index a
   const tableArn = String(one(report, "aws:dynamodb/table:Table", "message-broadcast-prod-connections").state.arn);
   const statements = (stack: ProgramReport, name: string) =>
     parsePolicy(one(stack, "aws:iam/rolePolicy:RolePolicy", `${name}-policy`).inputs.policy).Statement.map((s) => [asList(s.Action), asList(s.Resource)]);
-  const variables = (stack: ProgramReport, name: string) => Object(Object(one(stack, "aws:lambda/function:Function", name).inputs.environment).variables);
+  const variables = (stack: ProgramReport, name: string) =>
+    Object((Object(one(stack, "aws:lambda/function:Function", name).inputs.environment) as { variables?: unknown }).variables) as Record<string, unknown>;
   const index = [["dynamodb:Query"], [`${tableArn}/index/room-index`]];
   const post = [["execute-api:ManageConnections"], [`arn:aws:execute-api:${MOCK_REGION}:${MOCK_ACCOUNT}:${apiId}/live/POST/@connections/*`]];
   const logs = (route: string) => [["logs:CreateLogStream", "logs:PutLogEvents"], [`arn:aws:logs:${MOCK_REGION}:${MOCK_ACCOUNT}:log-group:/aws/lambda/message-broadcast-prod-${route}:*`]];
@@ -116,7 +117,7 @@ test("monitoring=false: no dashboard, alarms or topic; accessLogging: JSON acces
   t.deepEqual(accessLogs.inputs, { name: "/aws/apigateway/message-broadcast-prod/access", retentionInDays: 30 });
   const settings = one(report, "aws:apigatewayv2/stage:Stage", "message-broadcast-prod-stage").inputs.accessLogSettings;
   t.like(settings, { destinationArn: accessLogs.state.arn });
-  const format = typeof settings === "object" && settings !== null && "format" in settings ? JSON.parse(String(settings.format)) : {};
+  const format = typeof settings === "object" && settings !== null && "format" in settings ? (JSON.parse(String(settings.format)) as unknown) : {};
   t.like(format, { connectionId: "$context.connectionId", routeKey: "$context.routeKey", status: "$context.status" });
 });
 

@@ -231,7 +231,7 @@ test("monitoring: a dashboard of API and per-function metrics, alarms on errors 
   const apiId = one(report, "aws:apigatewayv2/api:Api", "message-broadcast-dev-api").id;
   const dashboard = one(report, "aws:cloudwatch/dashboard:Dashboard", "message-broadcast-dev-dashboard");
   t.is(dashboard.inputs.dashboardName, "message-broadcast-dev-dashboard");
-  const body: { widgets: Array<{ properties: { title: string; region: string; metrics: unknown[][] } }> } = JSON.parse(String(dashboard.inputs.dashboardBody));
+  const body = JSON.parse(String(dashboard.inputs.dashboardBody)) as { widgets: Array<{ properties: { title: string; region: string; metrics: unknown[][] } }> };
   const graphs = Object.fromEntries(
     body.widgets.map(({ properties }) => [
       properties.title,

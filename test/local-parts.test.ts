@@ -106,7 +106,7 @@ test("limiter: never more than `max` tasks at once, all of them run, in arrival 
   t.deepEqual(started, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   t.deepEqual(results, [0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
   await t.throwsAsync(limiter.run(() => Promise.reject(new Error("task failed"))), { message: "task failed" });
-  t.is(await limiter.run(async () => "slot freed after a failure"), "slot freed after a failure");
+  t.is(await limiter.run(() => Promise.resolve("slot freed after a failure")), "slot freed after a failure");
 });
 
 test("a bad emulator option is a ConfigError naming it, before anything starts", async (t) => {

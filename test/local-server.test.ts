@@ -11,7 +11,7 @@ import { DEFAULT_ROOM } from "../runtime/rooms";
 import { awsRequestTime } from "../local/events";
 import { DEMO_DIR } from "../local/static";
 import type { Emulator } from "../local/emulator";
-import { AWS_ID, connect, connectMany, handshakeStatus } from "./helpers/clients";
+import { AWS_ID, connect, connectMany, handshakeStatus, parseFrame } from "./helpers/clients";
 import { captureLog, invocation, invocations, recordMessageEvents, startTestEmulator, startWithWrappedHandlers } from "./helpers/emulator";
 import { eachMode, fanOutTotals, idPart } from "./helpers/modes";
 import { openTable } from "./helpers/table";
@@ -67,7 +67,7 @@ eachMode(test, "frames of one connection reach $default in the order they were s
   const [sender, receiver] = await connectMany(emulator, 2);
   const numbers = Array.from({ length: 20 }, (_, i) => i);
   for (const n of numbers) sender.ws.send(String(n));
-  const received = (await receiver.nextFrames(numbers.length)).map((frame) => Number(JSON.parse(frame).data));
+  const received = (await receiver.nextFrames(numbers.length)).map((frame) => Number(parseFrame(frame).data));
   t.deepEqual(handled, numbers.map(String));
   // Direct fan-out posts a message before the next one is handled, so it arrives in order too;
   // sharded mode promises no order across messages (docs/scaling.md), only each one once.
@@ -84,10 +84,10 @@ eachMode(test, "a ghost row (no socket) is deleted by the first broadcast while 
 
   a.ws.send("anyone there?");
   const [fromA, atB] = [await a.next(), await b.next()];
-  const { _now, _id } = JSON.parse(fromA);
+  const { _now, _id } = parseFrame(fromA);
   const id = idPart(mode, _id);
-  t.is(fromA, `{"data":"anyone there?","_now":${_now},${id}"_me":true}`);
-  t.is(atB, `{"data":"anyone there?","_now":${_now},${id}"_me":false}`);
+  t.is(fromA, `{"data":"anyone there?","_now":${String(_now)},${id}"_me":true}`);
+  t.is(atB, `{"data":"anyone there?","_now":${String(_now)},${id}"_me":false}`);
   await invocation(logs, "$default", a.id);
   t.deepEqual(await fanOutTotals(logs, mode), { receivers: 3, delivered: 2, gone: 1, failed: 0 });
   t.deepEqual(await table.ids(), [a.id, b.id].sort());
@@ -102,7 +102,7 @@ eachMode(test, "post quota: the SDK retries the 429s, so everyone still receives
   let rounds = 0;
   for (; rounds < 10 && throttled() === 0; rounds++) {
     clients[0].ws.send(`round ${rounds}`);
-    for (const client of clients) t.is(JSON.parse(await client.next()).data, `round ${rounds}`);
+    for (const client of clients) t.is(parseFrame(await client.next()).data, `round ${rounds}`);
   }
   t.true(throttled() > 0, "no post was throttled");
   await logs.waitFor(() => invocations(logs, "$default").length === rounds, "every $default line");
@@ -125,11 +125,11 @@ eachMode(test, "a $default handler that throws: the sender gets API Gateway's er
   );
   const [sender, other] = await connectMany(emulator, 2);
   sender.ws.send("boom");
-  const error = JSON.parse(await sender.next());
+  const error = parseFrame(await sender.next());
   t.deepEqual(Object.keys(error), ["message", "connectionId", "requestId"]);
   t.is(error.message, "Internal server error");
   t.is(error.connectionId, sender.id);
-  t.regex(error.requestId, AWS_ID);
+  t.regex(String(error.requestId), AWS_ID);
   t.like(await logs.waitFor((entry) => entry.emulator === "handlerError", "the handler error"), {
     route: "$default",
     connectionId: sender.id,
@@ -138,9 +138,9 @@ eachMode(test, "a $default handler that throws: the sender gets API Gateway's er
   });
 
   sender.ws.send("after");
-  t.like(JSON.parse(await sender.next()), { data: "after", _me: true });
+  t.like(parseFrame(await sender.next()), { data: "after", _me: true });
   // The other client's first frame is the later message: it got nothing for the failed one.
-  t.like(JSON.parse(await other.next()), { data: "after", _me: false });
+  t.like(parseFrame(await other.next()), { data: "after", _me: false });
 });
 
 eachMode(test, "events: API Gateway's shape for $connect, $default and $disconnect", async (t, mode) => {

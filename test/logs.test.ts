@@ -6,7 +6,7 @@
 import { randomUUID } from "node:crypto";
 import test from "ava";
 import { SHARD_WORKER_ROUTE } from "../runtime/shards";
-import { connect, connectMany, openClient, sendInFragments, type Client } from "./helpers/clients";
+import { connect, connectMany, openClient, sendInFragments, type Client, parseFrame, type Frame } from "./helpers/clients";
 import { expectEnded, startWithWrappedHandlers, type LogEntry } from "./helpers/emulator";
 import { startCli } from "./helpers/cli";
 import { eachMode } from "./helpers/modes";
@@ -37,8 +37,8 @@ async function sendMarked(sender: Client, marker: string): Promise<void> {
   sender.ws.send(messages.json);
   sendInFragments(sender.ws, messages.oversize);
   sender.ws.send(messages.deep);
-  const answers = (await sender.nextFrames(4)).map((frame) => JSON.parse(frame));
-  const kinds = answers.map((answer) => answer._error?.code ?? (answer.data === undefined ? "json" : "plain")).sort();
+  const answers = (await sender.nextFrames(4)).map((frame) => parseFrame(frame));
+  const kinds = answers.map((answer) => (answer._error as Frame | undefined)?.code ?? (answer.data === undefined ? "json" : "plain")).sort();
   if (JSON.stringify(kinds) !== JSON.stringify(["MessageTooLarge", "NestingTooDeep", "json", "plain"])) {
     throw new Error(`unexpected answers: ${JSON.stringify(kinds)}`);
   }
@@ -62,11 +62,11 @@ eachMode(test, "in process: the marker is in no emulator or handler log line, an
   const [receiver] = await connectMany(emulator, 1);
   await sendMarked(sender, marker);
   // Both broadcasts, in either order (sharded mode keeps no order across messages).
-  const copies = (await receiver.nextFrames(2)).map((frame) => JSON.parse(frame));
+  const copies = (await receiver.nextFrames(2)).map((frame) => parseFrame(frame));
   t.deepEqual(copies.map((copy) => copy.data ?? copy[marker]).sort(), [`hello ${marker}`, marker].sort());
 
   sender.ws.send(`strict: ${marker}`);
-  t.like(JSON.parse(await sender.next()), { message: "Internal server error" });
+  t.like(parseFrame(await sender.next()), { message: "Internal server error" });
   const failure = await logs.waitFor((entry) => entry.emulator === "handlerError", "the handler error");
   t.like(failure, { route: "$default", connectionId: sender.id, error: "SyntaxError" });
   t.regex(String(failure.at), /test\/logs\.test\.ts:\d+:\d+$/);
@@ -116,7 +116,7 @@ test("the CLI: the marker is on neither stdout nor stderr, and every log line is
     openClient(endpoint),
   ]);
   await sendMarked(sender, marker);
-  t.is(JSON.parse((await receiver.nextFrames(2))[0]).data, `hello ${marker}`);
+  t.is(parseFrame((await receiver.nextFrames(2))[0]).data, `hello ${marker}`);
   offender.ws.send(Buffer.from(marker), { binary: true });
   t.like(await offender.closed(), { code: 1003 });
 
@@ -131,6 +131,6 @@ test("the CLI: the marker is on neither stdout nor stderr, and every log line is
     .slice(lines.indexOf("Press Ctrl+C to stop.") + 1)
     .filter((line) => !/^SIGTERM: closing connections/.test(line) && line !== "stopped");
   t.true(logLines.length >= 10, `${logLines.length} log lines`);
-  for (const line of logLines) t.notThrows(() => JSON.parse(line), line);
+  for (const line of logLines) t.notThrows((): unknown => JSON.parse(line), line);
   t.true(logLines.some((line) => /"route":"\$default".*"error":"MessageTooLarge"/.test(line)));
 });

@@ -122,7 +122,7 @@ test("postRate: posts over the quota are 429 LimitExceededException, after the S
   const results = await Promise.allSettled(
     ["second", "third"].map((text) => api.send(new PostToConnectionCommand({ ConnectionId: client.id, Data: Buffer.from(text) }))),
   );
-  const rejected = results.flatMap((result) => (result.status === "rejected" ? [result.reason] : []));
+  const rejected = results.flatMap((result) => (result.status === "rejected" ? [result.reason as unknown] : []));
   t.true(rejected.length >= 1);
   for (const err of rejected) {
     t.like(err, { name: "LimitExceededException", $metadata: { httpStatusCode: 429, attempts: 2 } });

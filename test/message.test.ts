@@ -1,5 +1,6 @@
 import test from "ava";
 import { MAX_NESTING_DEPTH, errorFrame, nestingDepth, publishMessage, transformMessage } from "../runtime/message";
+import { parseFrame, type Frame } from "./helpers/clients";
 
 const NOW = 1561016329388;
 const LIMIT = 131072;
@@ -44,7 +45,7 @@ for (const [name, body, prefix] of table) {
 test("contract: __proto__ stays an own key and no prototype changes", (t) => {
   const { others } = copies(`{"__proto__":{"polluted":1},"constructor":{"prototype":{"x":1}}}`);
   t.is(others, `{"__proto__":{"polluted":1},"constructor":{"prototype":{"x":1}},"_now":${NOW},"_me":false}`);
-  const parsed = JSON.parse(others);
+  const parsed = parseFrame(others);
   t.true(Object.prototype.hasOwnProperty.call(parsed, "__proto__"));
   t.is(({} as Record<string, unknown>).polluted, undefined);
   t.is(Object.getPrototypeOf(parsed), Object.prototype);
@@ -57,7 +58,7 @@ test("size: a payload over the limit is refused with MessageTooLarge for the sen
   const result = transformMessage(body, NOW, exact - 1);
   if (result.ok) return t.fail();
   t.is(result.code, "MessageTooLarge");
-  t.deepEqual(JSON.parse(result.frame), {
+  t.deepEqual(parseFrame(result.frame), {
     _error: { code: "MessageTooLarge", message: `outgoing payload is ${exact} bytes, the limit is ${exact - 1}`, limit: exact - 1 },
     _now: NOW,
     _me: true,
@@ -70,7 +71,7 @@ test("nesting: within the limit is broadcast, deeper gets NestingTooDeep", (t) =
   const deep = transformMessage(nest(10000), NOW, LIMIT);
   if (deep.ok) return t.fail();
   t.is(deep.code, "NestingTooDeep");
-  t.is(JSON.parse(deep.frame)._error.limit, MAX_NESTING_DEPTH);
+  t.is((parseFrame(deep.frame)._error as Frame).limit, MAX_NESTING_DEPTH);
   // Brackets inside strings do not count, and unparseable text is plain data whatever it holds.
   t.is(nestingDepth(`{"a":"[[[[\\"[["}`), 1);
   t.true(transformMessage("[".repeat(10000), NOW, LIMIT).ok);

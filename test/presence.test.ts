@@ -10,14 +10,14 @@ import { createDynamoConnectionStore, type ConnectionStore } from "../runtime/co
 import { createPosterFactory } from "../runtime/post";
 import { announcePresence } from "../runtime/presence";
 import { LOCAL_AWS } from "../local/store";
-import { connect, type EmulatorClient } from "./helpers/clients";
+import { connect, type EmulatorClient, parseFrame } from "./helpers/clients";
 import { expectNothingBefore, invocation, startTestEmulator } from "./helpers/emulator";
 import { eachMode } from "./helpers/modes";
 
 /** Reads `client`'s next frame and checks it is exactly this presence event, `_now` the request time. */
 async function expectPresence(t: ExecutionContext, client: EmulatorClient, event: "join" | "leave", count: number): Promise<void> {
   const frame = await client.next();
-  const now: unknown = JSON.parse(frame)._now;
+  const now: unknown = parseFrame(frame)._now;
   t.true(typeof now === "number" && Number.isInteger(now) && Math.abs(now - Date.now()) < 60_000, frame);
   t.is(frame, `{"_presence":{"event":"${event}","count":${count}},"_now":${String(now)},"_me":false}`);
 }
@@ -62,10 +62,10 @@ eachMode(test, "presence: a client's own `_presence` is dropped from its message
   await expectPresence(t, sender, "join", 2);
   sender.ws.send('{"_presence":{"event":"leave","count":0},"text":"hi"}');
   const [own, copy] = [await sender.next(), await other.next()];
-  const { _now, _id } = JSON.parse(own);
+  const { _now, _id } = parseFrame(own);
   const id = mode === "sharded" ? `"_id":${JSON.stringify(_id)},` : "";
-  t.is(own, `{"text":"hi","_now":${_now},${id}"_me":true}`);
-  t.is(copy, `{"text":"hi","_now":${_now},${id}"_me":false}`);
+  t.is(own, `{"text":"hi","_now":${String(_now)},${id}"_me":true}`);
+  t.is(copy, `{"text":"hi","_now":${String(_now)},${id}"_me":false}`);
 });
 
 test("presence off (the default): joins and leaves post nothing", async (t) => {

@@ -4,7 +4,7 @@
  * implementation (the `aws4` package), credentials coming from the standard chain.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer, type IncomingMessage } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { LookupFunction } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -80,7 +80,7 @@ const toLoopback: LookupFunction = (_host, options, callback) => {
  */
 async function startVerifier(t: ExecutionContext, secretAccessKey: string): Promise<{ port: number; seen: Array<{ url: string; body: string; signedHeaders: string[] }> }> {
   const seen: Array<{ url: string; body: string; signedHeaders: string[] }> = [];
-  const server = createServer(async (req: IncomingMessage, res) => {
+  const answer = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const chunks: Buffer[] = [];
     for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
     const body = Buffer.concat(chunks).toString("utf8");
@@ -109,7 +109,8 @@ async function startVerifier(t: ExecutionContext, secretAccessKey: string): Prom
     res.statusCode = valid ? 200 : 403;
     res.setHeader("content-type", "application/json");
     res.end(JSON.stringify(valid ? { room: "lobby", receivers: 0, delivered: 0, gone: 0, failed: 0 } : { message: "The request signature we calculated does not match the signature you provided." }));
-  });
+  };
+  const server = createServer((req, res) => void answer(req, res));
   const port = await listen(server, 0, "127.0.0.1");
   t.teardown(() => closeServer(server));
   return { port, seen };

@@ -8,7 +8,7 @@ import { networkInterfaces } from "node:os";
 import test from "ava";
 import type { FunctionUrlEvent } from "../runtime/function-url";
 import { isLocalPeer, isLoopbackAddress } from "../local/loopback";
-import { connect, connectMany } from "./helpers/clients";
+import { connect, connectMany, parseFrame } from "./helpers/clients";
 import { SIGNED_LOOKING, expectNothingBefore, invocations, startTestEmulator } from "./helpers/emulator";
 import { eachMode } from "./helpers/modes";
 import { expectedCopy, publishTo } from "./helpers/publish";
@@ -70,7 +70,7 @@ eachMode(test, "a client cannot forge `_server`: its own is removed from its cop
   a.ws.send('{"text":"from the server, honest","_server":true}');
   const [own, other] = await Promise.all([a.next(), b.next()]);
   for (const copy of [own, other]) {
-    t.false("_server" in JSON.parse(copy), copy);
+    t.false("_server" in parseFrame(copy), copy);
     t.true(copy.startsWith('{"text":"from the server, honest","_now":'), copy);
   }
 });
@@ -106,16 +106,16 @@ eachMode(test, "refusals: 405 with Allow, 413 over 128 KiB or over maxMessageByt
   await expectNothingBefore(t, emulator, client);
   t.deepEqual(
     invocations(logs, "publish").map((line) => [line.statusCode, line.error]),
-    [[405, "MethodNotAllowed"], [413, "MessageTooLarge"], [413, "MessageTooLarge"], [400, "NestingTooDeep"], ...Array(4).fill([400, "InvalidRoom"])],
+    [[405, "MethodNotAllowed"], [413, "MessageTooLarge"], [413, "MessageTooLarge"], [400, "NestingTooDeep"], ...Array.from({ length: 4 }, () => [400, "InvalidRoom"])],
   );
 });
 
 test("the emulator hands the publish function a payload format 2.0 event, base64-encoding untyped bodies as Lambda does", async (t) => {
   const events: FunctionUrlEvent[] = [];
   const { emulator } = await startTestEmulator(t, {
-    publish: async (event) => {
+    publish: (event) => {
       events.push(event);
-      return { statusCode: 202, headers: { "x-seen": "yes" }, body: "{}" };
+      return Promise.resolve({ statusCode: 202, headers: { "x-seen": "yes" }, body: "{}" });
     },
   });
   const before = Date.now();
@@ -178,7 +178,7 @@ const external = Object.values(networkInterfaces())
   t.is(client.frames.length, 0);
   // A second loopback address is still this machine.
   t.is(await statusFrom("127.0.0.2", "127.0.0.1", port, "POST", "/dev/@publish"), 200);
-  t.is(JSON.parse(await client.next()).data, "hi");
+  t.is(parseFrame(await client.next()).data, "hi");
   t.is(await statusFrom("127.0.0.2", "127.0.0.1", port, "POST", connectionPath), 200);
   t.is(await client.next(), "hi");
 });
@@ -189,7 +189,7 @@ const external = Object.values(networkInterfaces())
   // The handlers post to the management API at that address, from that address.
   const [a, b] = await connectMany(emulator, 2);
   a.ws.send("hi");
-  t.deepEqual((await Promise.all([a.next(), b.next()])).map((frame) => JSON.parse(frame)._me), [true, false]);
+  t.deepEqual((await Promise.all([a.next(), b.next()])).map((frame) => parseFrame(frame)._me), [true, false]);
   t.is(await statusFrom(external.address, external.address, emulator.port, "POST", "/dev/@publish"), 200);
-  t.is(JSON.parse(await b.next()).data, "hi");
+  t.is(parseFrame(await b.next()).data, "hi");
 });

@@ -105,7 +105,7 @@ test("sharded: shard jobs planned page by page are the jobs of the whole room; o
       },
       limits: { maxMessageBytes: 131072, fanOutConcurrency: 4, connectionTtlSeconds: 7200 },
       now: Date.now,
-      sharded: { shardSize: 5, queue: { enqueue: async (jobs) => void enqueued.push([...jobs]) } },
+      sharded: { shardSize: 5, queue: { enqueue: (jobs) => Promise.resolve(void enqueued.push([...jobs])) } },
     },
     { room: "r", sender: "member-03", outgoing, endpoint: "https://example/dev", messageId: "m1" },
   );
@@ -142,7 +142,7 @@ test("a sender the lagging index does not list yet still gets its own copy, in b
   t.is(await other.next(), '{"data":"direct","_now":7,"_me":false}');
 
   const enqueued: ShardJob[] = [];
-  const sharded = { shardSize: 1, queue: { enqueue: async (jobs: readonly ShardJob[]) => void enqueued.push(...jobs) } };
+  const sharded = { shardSize: 1, queue: { enqueue: (jobs: readonly ShardJob[]) => Promise.resolve(void enqueued.push(...jobs)) } };
   const outgoing = withMe('{"data":"sharded","_now":7,"_id":"m2"}');
   t.deepEqual(await broadcastToRoom({ ...deps, sharded }, { ...message, outgoing, messageId: "m2" }), { ok: true, counts: { receivers: 2, shards: 2 } });
   t.deepEqual(enqueued.map((job) => job.receivers), [[other.id], [sender.id]]);

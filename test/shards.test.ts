@@ -12,7 +12,7 @@ import { closeServer, listen } from "../local/server";
 import { startLocalShardQueue } from "../local/shard-queue";
 import { LOCAL_AWS } from "../local/store";
 import type { EmulatorOptions } from "../local/emulator";
-import { AWS_ID, connectMany } from "./helpers/clients";
+import { AWS_ID, connectMany, parseFrame, type Frame } from "./helpers/clients";
 import { buildHandlers, buildShardWorker, captureLog, expectNothingBefore, invocation, startTestEmulator, startWithWrappedHandlers, type LogCapture } from "./helpers/emulator";
 
 const MESSAGE = { endpoint: "https://api.example/dev", sender: "senderSenderSen=", messageId: "msg-1", base: '{"data":"x","_now":1,"_id":"msg-1"}' };
@@ -60,9 +60,9 @@ async function localQueue(t: import("ava").ExecutionContext, refuse: (body: stri
   const received: ShardJob[] = [];
   const attempts = new Map<string, number>();
   const queue = await startLocalShardQueue({
-    worker: () => async (event: SqsEvent) => {
+    worker: () => (event: SqsEvent) => {
       received.push(...event.Records.map((record) => decodeShardJob(record.body)));
-      return { batchItemFailures: [] };
+      return Promise.resolve({ batchItemFailures: [] });
     },
     refuse: (body) => {
       const attempt = (attempts.get(body) ?? 0) + 1;
@@ -117,8 +117,8 @@ test("sharded: a shard reported failed is delivered again, and clients see the s
   a.ws.send("hello");
   const [first, second] = await b.nextFrames(2);
   t.is(first, second, "the retried copy is identical, `_id` included");
-  t.regex(JSON.parse(first)._id, AWS_ID);
-  t.deepEqual(await a.nextFrames(2).then((frames) => frames.map((frame) => JSON.parse(frame)._me)), [true, true]);
+  t.regex(String(parseFrame(first)._id), AWS_ID);
+  t.deepEqual(await a.nextFrames(2).then((frames) => frames.map((frame) => parseFrame(frame)._me)), [true, true]);
   t.deepEqual(emulator.deadLetters(), []);
 });
 
@@ -147,9 +147,9 @@ test("sharded: when the queue cannot be reached the sender alone gets Unavailabl
   );
   const [a, b] = await connectMany(emulator, 2);
   a.ws.send("will it go?");
-  const reply = JSON.parse(await a.next());
+  const reply = parseFrame(await a.next());
   t.like(reply, { _error: { code: "Unavailable" }, _me: true });
-  t.regex(reply._error.message, /^shard queue unavailable \(\w+\); message may not reach everyone$/);
+  t.regex(String((reply._error as Frame).message), /^shard queue unavailable \(\w+\); message may not reach everyone$/);
   t.like(await invocation(logs, "$default", a.id), { error: "Unavailable", receivers: 2, shards: 1 });
   await expectNothingBefore(t, emulator, b);
 });

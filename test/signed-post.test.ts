@@ -71,7 +71,7 @@ test("signed post: credentials about to expire are fetched again before signing"
   const standIn = await startHttpsStandIn(t);
   let fetched = 0;
   // Expiring within the SDK's 5-minute refresh window, so the client's provider must ask again.
-  const provider = async () => ({ ...CREDENTIALS, accessKeyId: `KEY${++fetched}`, expiration: new Date(Date.now() + 60_000) });
+  const provider = () => Promise.resolve({ ...CREDENTIALS, accessKeyId: `KEY${++fetched}`, expiration: new Date(Date.now() + 60_000) });
   const poster = createPosterFactory({ region: LOCAL_AWS.region, credentials: provider, maxSockets: 4, caFile: standIn.caFile })(standIn.endpoint);
   for (let i = 0; i < 3; i++) t.deepEqual(await poster.post(ID, payload), { outcome: "delivered" });
   const keys = standIn.requests.map((request) => /Credential=(\w+)\//.exec(String(request.headers.authorization))?.[1]);
@@ -87,7 +87,7 @@ test("signed post: credentials about to expire are fetched again before signing"
 test("signed post: credentials far from expiry are fetched once", async (t) => {
   const standIn = await startHttpsStandIn(t);
   let fetched = 0;
-  const provider = async () => (fetched++, { ...CREDENTIALS, expiration: new Date(Date.now() + 3_600_000) });
+  const provider = () => (fetched++, Promise.resolve({ ...CREDENTIALS, expiration: new Date(Date.now() + 3_600_000) }));
   const poster = createPosterFactory({ region: LOCAL_AWS.region, credentials: provider, maxSockets: 4, caFile: standIn.caFile })(standIn.endpoint);
   for (let i = 0; i < 3; i++) t.deepEqual(await poster.post(ID, payload), { outcome: "delivered" });
   t.is(fetched, 1);
@@ -184,8 +184,8 @@ test("signed post via the emulator: gone, and the fan-out deletes the row", asyn
   const dynamo = new DynamoDBClient({ ...LOCAL_AWS, endpoint: emulator.dynamoEndpoint });
   t.teardown(() => dynamo.destroy());
   const store = createDynamoConnectionStore(DynamoDBDocumentClient.from(dynamo), { tableName: emulator.tableName });
-  const { deliver } = makeDeliver({ store }, poster, "sender", { sender: "{}", others: "{}" });
-  t.deepEqual(await deliver(ID), { outcome: "gone" });
+  const delivery = makeDeliver({ store }, poster, "sender", { sender: "{}", others: "{}" });
+  t.deepEqual(await delivery.deliver(ID), { outcome: "gone" });
   t.deepEqual(await table.ids(), []);
 });
 

@@ -7,6 +7,7 @@ import type { ExecutionContext } from "ava";
 import test from "ava";
 import { WebSocketServer } from "ws";
 import { checkContract, smokeMessages, type Received } from "../tools/smoke-contract";
+import { frameText } from "../harness/frames";
 import { run, startCli } from "./helpers/cli";
 
 const OK_LINE =
@@ -74,7 +75,7 @@ test("a backend that echoes raw text to everyone: exit 1, contract mismatch name
   const server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
   await new Promise((resolve) => server.once("listening", resolve));
   t.teardown(() => server.close());
-  server.on("connection", (ws) => ws.on("message", (data) => server.clients.forEach((client) => client.send(String(data)))));
+  server.on("connection", (ws) => ws.on("message", (data) => server.clients.forEach((client) => client.send(frameText(data)))));
   const { port } = server.address() as { port: number };
   const result = await smoke(t, [`ws://127.0.0.1:${port}/dev`, "--timeout", "5000"]);
   t.is(result.code, 1);
@@ -85,7 +86,7 @@ test("a backend that answers only the sender: exit 5, naming the copy it waited 
   const server = new WebSocketServer({ port: 0, host: "127.0.0.1" });
   await new Promise((resolve) => server.once("listening", resolve));
   t.teardown(() => server.close());
-  server.on("connection", (ws) => ws.on("message", (data) => ws.send(JSON.stringify({ data: String(data), _now: Date.now(), _me: true }))));
+  server.on("connection", (ws) => ws.on("message", (data) => ws.send(JSON.stringify({ data: frameText(data), _now: Date.now(), _me: true }))));
   const { port } = server.address() as { port: number };
   const result = await smoke(t, [`ws://127.0.0.1:${port}/dev`, "--timeout", "3000"]);
   t.is(result.code, 5);

@@ -22,6 +22,16 @@ export interface EmulatorClient extends Client {
   id: string;
 }
 
+/** A JSON object frame (or log line) whose fields a test reads one by one: `unknown`, never `any`. */
+export type Frame = Record<string, unknown>;
+
+/** Parses a frame that must be a JSON object; anything else fails the test naming the text. */
+export function parseFrame(text: string): Frame {
+  const value: unknown = JSON.parse(text);
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new Error(`not a JSON object: ${text.slice(0, 200)}`);
+  return value as Frame;
+}
+
 /** API Gateway's 16-character ids: connection, request and message ids. */
 export const AWS_ID = /^[A-Za-z0-9_-]{15}=$/;
 

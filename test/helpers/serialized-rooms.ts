@@ -5,7 +5,7 @@
 import type { ExecutionContext } from "ava";
 import type { Handlers } from "../../runtime/handlers";
 import { ENV } from "../../runtime/lambda";
-import { closeAll, connect, handshakeStatus, within } from "./clients";
+import { closeAll, connect, handshakeStatus, parseFrame, within } from "./clients";
 import { expectNothingBefore, startTestEmulator } from "./emulator";
 import type { ProgramReport } from "../../harness/program-run";
 import { captureConsole, loadSerializedHandlers } from "./serialized";
@@ -48,21 +48,21 @@ export async function assertRoomSession(t: ExecutionContext, report: ProgramRepo
   t.is(await handshakeStatus(`${emulator.endpoint}?room=no%20spaces`), 400);
   const a = await connect(emulator, { url: red });
   const b = await connect(emulator, { url: red });
-  const join = JSON.parse(await a.next());
+  const join = parseFrame(await a.next());
   t.deepEqual(join, { _presence: { event: "join", count: 2 }, _now: join._now, _me: false });
   const c = await connect(emulator);
   t.deepEqual(await Promise.all([a, b, c].map(async ({ id }) => (await table.get(id))?.room)), ["red", "red", "$default"]);
 
   b.ws.send("for red");
   const [atA, fromB] = [await a.next(), await b.next()];
-  const now = JSON.parse(fromB)._now;
+  const now = Number(parseFrame(fromB)._now);
   t.is(fromB, `{"data":"for red","_now":${now},"_me":true}`);
   t.is(atA, `{"data":"for red","_now":${now},"_me":false}`);
   c.ws.send("for the default room");
-  t.like(JSON.parse(await c.next()), { data: "for the default room", _me: true });
+  t.like(parseFrame(await c.next()), { data: "for the default room", _me: true });
 
   b.ws.terminate();
-  const leave = JSON.parse(await a.next());
+  const leave = parseFrame(await a.next());
   t.deepEqual(leave, { _presence: { event: "leave", count: 1 }, _now: leave._now, _me: false });
   await expectNothingBefore(t, emulator, c);
   await expectNothingBefore(t, emulator, a);
@@ -70,7 +70,7 @@ export async function assertRoomSession(t: ExecutionContext, report: ProgramRepo
   await closeAll([a, c]);
   await within(disconnects, "every $disconnect");
   t.deepEqual(await table.ids(), []);
-  const entries: Array<{ route: string; statusCode: number; error?: string; receivers?: number }> = logLines.map((line) => JSON.parse(line));
+  const entries = logLines.map((line) => JSON.parse(line) as { route: string; statusCode: number; error?: string; receivers?: number });
   t.deepEqual(
     entries.map(({ route, statusCode, error, receivers }) => [route, statusCode, error ?? receivers ?? null]).sort(),
     [
