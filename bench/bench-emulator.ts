@@ -4,7 +4,8 @@
  * path, not that limit), quiet except for failures, and its WebSocket endpoint spelled
  * 127.0.0.1 so that thousands of clients do not each resolve `localhost`.
  */
-import { startEmulator, type Emulator, type EmulatorOptions } from "../local/emulator";
+import { startEmulator, type Emulator } from "../local/emulator";
+import type { EmulatorOptions } from "../local/options";
 import { SETTINGS } from "../runtime/settings";
 
 export interface BenchEmulator extends Emulator {

@@ -7,7 +7,7 @@ import { readdirSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { EmulatorOptions } from "../local/emulator";
+import type { EmulatorOptions } from "../local/options";
 import { messageEvent, type ConnectionContext } from "../local/events";
 import { LOCAL_AWS } from "../local/store";
 import { createDynamoConnectionStore, listRoom, type ConnectionStore } from "../runtime/connections";

@@ -13,11 +13,13 @@ import { startLocalShardQueue } from "../local/shard-queue";
 import { LOCAL_AWS } from "../local/store";
 import type { ConnectionStore } from "../runtime/connections";
 import { DEFAULT_ROOM } from "../runtime/rooms";
-import { makeDefaultHandler, type HandlerDeps, type InvocationLog } from "../runtime/handlers";
+import type { HandlerDeps, InvocationLog } from "../runtime/deps";
+import { makeDefaultHandler } from "../runtime/handlers";
 import { createPosterFactory } from "../runtime/post";
 import { SETTINGS, type FanOutMode } from "../runtime/settings";
 import { ENV } from "../runtime/lambda";
-import { createSqsShardQueue, SHARD_WORKER_ROUTE } from "../runtime/shards";
+import { createSqsShardQueue } from "../runtime/shard-queue";
+import { SHARD_WORKER_ROUTE } from "../runtime/shard-worker";
 
 export interface SimRequest {
   mode: FanOutMode;

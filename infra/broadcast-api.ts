@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONNECTION_TABLE } from "../runtime/connections";
-import { ENV } from "../runtime/lambda";
+import { toEnvironment } from "../runtime/lambda";
 import { createApiGatewayCloudWatchRole } from "./access-logs";
 import type { StackSettings } from "./config";
 import { createRouteFunction, type Route, type RouteFunction } from "./functions";
@@ -121,17 +121,13 @@ export class BroadcastApi extends pulumi.ComponentResource {
   }
 
   private commonEnvironment(args: BroadcastApiArgs, table: aws.dynamodb.Table): Record<string, pulumi.Input<string>> {
-    return {
-      [ENV.tableName]: table.name,
-      [ENV.maxMessageBytes]: String(args.maxMessageBytes),
-      [ENV.fanOutConcurrency]: String(args.fanOutConcurrency),
-      [ENV.connectionTtlSeconds]: String(args.connectionTtlSeconds),
-    };
+    const { maxMessageBytes, fanOutConcurrency, connectionTtlSeconds } = args;
+    return toEnvironment<pulumi.Input<string>>({ tableName: table.name, maxMessageBytes, fanOutConcurrency, connectionTtlSeconds });
   }
 
   // Sharded mode: what makes a function enqueue shard jobs instead of posting.
   private shardedEnvironment(args: BroadcastApiArgs, shardQueue: ShardQueues | undefined): Record<string, pulumi.Input<string>> {
-    return shardQueue ? { [ENV.fanOutMode]: "sharded", [ENV.shardQueueUrl]: shardQueue.queue.url, [ENV.shardSize]: String(args.shardSize) } : {};
+    return shardQueue ? toEnvironment<pulumi.Input<string>>({ fanOutMode: "sharded", shardQueueUrl: shardQueue.queue.url, shardSize: args.shardSize }) : {};
   }
 
   private createFunctions(
@@ -145,12 +141,12 @@ export class BroadcastApi extends pulumi.ComponentResource {
     const sharded = this.shardedEnvironment(args, shardQueue);
     // Only `$connect` and `$disconnect` announce presence.
     const presence = args.presence ? { apiExecutionArn: api.executionArn, stageName: args.stageName } : undefined;
-    const presenceEnvironment: Record<string, string> = args.presence ? { [ENV.presence]: "true" } : {};
+    const presenceEnvironment = toEnvironment<pulumi.Input<string>>({ presence: args.presence || undefined });
     // Only `$connect` checks access, so only it holds the token.
-    const access = {
-      ...(args.accessToken ? { [ENV.accessToken]: args.accessToken } : {}),
-      ...(args.allowedOrigins.length > 0 ? { [ENV.allowedOrigins]: args.allowedOrigins.join(",") } : {}),
-    };
+    const access = toEnvironment<pulumi.Input<string>>({
+      accessToken: args.accessToken || undefined,
+      allowedOrigins: args.allowedOrigins.length > 0 ? args.allowedOrigins : undefined,
+    });
     const make = (route: Route, environment: Record<string, pulumi.Input<string>>, policy: (logGroupArn: pulumi.Output<string>) => pulumi.Output<string>) =>
       createRouteFunction(`${name}-${route}`, { route, functionName: `${name}-${route}`, environment, policy, settings: args }, this);
     return {

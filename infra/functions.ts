@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HandlerResult, WebSocketEvent } from "../runtime/events";
 import type { FunctionUrlEvent, FunctionUrlResult } from "../runtime/function-url";
 import { handlersFromEnvironment, publishFromEnvironment, shardWorkerFromEnvironment } from "../runtime/lambda";
-import type { SqsBatchResponse, SqsEvent } from "../runtime/shards";
+import type { SqsBatchResponse, SqsEvent } from "../runtime/shard-worker";
 import type { StackSettings } from "./config";
 import { lambdaAssumeRolePolicy } from "./policies";
 

@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ENV } from "../runtime/lambda";
+import { toEnvironment } from "../runtime/lambda";
 import type { StackSettings } from "./config";
 import { createPublishFunction, type PublishFunction } from "./functions";
 import { publishPolicy } from "./policies";
@@ -27,7 +27,7 @@ export function createPublisher(name: string, args: PublisherArgs, parent: pulum
     `${name}-publish`,
     {
       functionName: `${name}-publish`,
-      environment: { ...args.environment, [ENV.managementEndpoint]: managementEndpoint },
+      environment: { ...args.environment, ...toEnvironment<pulumi.Input<string>>({ managementEndpoint }) },
       policy: (logGroupArn) =>
         publishPolicy({ tableArn: table.arn, logGroupArn, apiExecutionArn: api.executionArn, stageName: settings.stageName, shardQueueArn: args.shardQueues?.queue.arn }),
       settings,

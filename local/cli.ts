@@ -4,8 +4,8 @@
  */
 import { parseArgs } from "node:util";
 import { SETTINGS, checkFanOutMode, checkInteger, splitList, type IntegerRange } from "../runtime/settings";
-import { startEmulator, type Emulator, type EmulatorOptions } from "./emulator";
-import { EMULATOR_RANGES, checkStage } from "./options";
+import { startEmulator, type Emulator } from "./emulator";
+import { EMULATOR_RANGES, checkStage, type EmulatorOptions } from "./options";
 
 type NumericOption =
   | "port"

@@ -5,80 +5,18 @@
  * All state lives in the returned object, so one process can run several emulators.
  */
 import { createServer } from "node:http";
-import type { FunctionUrlHandler } from "../runtime/function-url";
-import type { Handlers } from "../runtime/handlers";
-import type { FanOutMode } from "../runtime/settings";
-import type { ShardWorkerHandler } from "../runtime/shards";
+import type { ShardWorkerHandler } from "../runtime/shard-worker";
 import { newApiId } from "./events";
 import { createGateway } from "./gateway";
 import { startLambdaPool, type LambdaPool } from "./lambda-pool";
 import { createManagementApi } from "./management-api";
-import { resolveOptions, resolvePostQuota, runtimeEnvironment } from "./options";
+import { resolveOptions, resolvePostQuota, runtimeEnvironment, type EmulatorOptions } from "./options";
 import { createPublishEndpoint } from "./publish-endpoint";
 import { closeServer, listen, routeRequests } from "./server";
 import { startLocalShardQueue, type LocalShardQueue } from "./shard-queue";
 import { DEMO_DIR } from "./static";
 import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "./store";
 import { createTokenBucket } from "./token-bucket";
-
-export interface EmulatorOptions {
-  /** Default 3001; 0 picks a free port. */
-  port?: number;
-  /** Listening address; default 127.0.0.1, which `localhost` reaches. */
-  host?: string;
-  /** Default "dev". */
-  stage?: string;
-  /** Keeps dynalite's data (LevelDB) in this directory; default in memory. */
-  dataDir?: string;
-  /** Default "message-broadcast-connections". */
-  tableName?: string;
-  maxMessageBytes?: number;
-  fanOutConcurrency?: number;
-  connectionTtlSeconds?: number;
-  /**
-   * The stage's steady request rate, as deployed (default 100): every `$connect` and message
-   * takes a token; over it a handshake gets 429 and a message gets "Too Many Requests".
-   */
-  throttleRateLimit?: number;
-  /** Requests the stage admits at once before the rate applies, as deployed (default 200). */
-  throttleBurstLimit?: number;
-  accessToken?: string;
-  allowedOrigins?: string[];
-  /** PostToConnection quota per second; posts over it get 429 LimitExceededException. Default unlimited. */
-  postRate?: number;
-  /** How many posts may come at once before the rate applies; default `postRate`. */
-  postBurst?: number;
-  /** Delay before answering each PostToConnection (benchmarks). */
-  postLatencyMs?: number;
-  /** Default 10 minutes; then the connection is closed with 1001. */
-  idleTimeoutMs?: number;
-  /** Default 2 hours; then the connection is closed with 1001. */
-  maxLifetimeMs?: number;
-  /**
-   * Bytes that may wait to be sent to one connection (default 4 MiB); a send that would queue
-   * more closes it with 1008 and runs `$disconnect` (docs/slow-consumers.md).
-   */
-  maxBufferedBytes?: number;
-  /** Forces small room Query pages (tests). */
-  scanPageLimit?: number;
-  /**
-   * `sharded`: `$default` enqueues shard jobs on a local stand-in for SQS (local/shard-queue.ts)
-   * that invokes the shard worker; default `direct`.
-   */
-  fanout?: FanOutMode;
-  /** Receivers per shard job in sharded mode (default 1000). */
-  shardSize?: number;
-  /** `$connect` and `$disconnect` post join/leave events to the rest of the room (default false). */
-  presence?: boolean;
-  /** Replaces the handlers built from runtime/lambda.ts, e.g. with the code Pulumi would upload. */
-  handlers?: Handlers;
-  /** Replaces the shard worker built from runtime/lambda.ts (sharded mode). */
-  shardWorker?: ShardWorkerHandler;
-  /** Replaces the publish function built from runtime/lambda.ts. */
-  publish?: FunctionUrlHandler;
-  /** Receives emulator and handler log lines (JSON); default stdout. */
-  log?: (line: string) => void;
-}
 
 export interface Emulator {
   port: number;

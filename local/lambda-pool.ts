@@ -8,7 +8,7 @@ import { Worker } from "node:worker_threads";
 import type { WebSocketEvent } from "../runtime/events";
 import type { FunctionUrlEvent, FunctionUrlHandler } from "../runtime/function-url";
 import type { Handlers } from "../runtime/handlers";
-import type { ShardWorkerHandler, SqsEvent } from "../runtime/shards";
+import type { ShardWorkerHandler, SqsEvent } from "../runtime/shard-worker";
 
 /** What each thread is started with: the functions' environment, as the deployed Lambdas get it. */
 export interface LambdaThreadData {

@@ -2,11 +2,73 @@
  * Defaults and validation of the emulator's options. The ranges are the ones the CLI checks its
  * flags against, so a bad value fails the same way from code and from the command line.
  */
-import { ENV, SCAN_PAGE_LIMIT } from "../runtime/lambda";
-import { ConfigError, STAGE_NAME_PATTERN, checkFanOutMode, checkInteger, checkSetting } from "../runtime/settings";
-import type { EmulatorOptions } from "./emulator";
+import type { FunctionUrlHandler } from "../runtime/function-url";
+import type { Handlers } from "../runtime/handlers";
+import { SCAN_PAGE_LIMIT, toEnvironment } from "../runtime/lambda";
+import type { ShardWorkerHandler } from "../runtime/shard-worker";
+import { ConfigError, STAGE_NAME_PATTERN, checkFanOutMode, checkInteger, checkSetting, type FanOutMode } from "../runtime/settings";
 import { AWS_LIMITS } from "./limits";
 import { LOCAL_AWS } from "./store";
+
+/** What startEmulator (local/emulator.ts) takes; every field optional. */
+export interface EmulatorOptions {
+  /** Default 3001; 0 picks a free port. */
+  port?: number;
+  /** Listening address; default 127.0.0.1, which `localhost` reaches. */
+  host?: string;
+  /** Default "dev". */
+  stage?: string;
+  /** Keeps dynalite's data (LevelDB) in this directory; default in memory. */
+  dataDir?: string;
+  /** Default "message-broadcast-connections". */
+  tableName?: string;
+  maxMessageBytes?: number;
+  fanOutConcurrency?: number;
+  connectionTtlSeconds?: number;
+  /**
+   * The stage's steady request rate, as deployed (default 100): every `$connect` and message
+   * takes a token; over it a handshake gets 429 and a message gets "Too Many Requests".
+   */
+  throttleRateLimit?: number;
+  /** Requests the stage admits at once before the rate applies, as deployed (default 200). */
+  throttleBurstLimit?: number;
+  accessToken?: string;
+  allowedOrigins?: string[];
+  /** PostToConnection quota per second; posts over it get 429 LimitExceededException. Default unlimited. */
+  postRate?: number;
+  /** How many posts may come at once before the rate applies; default `postRate`. */
+  postBurst?: number;
+  /** Delay before answering each PostToConnection (benchmarks). */
+  postLatencyMs?: number;
+  /** Default 10 minutes; then the connection is closed with 1001. */
+  idleTimeoutMs?: number;
+  /** Default 2 hours; then the connection is closed with 1001. */
+  maxLifetimeMs?: number;
+  /**
+   * Bytes that may wait to be sent to one connection (default 4 MiB); a send that would queue
+   * more closes it with 1008 and runs `$disconnect` (docs/slow-consumers.md).
+   */
+  maxBufferedBytes?: number;
+  /** Forces small room Query pages (tests). */
+  scanPageLimit?: number;
+  /**
+   * `sharded`: `$default` enqueues shard jobs on a local stand-in for SQS (local/shard-queue.ts)
+   * that invokes the shard worker; default `direct`.
+   */
+  fanout?: FanOutMode;
+  /** Receivers per shard job in sharded mode (default 1000). */
+  shardSize?: number;
+  /** `$connect` and `$disconnect` post join/leave events to the rest of the room (default false). */
+  presence?: boolean;
+  /** Replaces the handlers built from runtime/lambda.ts, e.g. with the code Pulumi would upload. */
+  handlers?: Handlers;
+  /** Replaces the shard worker built from runtime/lambda.ts (sharded mode). */
+  shardWorker?: ShardWorkerHandler;
+  /** Replaces the publish function built from runtime/lambda.ts. */
+  publish?: FunctionUrlHandler;
+  /** Receives emulator and handler log lines (JSON); default stdout. */
+  log?: (line: string) => void;
+}
 
 /** Ranges of the emulator's own numeric options. */
 export const EMULATOR_RANGES = {
@@ -95,20 +157,22 @@ export function runtimeEnvironment(
   endpoints: { management: string; dynamo: string; shardQueue?: string },
 ): Record<string, string | undefined> {
   return {
-    [ENV.tableName]: options.tableName,
-    [ENV.maxMessageBytes]: String(options.maxMessageBytes),
-    [ENV.fanOutConcurrency]: String(options.fanOutConcurrency),
-    [ENV.connectionTtlSeconds]: String(options.connectionTtlSeconds),
-    [ENV.managementEndpoint]: endpoints.management,
-    [ENV.dynamoEndpoint]: endpoints.dynamo,
-    [ENV.accessToken]: options.accessToken,
-    [ENV.allowedOrigins]: options.allowedOrigins.join(","),
-    [ENV.scanPageLimit]: options.scanPageLimit === undefined ? undefined : String(options.scanPageLimit),
-    [ENV.fanOutMode]: options.fanout,
-    [ENV.shardQueueUrl]: endpoints.shardQueue,
-    [ENV.sqsEndpoint]: endpoints.shardQueue === undefined ? undefined : new URL(endpoints.shardQueue).origin,
-    [ENV.shardSize]: String(options.shardSize),
-    [ENV.presence]: String(options.presence),
+    ...toEnvironment({
+      tableName: options.tableName,
+      maxMessageBytes: options.maxMessageBytes,
+      fanOutConcurrency: options.fanOutConcurrency,
+      connectionTtlSeconds: options.connectionTtlSeconds,
+      managementEndpoint: endpoints.management,
+      dynamoEndpoint: endpoints.dynamo,
+      accessToken: options.accessToken,
+      allowedOrigins: options.allowedOrigins,
+      scanPageLimit: options.scanPageLimit,
+      fanOutMode: options.fanout,
+      shardQueueUrl: endpoints.shardQueue,
+      sqsEndpoint: endpoints.shardQueue === undefined ? undefined : new URL(endpoints.shardQueue).origin,
+      shardSize: options.shardSize,
+      presence: options.presence,
+    }),
     AWS_REGION: LOCAL_AWS.region,
   };
 }

@@ -7,8 +7,9 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { errorName } from "../runtime/fanout";
-import { SHARD_MAX_RECEIVE_COUNT, type ShardWorkerHandler, type SqsEvent } from "../runtime/shards";
+import { errorName } from "../runtime/errors";
+import { SHARD_MAX_RECEIVE_COUNT } from "../runtime/shard-jobs";
+import type { ShardWorkerHandler, SqsEvent } from "../runtime/shard-worker";
 import { closeServer, listen } from "./server";
 
 export interface LocalShardQueueOptions {

@@ -8,11 +8,12 @@
  * (the same jobs as planning the whole list at once) and enqueued for the workers.
  */
 import { listRoom } from "./connections";
-import { errorName, fanOut, makeDeliver, type FanOutCounts } from "./fanout";
-import type { HandlerDeps, InvocationLog } from "./handlers";
+import { errorName } from "./errors";
+import { fanOut, makeDeliver, type FanOutCounts } from "./fanout";
+import type { HandlerDeps, InvocationLog } from "./deps";
 import type { Outgoing } from "./message";
-import type { Poster } from "./post";
-import { planShardJobs, type ShardJob } from "./shards";
+import type { Poster } from "./poster";
+import { planShardJobs, type ShardJob } from "./shard-jobs";
 
 export interface RoomMessage {
   room: string;

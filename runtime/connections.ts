@@ -25,8 +25,7 @@ const CONNECTION_TABLE = {
     nonKeyAttributes: ["expiresAt"],
   },
 } as const;
-// Not `export const`: tsc would compile this module's own reads to `exports.X`, which
-// Pulumi's closure serializer leaves dangling in the Lambda code.
+// Not `export const`: runtime/SERIALIZER.md, rule 1.
 export { CONNECTION_TABLE };
 
 export interface ConnectionRecord {

@@ -7,12 +7,15 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDynamoConnectionStore } from "./connections";
-import { makeHandlers, type HandlerDeps, type Handlers, type InvocationLog } from "./handlers";
+import type { HandlerDeps, InvocationLog } from "./deps";
+import { makeHandlers, type Handlers } from "./handlers";
 import type { FunctionUrlHandler } from "./function-url";
-import { createPosterFactory, type Poster } from "./post";
+import { createPosterFactory } from "./post";
+import type { Poster } from "./poster";
 import { makePublishHandler } from "./publish";
 import { ConfigError, checkFanOutMode, checkInteger, checkSetting, checkSwitch, integerRange, splitList, type FanOutMode } from "./settings";
-import { createSqsShardQueue, makeShardWorkerHandler, type ShardWorkerHandler } from "./shards";
+import { createSqsShardQueue } from "./shard-queue";
+import { makeShardWorkerHandler, type ShardWorkerHandler } from "./shard-worker";
 
 // Items per page of a room Query. Only tests and benchmarks set it (to force paging); production lets DynamoDB fill 1 MB pages.
 const SCAN_PAGE_LIMIT = integerRange(1, 100000, 100000, "items");
@@ -35,8 +38,7 @@ const ENV = {
   presence: "PRESENCE",
   managementCaFile: "MANAGEMENT_CA_FILE",
 } as const;
-// Not `export const`: tsc would compile this module's own reads to `exports.X`, which
-// Pulumi's closure serializer leaves dangling in the Lambda code.
+// Not `export const`: runtime/SERIALIZER.md, rule 1.
 export { ENV, SCAN_PAGE_LIMIT };
 
 export interface RuntimeConfig {
@@ -91,6 +93,26 @@ export function readRuntimeConfig(env: Record<string, string | undefined>): Runt
   };
 }
 
+/** RuntimeConfig as an environment's source: each field may also be `S`, e.g. a Pulumi `Input<string>`. */
+export type EnvironmentSource<S> = { [K in keyof typeof ENV]?: RuntimeConfig[K] | S };
+
+/**
+ * The inverse of readRuntimeConfig: the Lambda environment map that reads back as `config`.
+ * Numbers and switches become decimal text, lists comma-separated text; any other value (a
+ * string, or infra's Pulumi Input) goes in as it is. Unset fields are left out.
+ */
+export function toEnvironment<S = never>(config: EnvironmentSource<S>): Record<string, string | S> {
+  const environment: Record<string, string | S> = {};
+  for (const field of Object.keys(ENV) as Array<keyof typeof ENV>) {
+    const value: unknown = config[field];
+    if (value === undefined) continue;
+    if (typeof value === "number" || typeof value === "boolean") environment[ENV[field]] = String(value);
+    else if (Array.isArray(value)) environment[ENV[field]] = value.join(",");
+    else environment[ENV[field]] = value as string | S;
+  }
+  return environment;
+}
+
 export interface HostOverrides {
   /** Replaces the JSON-line logger (tests capture log lines through it). */
   log?: (entry: InvocationLog) => void;
@@ -121,7 +143,7 @@ function withSharding(deps: HandlerDeps, config: RuntimeConfig, overrides: HostO
 }
 
 /** The shard worker (SQS event source) with real SDK clients, built once per container. */
-export function createShardWorker(config: RuntimeConfig, overrides: HostOverrides = {}): ShardWorkerHandler {
+export function createShardWorkerHandler(config: RuntimeConfig, overrides: HostOverrides = {}): ShardWorkerHandler {
   return makeShardWorkerHandler(createDeps(config, overrides));
 }
 
@@ -178,5 +200,5 @@ export function publishFromEnvironment(): FunctionUrlHandler {
 
 /** What the shard worker's `callbackFactory` calls. */
 export function shardWorkerFromEnvironment(): ShardWorkerHandler {
-  return createShardWorker(readRuntimeConfig(process.env));
+  return createShardWorkerHandler(readRuntimeConfig(process.env));
 }

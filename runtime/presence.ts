@@ -6,8 +6,8 @@
  */
 import { listRoom } from "./connections";
 import { postCopies } from "./broadcast";
-import { errorName } from "./fanout";
-import type { HandlerDeps, InvocationLog } from "./handlers";
+import { errorName } from "./errors";
+import type { HandlerDeps, InvocationLog } from "./deps";
 import { withMe } from "./message";
 
 export type PresenceEvent = "join" | "leave";

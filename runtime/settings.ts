@@ -46,8 +46,7 @@ const SETTINGS = {
   /** Receivers per shard job (sharded fan-out); a job's ids and message must fit one SQS message. */
   shardSize: integerRange(1, 10000, 1000, "receivers per shard job"),
 } as const satisfies Record<string, IntegerRange>;
-// Not `export const`: tsc would compile this module's own reads to `exports.X`, which
-// Pulumi's closure serializer leaves dangling in the Lambda code.
+// Not `export const`: runtime/SERIALIZER.md, rule 1.
 export { SETTINGS };
 
 export type SettingName = keyof typeof SETTINGS;

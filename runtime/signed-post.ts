@@ -5,7 +5,7 @@
  * The outcome is classified from the status and `x-amzn-ErrorType`, as the SDK classifies it.
  */
 import type { ChecksumConstructor, HashConstructor, RequestSigner } from "@smithy/types";
-import type { PostAttempt, PostResult, Poster } from "./post";
+import type { PostAttempt, PostResult, Poster } from "./poster";
 
 export interface SignedPosterOptions {
   /** `https://{domain}/{stage}` (or a local `http://` endpoint). */
@@ -27,7 +27,7 @@ export interface SignedPosterOptions {
 export function createSignedPoster(options: SignedPosterOptions): Poster {
   const base = new URL(options.endpoint);
   const secure = base.protocol === "https:";
-  // Required here, not at module level: Pulumi's closure serializer breaks module-level imports of node builtins.
+  // Required here, not imported: runtime/SERIALIZER.md, rule 2.
   const transport: typeof import("node:https") = secure ? require("node:https") : require("node:http");
   const agent = new transport.Agent({ keepAlive: true, maxSockets: options.maxSockets, ...(secure && options.ca ? { ca: options.ca } : {}) });
   const stagePath = base.pathname.replace(/\/$/, "");

@@ -3,7 +3,7 @@ import { checkAccess } from "../runtime/access";
 import type { WebSocketEvent } from "../runtime/events";
 import { fanOut } from "../runtime/fanout";
 import { ENV, readRuntimeConfig } from "../runtime/lambda";
-import type { PostResult } from "../runtime/post";
+import type { PostResult } from "../runtime/poster";
 import { classifyResponse } from "../runtime/signed-post";
 import { ConfigError } from "../runtime/settings";
 
