@@ -6,7 +6,7 @@ import type { FunctionUrlHandler } from "../runtime/function-url";
 import type { Handlers } from "../runtime/handlers";
 import { SCAN_PAGE_LIMIT, toEnvironment } from "../runtime/lambda";
 import type { ShardWorkerHandler } from "../runtime/shard-worker";
-import { ConfigError, STAGE_NAME_PATTERN, checkFanOutMode, checkInteger, checkSetting, type FanOutMode } from "../runtime/settings";
+import { ConfigError, SETTINGS, STAGE_NAME_PATTERN, checkFanOutMode, checkInteger, type FanOutMode, type IntegerRange } from "../runtime/settings";
 import { AWS_LIMITS } from "./limits";
 import { LOCAL_AWS } from "./store";
 
@@ -70,8 +70,8 @@ export interface EmulatorOptions {
   log?: (line: string) => void;
 }
 
-/** Ranges of the emulator's own numeric options. */
-export const EMULATOR_RANGES = {
+// The emulator's own numeric options (the others are the stack's SETTINGS, deployed alike).
+const EMULATOR_RANGES = {
   port: { min: 0, max: 65535, default: 3001, unit: "(0 = any free port)" },
   postRate: { min: 0, max: 1_000_000, default: 0, unit: "posts per second (0 = unlimited)" },
   postBurst: { min: 0, max: 1_000_000, default: 0, unit: "posts (0 = the post rate)" },
@@ -80,60 +80,55 @@ export const EMULATOR_RANGES = {
   maxLifetimeMs: { min: 1, max: AWS_LIMITS.maxLifetimeMs, default: AWS_LIMITS.maxLifetimeMs, unit: "ms" },
   // At least one whole message, so that a client with an empty buffer can always take the next one.
   maxBufferedBytes: { min: AWS_LIMITS.messageBytes, max: 1024 * 1024 * 1024, default: 4 * 1024 * 1024, unit: "bytes" },
-} as const;
+} as const satisfies Partial<Record<keyof EmulatorOptions, IntegerRange>>;
+
+/**
+ * Every numeric option and the range it is checked against: the one list of their names, read by
+ * resolveOptions and by the CLI's flags (local/cli.ts), so both fail a bad value the same way.
+ */
+const NUMERIC_OPTIONS = {
+  port: EMULATOR_RANGES.port,
+  maxMessageBytes: SETTINGS.maxMessageBytes,
+  fanOutConcurrency: SETTINGS.fanOutConcurrency,
+  connectionTtlSeconds: SETTINGS.connectionTtlSeconds,
+  throttleRateLimit: SETTINGS.throttleRateLimit,
+  throttleBurstLimit: SETTINGS.throttleBurstLimit,
+  postRate: EMULATOR_RANGES.postRate,
+  postBurst: EMULATOR_RANGES.postBurst,
+  postLatencyMs: EMULATOR_RANGES.postLatencyMs,
+  idleTimeoutMs: EMULATOR_RANGES.idleTimeoutMs,
+  maxLifetimeMs: EMULATOR_RANGES.maxLifetimeMs,
+  maxBufferedBytes: EMULATOR_RANGES.maxBufferedBytes,
+  shardSize: SETTINGS.shardSize,
+} as const satisfies Partial<Record<keyof EmulatorOptions, IntegerRange>>;
+export { NUMERIC_OPTIONS };
+export type NumericOption = keyof typeof NUMERIC_OPTIONS;
 
 const DEFAULT_HOST = "127.0.0.1";
 const DEFAULT_STAGE = "dev";
 const DEFAULT_TABLE_NAME = "message-broadcast-connections";
 
-export type ResolvedOptions = Required<
-  Pick<
-    EmulatorOptions,
-    | "port"
-    | "host"
-    | "stage"
-    | "tableName"
-    | "maxMessageBytes"
-    | "fanOutConcurrency"
-    | "connectionTtlSeconds"
-    | "throttleRateLimit"
-    | "throttleBurstLimit"
-    | "allowedOrigins"
-    | "postRate"
-    | "postBurst"
-    | "postLatencyMs"
-    | "idleTimeoutMs"
-    | "maxLifetimeMs"
-    | "maxBufferedBytes"
-    | "fanout"
-    | "shardSize"
-  >
-> &
+/** The options with every default filled in and every value checked. */
+export type ResolvedOptions = Record<NumericOption, number> &
+  Required<Pick<EmulatorOptions, "host" | "stage" | "tableName" | "allowedOrigins" | "fanout">> &
   Pick<EmulatorOptions, "dataDir" | "accessToken" | "scanPageLimit"> & { presence: boolean };
 
 /** Fills in defaults and range-checks every option; a bad one throws ConfigError naming it. */
 export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
+  const numbers = Object.fromEntries(
+    Object.entries(NUMERIC_OPTIONS).map(([name, range]) => [name, checkInteger(name, options[name as NumericOption], range)]),
+  ) as Record<NumericOption, number>;
   return {
-    port: checkInteger("port", options.port, EMULATOR_RANGES.port),
+    ...numbers,
+    ...resolvePostQuota(options),
     host: options.host ?? DEFAULT_HOST,
     stage: checkStage("stage", options.stage ?? DEFAULT_STAGE),
     dataDir: options.dataDir,
     tableName: options.tableName ?? DEFAULT_TABLE_NAME,
-    maxMessageBytes: checkSetting("maxMessageBytes", "maxMessageBytes", options.maxMessageBytes),
-    fanOutConcurrency: checkSetting("fanOutConcurrency", "fanOutConcurrency", options.fanOutConcurrency),
-    connectionTtlSeconds: checkSetting("connectionTtlSeconds", "connectionTtlSeconds", options.connectionTtlSeconds),
-    throttleRateLimit: checkSetting("throttleRateLimit", "throttleRateLimit", options.throttleRateLimit),
-    throttleBurstLimit: checkSetting("throttleBurstLimit", "throttleBurstLimit", options.throttleBurstLimit),
     accessToken: options.accessToken,
     allowedOrigins: options.allowedOrigins ?? [],
-    ...resolvePostQuota(options),
-    postLatencyMs: checkInteger("postLatencyMs", options.postLatencyMs, EMULATOR_RANGES.postLatencyMs),
-    idleTimeoutMs: checkInteger("idleTimeoutMs", options.idleTimeoutMs, EMULATOR_RANGES.idleTimeoutMs),
-    maxLifetimeMs: checkInteger("maxLifetimeMs", options.maxLifetimeMs, EMULATOR_RANGES.maxLifetimeMs),
-    maxBufferedBytes: checkInteger("maxBufferedBytes", options.maxBufferedBytes, EMULATOR_RANGES.maxBufferedBytes),
     scanPageLimit: options.scanPageLimit === undefined ? undefined : checkInteger("scanPageLimit", options.scanPageLimit, SCAN_PAGE_LIMIT),
     fanout: checkFanOutMode("fanout", options.fanout),
-    shardSize: checkSetting("shardSize", "shardSize", options.shardSize),
     presence: options.presence ?? false,
   };
 }

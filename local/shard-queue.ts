@@ -10,7 +10,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import { errorName } from "../runtime/errors";
 import { SHARD_MAX_RECEIVE_COUNT } from "../runtime/shard-jobs";
 import type { ShardWorkerHandler, SqsEvent } from "../runtime/shard-worker";
-import { closeServer, listen } from "./server";
+import { closeServer, listen, readBody, replyAws } from "./http";
 
 export interface LocalShardQueueOptions {
   /** The worker each message goes to; read at delivery, so it may be set after the queue starts. */
@@ -39,6 +39,11 @@ interface Message {
   receiveCount: number;
 }
 
+/**
+ * A bound on one request's body, never reached by the runtime's batches (at most
+ * SQS_MAX_MESSAGE_BYTES of bodies, each escaped once more inside the JSON request).
+ */
+const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 const QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:shards";
 
 export async function startLocalShardQueue(options: LocalShardQueueOptions): Promise<LocalShardQueue> {
@@ -106,13 +111,16 @@ export async function startLocalShardQueue(options: LocalShardQueueOptions): Pro
 
 // Only SendMessageBatch, the one call the runtime makes; anything else is refused as SQS would.
 async function sendMessageBatch(req: IncomingMessage, res: ServerResponse, refuse: (body: string) => boolean): Promise<Message[]> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+  const body = await readBody(req, MAX_REQUEST_BYTES);
+  if (body === undefined) {
+    replyJson(res, 400, { __type: "com.amazonaws.sqs#BatchRequestTooLong", message: `the request is over ${MAX_REQUEST_BYTES} bytes` });
+    return [];
+  }
   if (req.headers["x-amz-target"] !== "AmazonSQS.SendMessageBatch") {
     replyJson(res, 400, { __type: "com.amazonaws.sqs#UnsupportedOperation", message: `${String(req.headers["x-amz-target"])} is not emulated` });
     return [];
   }
-  const input = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { Entries: Array<{ Id: string; MessageBody: string }> };
+  const input = JSON.parse(body.toString("utf8")) as { Entries: Array<{ Id: string; MessageBody: string }> };
   const refused = input.Entries.filter((entry) => refuse(entry.MessageBody));
   const accepted = input.Entries.filter((entry) => !refused.includes(entry)).map((entry) => ({
     id: entry.Id,
@@ -146,9 +154,7 @@ function md5(text: string): string {
   return createHash("md5").update(text, "utf8").digest("hex");
 }
 
+// SQS's JSON protocol answers.
 function replyJson(res: ServerResponse, status: number, json: unknown): void {
-  res.statusCode = status;
-  res.setHeader("Content-Type", "application/x-amz-json-1.0");
-  res.setHeader("x-amzn-RequestId", randomUUID());
-  res.end(JSON.stringify(json));
+  replyAws(res, status, json, "application/x-amz-json-1.0");
 }

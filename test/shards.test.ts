@@ -10,7 +10,7 @@ import { transformMessage } from "../runtime/message";
 import { SQS_MAX_MESSAGE_BYTES, decodeShardJob, encodeShardJob, planShardJobs, type ShardJob } from "../runtime/shard-jobs";
 import { createSqsShardQueue } from "../runtime/shard-queue";
 import type { SqsEvent } from "../runtime/shard-worker";
-import { closeServer, listen } from "../local/server";
+import { closeServer, listen } from "../local/http";
 import { startLocalShardQueue } from "../local/shard-queue";
 import { LOCAL_AWS } from "../local/store";
 import type { EmulatorOptions } from "../local/options";
