@@ -16,7 +16,7 @@ export interface ConfigSource {
 }
 
 const ARCHITECTURES = ["arm64", "x86_64"] as const;
-export type Architecture = (typeof ARCHITECTURES)[number];
+type Architecture = (typeof ARCHITECTURES)[number];
 
 /** The only retention periods CloudWatch Logs accepts; 0 keeps events forever. */
 const LOG_RETENTION_DAYS = [
@@ -44,7 +44,7 @@ const KMS_KEY_ARN_PATTERN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0
  * API Gateway's account-wide CloudWatch Logs role, which access logging needs: `create` makes it
  * here, `existing` says the account already has it, `none` leaves access logging impossible.
  */
-export type ApiGatewayCloudWatchRole = "create" | "existing" | "none";
+type ApiGatewayCloudWatchRole = "create" | "existing" | "none";
 
 export interface StackSettings {
   /** `${project}-${stack}`: several stacks coexist in one account. */

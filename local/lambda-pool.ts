@@ -82,7 +82,9 @@ function startThread(data: LambdaThreadData, log: (line: string) => void, onStop
       const id = nextId++;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        worker.postMessage({ id, route, event } as InvocationRequest);
+        // A cast: the route and its event match by the invoke signature, which TS cannot pair.
+        const request = { id, route, event } as InvocationRequest;
+        worker.postMessage(request);
       });
     },
     inFlight: () => pending.size,

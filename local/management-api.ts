@@ -15,10 +15,10 @@ import type { TokenBucket } from "./token-bucket";
 export interface ManagementApiOptions {
   gateway: Pick<Gateway, "send" | "describe" | "disconnect">;
   /** The current PostToConnection quota; undefined means unlimited. */
-  postQuota(): TokenBucket | undefined;
+  postQuota: () => TokenBucket | undefined;
   /** Delay before answering each POST, to model the real API's latency. */
   postLatencyMs: number;
-  log(line: string): void;
+  log: (line: string) => void;
 }
 
 /** The connection id addressed by `pathname`, or undefined when it is not a management API path of `stage`. */

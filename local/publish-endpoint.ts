@@ -19,7 +19,7 @@ export function isPublishPath(pathname: string, stage: string): boolean {
 
 export type PublishEndpoint = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-export function createPublishEndpoint(options: { handler: FunctionUrlHandler; log(line: string): void }): PublishEndpoint {
+export function createPublishEndpoint(options: { handler: FunctionUrlHandler; log: (line: string) => void }): PublishEndpoint {
   // One URL id per emulator, as one function URL per stack.
   const urlId = newApiId();
   return async (req, res) => {

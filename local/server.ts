@@ -19,7 +19,7 @@ export interface Routes {
   management: ManagementApi;
   publish: PublishEndpoint;
   demoDir: string;
-  log(line: string): void;
+  log: (line: string) => void;
 }
 
 export function routeRequests(server: Server, routes: Routes): void {

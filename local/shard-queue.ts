@@ -14,12 +14,12 @@ import { closeServer, listen, readBody, replyAws } from "./http";
 
 export interface LocalShardQueueOptions {
   /** The worker each message goes to; read at delivery, so it may be set after the queue starts. */
-  worker(): ShardWorkerHandler;
+  worker: () => ShardWorkerHandler;
   /** Concurrent worker invocations, as the event source mapping's maximumConcurrency; default 10. */
   workers?: number;
   /** Test hook: entries it returns true for are reported Failed, as SQS reports throttled entries. */
-  refuse?(body: string): boolean;
-  log(line: string): void;
+  refuse?: (body: string) => boolean;
+  log: (line: string) => void;
 }
 
 export interface LocalShardQueue {
@@ -66,7 +66,8 @@ export async function startLocalShardQueue(options: LocalShardQueueOptions): Pro
       const message = waiting.shift() as Message;
       message.receiveCount++;
       active++;
-      options
+      // Not awaited: deliveries run beside each other; the first handler catches the worker's failure.
+      void options
         .worker()(sqsEvent(message))
         .then(
           (response) => response.batchItemFailures.every((failure) => failure.itemIdentifier !== message.messageId),

@@ -27,7 +27,7 @@ export interface RoomMessage {
 }
 
 /** The fan-out counts of the invocation's log line. */
-export type BroadcastCounts = Pick<InvocationLog, "receivers" | "delivered" | "gone" | "failed" | "failures" | "cleanupFailed" | "shards">;
+type BroadcastCounts = Pick<InvocationLog, "receivers" | "delivered" | "gone" | "failed" | "failures" | "cleanupFailed" | "shards">;
 
 export type BroadcastResult =
   | { ok: true; counts: BroadcastCounts }

@@ -101,8 +101,9 @@ export function createDynamoConnectionStore(doc: DynamoDBDocumentClient, options
 /** Every id of `room`'s live members, across all pages. */
 export async function listRoom(store: ConnectionStore, room: string, nowSeconds: number): Promise<string[]> {
   const ids: string[] = [];
-  await store.forEachRoomPage(room, nowSeconds, async (page) => {
+  await store.forEachRoomPage(room, nowSeconds, (page) => {
     ids.push(...page);
+    return Promise.resolve();
   });
   return ids;
 }

@@ -7,7 +7,7 @@ import type { ConnectionStore } from "./connections";
 import type { Poster } from "./poster";
 import type { ShardQueue } from "./shard-queue";
 
-export interface Limits {
+interface Limits {
   maxMessageBytes: number;
   fanOutConcurrency: number;
   connectionTtlSeconds: number;
@@ -32,7 +32,7 @@ export interface InvocationLog {
 }
 
 /** Sharded fan-out: `$default` enqueues shard jobs of at most `shardSize` receivers. */
-export interface ShardedFanOut {
+interface ShardedFanOut {
   queue: ShardQueue;
   shardSize: number;
 }
@@ -40,14 +40,14 @@ export interface ShardedFanOut {
 export interface HandlerDeps {
   store: ConnectionStore;
   /** The poster for a management endpoint (`https://{domainName}/{stage}` unless overridden). */
-  posterFor(endpoint: string): Poster;
+  posterFor: (endpoint: string) => Poster;
   /** Overrides the endpoint derived from the event (custom domains, the emulator). */
   managementEndpoint?: string;
   limits: Limits;
   access: AccessPolicy;
   /** Epoch ms; injected so tests can move time (TTL filtering, durations). */
-  now(): number;
-  log(entry: InvocationLog): void;
+  now: () => number;
+  log: (entry: InvocationLog) => void;
   /** Unset: direct fan-out, every post from the `$default` invocation itself. */
   sharded?: ShardedFanOut;
   /** Set: `$connect` and `$disconnect` tell the rest of the room (runtime/presence.ts). */

@@ -48,7 +48,7 @@ export function makeDeliver(
   poster: Poster,
   sender: string,
   outgoing: Pick<Outgoing, "sender" | "others">,
-): { deliver(id: string): Promise<PostResult>; cleanupFailures(): number } {
+): { deliver: (id: string) => Promise<PostResult>; cleanupFailures: () => number } {
   const senderCopy = Buffer.from(outgoing.sender);
   const othersCopy = Buffer.from(outgoing.others);
   let cleanupFailed = 0;

@@ -26,7 +26,7 @@ export function makeHandlers(deps: HandlerDeps): Handlers {
 }
 
 /** `$connect`: admit per the access policy and a valid room name, then record the connection with its room and TTL. */
-export function makeConnectHandler(deps: HandlerDeps): RouteHandler {
+function makeConnectHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
     const refusal = checkAccess(deps.access, event);
     if (refusal) return { result: refusal, entry: { error: refusal.statusCode === 401 ? "Unauthorized" : "Forbidden" } };
@@ -47,7 +47,7 @@ export function makeConnectHandler(deps: HandlerDeps): RouteHandler {
 }
 
 /** `$disconnect`: best-effort removal (the TTL and 410 cleanup catch what this misses), then presence. */
-export function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
+function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
     const { connectionId, requestTimeEpoch } = event.requestContext;
     let room: string | undefined;

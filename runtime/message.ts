@@ -11,7 +11,7 @@ const RESERVED_KEYS = ["_now", "_me", "_error", "_presence", "_server"] as const
 const MAX_NESTING_DEPTH = 512;
 
 // Not `export const`: runtime/SERIALIZER.md, rule 1.
-export { MAX_NESTING_DEPTH, RESERVED_KEYS };
+export { MAX_NESTING_DEPTH };
 
 export type ErrorCode = "MessageTooLarge" | "NestingTooDeep" | "Unavailable" | "NotConnected";
 
@@ -25,7 +25,7 @@ export interface Outgoing {
 }
 
 /** What went wrong, as `_error` carries it: a stable code, a readable message, the limit crossed. */
-export interface ErrorDetail {
+interface ErrorDetail {
   code: ErrorCode;
   message: string;
   limit: number;

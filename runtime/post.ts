@@ -28,6 +28,7 @@ const DEFAULT_TIMEOUT_MS = 5000;
  */
 export function createPosterFactory(options: PosterFactoryOptions): (endpoint: string) => Poster {
   // Required here, not imported: runtime/SERIALIZER.md, rule 2.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- that rule
   const ca = options.caFile === undefined ? undefined : (require("node:fs") as typeof import("node:fs")).readFileSync(options.caFile, "utf8");
   const posters = new Map<string, Poster>();
   return (endpoint) => {
@@ -61,7 +62,9 @@ function sdkPathEncoder(): (label: string) => string {
   const paths = [require.resolve("@aws-sdk/client-apigatewaymanagementapi")];
   for (const name of ["@smithy/core/protocols", "@smithy/smithy-client"]) {
     try {
-      const encoder: unknown = require(require.resolve(name, { paths })).extendedEncodeURIComponent;
+      // A path resolved at run time from the SDK's own location: only require() can load it.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const encoder: unknown = (require(require.resolve(name, { paths })) as { extendedEncodeURIComponent?: unknown }).extendedEncodeURIComponent;
       if (typeof encoder === "function") return encoder as (label: string) => string;
     } catch {
       // Not in this SDK version: try the next home.

@@ -13,7 +13,7 @@ import { withMe } from "./message";
 export type PresenceEvent = "join" | "leave";
 
 /** The stamped presence payload without `_me`, as `withMe` takes it. */
-export function presenceBase(event: PresenceEvent, count: number, now: number): string {
+function presenceBase(event: PresenceEvent, count: number, now: number): string {
   return JSON.stringify({ _presence: { event, count }, _now: now });
 }
 
