@@ -16,7 +16,7 @@ import { DEFAULT_ROOM } from "../runtime/rooms";
 import type { HandlerDeps, InvocationLog } from "../runtime/deps";
 import { makeDefaultHandler } from "../runtime/handlers";
 import { createPosterFactory } from "../runtime/post";
-import { SETTINGS, type FanOutMode } from "../runtime/settings";
+import { RANGES, type FanOutMode } from "../runtime/config-checks";
 import { ENV } from "../runtime/lambda";
 import { createSqsShardQueue } from "../runtime/shard-queue";
 import { SHARD_WORKER_ROUTE } from "../runtime/shard-worker";
@@ -63,9 +63,9 @@ async function run(request: SimRequest): Promise<SimReply> {
     posterFor: createPosterFactory({ region: LOCAL_AWS.region, maxSockets: request.concurrency, credentials: LOCAL_AWS.credentials }),
     managementEndpoint: request.endpoint,
     limits: {
-      maxMessageBytes: SETTINGS.maxMessageBytes.default,
+      maxMessageBytes: RANGES.maxMessageBytes.default,
       fanOutConcurrency: request.concurrency,
-      connectionTtlSeconds: SETTINGS.connectionTtlSeconds.default,
+      connectionTtlSeconds: RANGES.connectionTtlSeconds.default,
     },
     access: { allowedOrigins: [] },
     now: Date.now,

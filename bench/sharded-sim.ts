@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { createManagementApi, managementConnectionId } from "../local/management-api";
 import { closeServer, listen } from "../local/http";
 import { createTokenBucket } from "../local/token-bucket";
-import type { FanOutMode } from "../runtime/settings";
+import type { FanOutMode } from "../runtime/config-checks";
 import { forkChild } from "./child";
 import type { SimReply, SimRequest } from "./sharded-host";
 

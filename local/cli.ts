@@ -3,7 +3,7 @@
  * the same ranges as the programmatic options; a bad one exits with status 2 and names the flag.
  */
 import { parseArgs } from "node:util";
-import { SETTINGS, checkFanOutMode, checkInteger, splitList } from "../runtime/settings";
+import { RANGES, checkFanOutMode, checkInteger, splitList } from "../runtime/config-checks";
 import { startEmulator, type Emulator } from "./emulator";
 import { NUMERIC_OPTIONS, checkStage, type EmulatorOptions, type NumericOption } from "./options";
 
@@ -100,12 +100,12 @@ function banner(emulator: Emulator, options: EmulatorOptions): string {
   }
   if (options.accessToken) lines.push("  Access      token required (?token= or Authorization: Bearer)");
   if (options.allowedOrigins?.length) lines.push(`  Origins     ${options.allowedOrigins.join(", ")}`);
-  const throttleRate = options.throttleRateLimit ?? SETTINGS.throttleRateLimit.default;
-  const throttleBurst = options.throttleBurstLimit ?? SETTINGS.throttleBurstLimit.default;
+  const throttleRate = options.throttleRateLimit ?? RANGES.throttleRateLimit.default;
+  const throttleBurst = options.throttleBurstLimit ?? RANGES.throttleBurstLimit.default;
   lines.push(`  Throttling  ${throttleRate} per second, burst ${throttleBurst} ($connect and messages, as the deployed stage)`);
   if (options.postRate) lines.push(`  Post quota  ${options.postRate} per second`);
   if (options.fanout === "sharded") {
-    lines.push(`  Fan-out     sharded, ${options.shardSize ?? SETTINGS.shardSize.default} receivers per job, local queue ${emulator.shardQueueUrl}`);
+    lines.push(`  Fan-out     sharded, ${options.shardSize ?? RANGES.shardSize.default} receivers per job, local queue ${emulator.shardQueueUrl}`);
   }
   if (options.presence) lines.push("  Presence    join/leave events to the rest of each room");
   lines.push("Press Ctrl+C to stop.");

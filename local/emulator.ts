@@ -51,17 +51,17 @@ export interface Emulator {
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const settings = resolveOptions(options);
+  const resolved = resolveOptions(options);
   const log = options.log ?? ((line: string) => console.log(line));
-  const dynamo = await startDynamo({ dataDir: settings.dataDir });
+  const dynamo = await startDynamo({ dataDir: resolved.dataDir });
   const http = createServer();
   let port: number;
   let shardWorker: ShardWorkerHandler | undefined;
   let shardQueue: LocalShardQueue | undefined;
   try {
-    await ensureConnectionTable(dynamo.endpoint, settings.tableName);
-    port = await listen(http, settings.port, settings.host);
-    if (settings.fanout === "sharded") {
+    await ensureConnectionTable(dynamo.endpoint, resolved.tableName);
+    port = await listen(http, resolved.port, resolved.host);
+    if (resolved.fanout === "sharded") {
       shardQueue = await startLocalShardQueue({
         worker: () => {
           if (!shardWorker) throw new Error("a shard job arrived before the worker was built");
@@ -78,8 +78,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   // The port is known only now, and the handlers post to it; nothing awaits between here and
   // the route wiring below, so no request can arrive unrouted.
-  const managementEndpoint = `http://${reachableHost(settings.host, "127.0.0.1")}:${port}/${settings.stage}`;
-  const environment = runtimeEnvironment(settings, { management: managementEndpoint, dynamo: dynamo.endpoint, shardQueue: shardQueue?.url });
+  const managementEndpoint = `http://${reachableHost(resolved.host, "127.0.0.1")}:${port}/${resolved.stage}`;
+  const environment = runtimeEnvironment(resolved, { management: managementEndpoint, dynamo: dynamo.endpoint, shardQueue: shardQueue?.url });
   // Started only when some handler is not injected.
   let pool: LambdaPool | undefined;
   const lambda = () => (pool ??= startLambdaPool({ environment, credentials: LOCAL_AWS.credentials }, log));
@@ -87,27 +87,27 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   if (shardQueue) shardWorker = options.shardWorker ?? lambda().shardWorker;
   const gateway = createGateway({
     handlers,
-    stage: settings.stage,
+    stage: resolved.stage,
     apiId: newApiId(),
     // One bucket for the whole stage, as API Gateway's default route throttling is.
-    throttle: createTokenBucket(settings.throttleRateLimit, settings.throttleBurstLimit),
-    idleTimeoutMs: settings.idleTimeoutMs,
-    maxLifetimeMs: settings.maxLifetimeMs,
-    maxBufferedBytes: settings.maxBufferedBytes,
+    throttle: createTokenBucket(resolved.throttleRateLimit, resolved.throttleBurstLimit),
+    idleTimeoutMs: resolved.idleTimeoutMs,
+    maxLifetimeMs: resolved.maxLifetimeMs,
+    maxBufferedBytes: resolved.maxBufferedBytes,
     log,
   });
   const quotaBucket = ({ postRate, postBurst }: { postRate: number; postBurst: number }) =>
     postRate > 0 ? createTokenBucket(postRate, postBurst) : undefined;
-  let postQuota = quotaBucket(settings);
+  let postQuota = quotaBucket(resolved);
   const management = createManagementApi({
     gateway,
     postQuota: () => postQuota,
-    postLatencyMs: settings.postLatencyMs,
+    postLatencyMs: resolved.postLatencyMs,
     log,
   });
   // The publish function starts its thread on the first publish when every route is injected.
   const publish = createPublishEndpoint({ handler: options.publish ?? ((event) => lambda().publish(event)), log });
-  routeRequests(http, { stage: settings.stage, host: settings.host, gateway, management, publish, demoDir: DEMO_DIR, log });
+  routeRequests(http, { stage: resolved.stage, host: resolved.host, gateway, management, publish, demoDir: DEMO_DIR, log });
 
   const shutdown = async () => {
     // Connections first: their last handler invocations still need the management API and the table.
@@ -125,12 +125,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   let closed: Promise<void> | undefined;
   return {
     port,
-    endpoint: `ws://${reachableHost(settings.host, "localhost")}:${port}/${settings.stage}`,
-    httpUrl: `http://${reachableHost(settings.host, "localhost")}:${port}/`,
+    endpoint: `ws://${reachableHost(resolved.host, "localhost")}:${port}/${resolved.stage}`,
+    httpUrl: `http://${reachableHost(resolved.host, "localhost")}:${port}/`,
     managementEndpoint,
     publishUrl: `${managementEndpoint}/@publish`,
     dynamoEndpoint: dynamo.endpoint,
-    tableName: settings.tableName,
+    tableName: resolved.tableName,
     shardQueueUrl: shardQueue?.url,
     deadLetters: () => shardQueue?.deadLetters() ?? [],
     connectionIds: () => gateway.connectionIds(),

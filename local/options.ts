@@ -6,7 +6,7 @@ import type { FunctionUrlHandler } from "../runtime/function-url";
 import type { Handlers } from "../runtime/handlers";
 import { SCAN_PAGE_LIMIT, toEnvironment } from "../runtime/lambda";
 import type { ShardWorkerHandler } from "../runtime/shard-worker";
-import { ConfigError, SETTINGS, STAGE_NAME_PATTERN, checkFanOutMode, checkInteger, type FanOutMode, type IntegerRange } from "../runtime/settings";
+import { ConfigError, RANGES, STAGE_NAME_PATTERN, checkFanOutMode, checkInteger, type FanOutMode, type IntegerRange } from "../runtime/config-checks";
 import { AWS_LIMITS } from "./limits";
 import { LOCAL_AWS } from "./store";
 
@@ -70,7 +70,7 @@ export interface EmulatorOptions {
   log?: (line: string) => void;
 }
 
-// The emulator's own numeric options (the others are the stack's SETTINGS, deployed alike).
+// The emulator's own numeric options (the others are the stack's RANGES, deployed alike).
 const EMULATOR_RANGES = {
   port: { min: 0, max: 65535, default: 3001, unit: "(0 = any free port)" },
   postRate: { min: 0, max: 1_000_000, default: 0, unit: "posts per second (0 = unlimited)" },
@@ -88,18 +88,18 @@ const EMULATOR_RANGES = {
  */
 const NUMERIC_OPTIONS = {
   port: EMULATOR_RANGES.port,
-  maxMessageBytes: SETTINGS.maxMessageBytes,
-  fanOutConcurrency: SETTINGS.fanOutConcurrency,
-  connectionTtlSeconds: SETTINGS.connectionTtlSeconds,
-  throttleRateLimit: SETTINGS.throttleRateLimit,
-  throttleBurstLimit: SETTINGS.throttleBurstLimit,
+  maxMessageBytes: RANGES.maxMessageBytes,
+  fanOutConcurrency: RANGES.fanOutConcurrency,
+  connectionTtlSeconds: RANGES.connectionTtlSeconds,
+  throttleRateLimit: RANGES.throttleRateLimit,
+  throttleBurstLimit: RANGES.throttleBurstLimit,
   postRate: EMULATOR_RANGES.postRate,
   postBurst: EMULATOR_RANGES.postBurst,
   postLatencyMs: EMULATOR_RANGES.postLatencyMs,
   idleTimeoutMs: EMULATOR_RANGES.idleTimeoutMs,
   maxLifetimeMs: EMULATOR_RANGES.maxLifetimeMs,
   maxBufferedBytes: EMULATOR_RANGES.maxBufferedBytes,
-  shardSize: SETTINGS.shardSize,
+  shardSize: RANGES.shardSize,
 } as const satisfies Partial<Record<keyof EmulatorOptions, IntegerRange>>;
 export { NUMERIC_OPTIONS };
 export type NumericOption = keyof typeof NUMERIC_OPTIONS;
@@ -162,7 +162,7 @@ export function runtimeEnvironment(
       accessToken: options.accessToken,
       allowedOrigins: options.allowedOrigins,
       scanPageLimit: options.scanPageLimit,
-      fanOutMode: options.fanout,
+      fanout: options.fanout,
       shardQueueUrl: endpoints.shardQueue,
       sqsEndpoint: endpoints.shardQueue === undefined ? undefined : new URL(endpoints.shardQueue).origin,
       shardSize: options.shardSize,

@@ -13,7 +13,7 @@ import type { FunctionUrlHandler } from "./function-url";
 import { createPosterFactory } from "./post";
 import type { Poster } from "./poster";
 import { makePublishHandler } from "./publish";
-import { ConfigError, checkFanOutMode, checkInteger, checkSetting, checkSwitch, integerRange, splitList, type FanOutMode } from "./settings";
+import { ConfigError, checkFanOutMode, checkInteger, checkRange, checkSwitch, integerRange, splitList, type FanOutMode } from "./config-checks";
 import { createSqsShardQueue } from "./shard-queue";
 import { makeShardWorkerHandler, type ShardWorkerHandler } from "./shard-worker";
 
@@ -31,7 +31,7 @@ const ENV = {
   allowedOrigins: "ALLOWED_ORIGINS",
   dynamoEndpoint: "DYNAMODB_ENDPOINT",
   scanPageLimit: "SCAN_PAGE_LIMIT",
-  fanOutMode: "FANOUT_MODE",
+  fanout: "FANOUT_MODE",
   shardQueueUrl: "SHARD_QUEUE_URL",
   shardSize: "SHARD_SIZE",
   sqsEndpoint: "SQS_ENDPOINT",
@@ -52,7 +52,7 @@ export interface RuntimeConfig {
   dynamoEndpoint?: string;
   scanPageLimit?: number;
   region?: string;
-  fanOutMode: FanOutMode;
+  fanout: FanOutMode;
   /** Required in sharded mode: the queue `$default` enqueues shard jobs on. */
   shardQueueUrl?: string;
   shardSize: number;
@@ -70,23 +70,23 @@ export function readRuntimeConfig(env: Record<string, string | undefined>): Runt
   if (!tableName) throw new ConfigError(ENV.tableName, "is required (the connections table name)");
   const optional = (name: string) => (env[name] === undefined || env[name] === "" ? undefined : env[name]);
   const pageLimit = optional(ENV.scanPageLimit);
-  const fanOutMode = checkFanOutMode(ENV.fanOutMode, env[ENV.fanOutMode]);
+  const fanout = checkFanOutMode(ENV.fanout, env[ENV.fanout]);
   const shardQueueUrl = optional(ENV.shardQueueUrl);
-  if (fanOutMode === "sharded" && shardQueueUrl === undefined) throw new ConfigError(ENV.shardQueueUrl, "is required when FANOUT_MODE is sharded");
+  if (fanout === "sharded" && shardQueueUrl === undefined) throw new ConfigError(ENV.shardQueueUrl, "is required when FANOUT_MODE is sharded");
   return {
     tableName,
-    maxMessageBytes: checkSetting("maxMessageBytes", ENV.maxMessageBytes, env[ENV.maxMessageBytes]),
-    fanOutConcurrency: checkSetting("fanOutConcurrency", ENV.fanOutConcurrency, env[ENV.fanOutConcurrency]),
-    connectionTtlSeconds: checkSetting("connectionTtlSeconds", ENV.connectionTtlSeconds, env[ENV.connectionTtlSeconds]),
+    maxMessageBytes: checkRange("maxMessageBytes", ENV.maxMessageBytes, env[ENV.maxMessageBytes]),
+    fanOutConcurrency: checkRange("fanOutConcurrency", ENV.fanOutConcurrency, env[ENV.fanOutConcurrency]),
+    connectionTtlSeconds: checkRange("connectionTtlSeconds", ENV.connectionTtlSeconds, env[ENV.connectionTtlSeconds]),
     managementEndpoint: optional(ENV.managementEndpoint),
     accessToken: optional(ENV.accessToken),
     allowedOrigins: splitList(env[ENV.allowedOrigins]),
     dynamoEndpoint: optional(ENV.dynamoEndpoint),
     scanPageLimit: pageLimit === undefined ? undefined : checkInteger(ENV.scanPageLimit, pageLimit, SCAN_PAGE_LIMIT),
     region: optional("AWS_REGION"),
-    fanOutMode,
+    fanout,
     shardQueueUrl,
-    shardSize: checkSetting("shardSize", ENV.shardSize, env[ENV.shardSize]),
+    shardSize: checkRange("shardSize", ENV.shardSize, env[ENV.shardSize]),
     sqsEndpoint: optional(ENV.sqsEndpoint),
     presence: checkSwitch(ENV.presence, env[ENV.presence]),
     managementCaFile: optional(ENV.managementCaFile),
@@ -137,7 +137,7 @@ export function createPublisher(config: RuntimeConfig, overrides: HostOverrides 
 
 // Sharded mode: messages become shard jobs on the queue instead of posts.
 function withSharding(deps: HandlerDeps, config: RuntimeConfig, overrides: HostOverrides): HandlerDeps {
-  if (config.fanOutMode !== "sharded" || config.shardQueueUrl === undefined) return deps;
+  if (config.fanout !== "sharded" || config.shardQueueUrl === undefined) return deps;
   const sqs = new SQSClient({ region: config.region, endpoint: config.sqsEndpoint, credentials: overrides.credentials });
   return { ...deps, sharded: { queue: createSqsShardQueue(sqs, config.shardQueueUrl, config.fanOutConcurrency), shardSize: config.shardSize } };
 }
