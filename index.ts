@@ -4,10 +4,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { BroadcastApi } from "./infra/broadcast-api";
-import { readStackSettings } from "./infra/config";
+import { readStackConfig } from "./infra/config";
 
-const { namePrefix, ...settings } = readStackSettings(new pulumi.Config(), { project: pulumi.getProject(), stack: pulumi.getStack() });
-const broadcast = new BroadcastApi(namePrefix, settings);
+const { namePrefix, ...stackConfig } = readStackConfig(new pulumi.Config(), { project: pulumi.getProject(), stack: pulumi.getStack() });
+const broadcast = new BroadcastApi(namePrefix, stackConfig);
 
 export const endpoint = broadcast.endpoint;
 export const managementEndpoint = broadcast.managementEndpoint;

@@ -4,8 +4,9 @@
  * path, not that limit), quiet except for failures, and its WebSocket endpoint spelled
  * 127.0.0.1 so that thousands of clients do not each resolve `localhost`.
  */
-import { startEmulator, type Emulator, type EmulatorOptions } from "../local/emulator";
-import { SETTINGS } from "../runtime/settings";
+import { startEmulator, type Emulator } from "../local/emulator";
+import type { EmulatorOptions } from "../local/options";
+import { RANGES } from "../runtime/config-checks";
 
 export interface BenchEmulator extends Emulator {
   /** `ws://127.0.0.1:PORT/STAGE` */
@@ -19,8 +20,8 @@ export async function startBenchEmulator(options: EmulatorOptions, progress: (li
   };
   const emulator = await startEmulator({
     port: 0,
-    throttleRateLimit: SETTINGS.throttleRateLimit.max,
-    throttleBurstLimit: SETTINGS.throttleBurstLimit.max,
+    throttleRateLimit: RANGES.throttleRateLimit.max,
+    throttleBurstLimit: RANGES.throttleBurstLimit.max,
     ...options,
     log,
   });

@@ -7,13 +7,13 @@ import { readdirSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { EmulatorOptions } from "../local/emulator";
+import type { EmulatorOptions } from "../local/options";
 import { messageEvent, type ConnectionContext } from "../local/events";
 import { LOCAL_AWS } from "../local/store";
 import { createDynamoConnectionStore, listRoom, type ConnectionStore } from "../runtime/connections";
 import { DEFAULT_ROOM } from "../runtime/rooms";
 import { ENV } from "../runtime/lambda";
-import { SETTINGS } from "../runtime/settings";
+import { RANGES } from "../runtime/config-checks";
 import { startBenchEmulator } from "./bench-emulator";
 import type { Child } from "./child";
 import type { HostReply, HostRequest } from "./lambda-host";
@@ -145,7 +145,7 @@ export async function withRig(host: Host, options: RigOptions, body: (rig: Rig) 
 // The sockets behind deleted rows are still open: put their rows back so the next run has all N.
 async function restoreRows(store: ConnectionStore, ids: string[]): Promise<void> {
   const now = Date.now();
-  const expiresAt = Math.floor(now / 1000) + SETTINGS.connectionTtlSeconds.default;
+  const expiresAt = Math.floor(now / 1000) + RANGES.connectionTtlSeconds.default;
   // 32 writes at a time: a baseline run can delete thousands of rows, and one at a time takes seconds.
   for (let at = 0; at < ids.length; at += 32) {
     await Promise.all(ids.slice(at, at + 32).map((connectionId) => store.put({ connectionId, connectedAt: now, expiresAt, room: DEFAULT_ROOM })));

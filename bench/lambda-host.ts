@@ -6,7 +6,7 @@
  */
 import { performance } from "node:perf_hooks";
 import type { RouteHandler, WebSocketEvent } from "../runtime/events";
-import type { InvocationLog } from "../runtime/handlers";
+import type { InvocationLog } from "../runtime/deps";
 import { createHandlers, readRuntimeConfig } from "../runtime/lambda";
 import { makeBaselineHandler, type BaselineLog, type BaselineOptions } from "./baseline";
 import { createRawHttpPosterFactory } from "./raw-http-poster";

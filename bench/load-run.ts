@@ -14,7 +14,7 @@ import type { Emulator } from "../local/emulator";
 import { LOCAL_AWS } from "../local/store";
 import { createDynamoConnectionStore, listRoom } from "../runtime/connections";
 import { DEFAULT_ROOM } from "../runtime/rooms";
-import type { FanOutMode } from "../runtime/settings";
+import type { FanOutMode } from "../runtime/config-checks";
 import { startBenchEmulator } from "./bench-emulator";
 import { openSocket } from "./e2e-clients";
 

@@ -11,9 +11,10 @@ import path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { CONNECTION_TABLE, createDynamoConnectionStore, listRoom, type ConnectionRecord, type ConnectionStore } from "../runtime/connections";
-import { makeDefaultHandler, type InvocationLog } from "../runtime/handlers";
-import { SETTINGS } from "../runtime/settings";
-import type { Poster } from "../runtime/post";
+import type { InvocationLog } from "../runtime/deps";
+import { makeDefaultHandler } from "../runtime/handlers";
+import { RANGES } from "../runtime/config-checks";
+import type { Poster } from "../runtime/poster";
 import { DEFAULT_ROOM } from "../runtime/rooms";
 import { messageEvent } from "../local/events";
 import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "../local/store";
@@ -84,7 +85,7 @@ async function plant(doc: DynamoDBDocumentClient, tableName: string, rows: Conne
 }
 
 function rowsOf(rooms: Array<{ room: string; size: number }>): ConnectionRecord[] {
-  const expiresAt = Math.floor(Date.now() / 1000) + SETTINGS.connectionTtlSeconds.default;
+  const expiresAt = Math.floor(Date.now() / 1000) + RANGES.connectionTtlSeconds.default;
   // Ids as long as AWS's (16 characters), so item sizes are those of a real table.
   let n = 0;
   return rooms.flatMap(({ room, size }) =>
@@ -153,7 +154,7 @@ async function measureRoom(
       store,
       posterFor: () => poster,
       managementEndpoint: "http://virtual.invalid/dev",
-      limits: { maxMessageBytes: SETTINGS.maxMessageBytes.default, fanOutConcurrency: SETTINGS.fanOutConcurrency.default, connectionTtlSeconds: SETTINGS.connectionTtlSeconds.default },
+      limits: { maxMessageBytes: RANGES.maxMessageBytes.default, fanOutConcurrency: RANGES.fanOutConcurrency.default, connectionTtlSeconds: RANGES.connectionTtlSeconds.default },
       access: { allowedOrigins: [] },
       now: Date.now,
       log: (entry) => logs.push(entry),

@@ -13,11 +13,13 @@ import { startLocalShardQueue } from "../local/shard-queue";
 import { LOCAL_AWS } from "../local/store";
 import type { ConnectionStore } from "../runtime/connections";
 import { DEFAULT_ROOM } from "../runtime/rooms";
-import { makeDefaultHandler, type HandlerDeps, type InvocationLog } from "../runtime/handlers";
+import type { HandlerDeps, InvocationLog } from "../runtime/deps";
+import { makeDefaultHandler } from "../runtime/handlers";
 import { createPosterFactory } from "../runtime/post";
-import { SETTINGS, type FanOutMode } from "../runtime/settings";
+import { RANGES, type FanOutMode } from "../runtime/config-checks";
 import { ENV } from "../runtime/lambda";
-import { createSqsShardQueue, SHARD_WORKER_ROUTE } from "../runtime/shards";
+import { createSqsShardQueue } from "../runtime/shard-queue";
+import { SHARD_WORKER_ROUTE } from "../runtime/shard-worker";
 
 export interface SimRequest {
   mode: FanOutMode;
@@ -61,9 +63,9 @@ async function run(request: SimRequest): Promise<SimReply> {
     posterFor: createPosterFactory({ region: LOCAL_AWS.region, maxSockets: request.concurrency, credentials: LOCAL_AWS.credentials }),
     managementEndpoint: request.endpoint,
     limits: {
-      maxMessageBytes: SETTINGS.maxMessageBytes.default,
+      maxMessageBytes: RANGES.maxMessageBytes.default,
       fanOutConcurrency: request.concurrency,
-      connectionTtlSeconds: SETTINGS.connectionTtlSeconds.default,
+      connectionTtlSeconds: RANGES.connectionTtlSeconds.default,
     },
     access: { allowedOrigins: [] },
     now: Date.now,

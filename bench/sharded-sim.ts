@@ -12,9 +12,9 @@ import { createServer, type Server } from "node:http";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { createManagementApi, managementConnectionId } from "../local/management-api";
-import { closeServer, listen } from "../local/server";
+import { closeServer, listen } from "../local/http";
 import { createTokenBucket } from "../local/token-bucket";
-import type { FanOutMode } from "../runtime/settings";
+import type { FanOutMode } from "../runtime/config-checks";
 import { forkChild } from "./child";
 import type { SimReply, SimRequest } from "./sharded-host";
 

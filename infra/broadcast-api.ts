@@ -5,17 +5,17 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONNECTION_TABLE } from "../runtime/connections";
-import { ENV } from "../runtime/lambda";
+import { toEnvironment } from "../runtime/lambda";
 import { createApiGatewayCloudWatchRole } from "./access-logs";
-import type { StackSettings } from "./config";
+import type { StackConfig } from "./config";
 import { createRouteFunction, type Route, type RouteFunction } from "./functions";
 import { createOperations } from "./operations";
 import { connectPolicy, defaultRoutePolicy, disconnectPolicy } from "./policies";
 import { createPublisher } from "./publish";
 import { createShardQueues, createShardWorker, type ShardQueues } from "./shards";
 
-/** The component takes the validated stack settings as they are. */
-export type BroadcastApiArgs = Omit<StackSettings, "namePrefix">;
+/** The component takes the validated stack config as they are. */
+export type BroadcastApiArgs = Omit<StackConfig, "namePrefix">;
 
 /** API Gateway route keys and the function serving each. */
 const ROUTE_KEYS: Record<Route, string> = { connect: "$connect", disconnect: "$disconnect", default: "$default" };
@@ -73,11 +73,11 @@ export class BroadcastApi extends pulumi.ComponentResource {
     const shardQueues = args.fanout === "sharded" ? createShardQueues(name, args, this) : undefined;
     const functions = this.createFunctions(name, args, table, api, shardQueues);
     const worker = shardQueues
-      ? createShardWorker(name, { queues: shardQueues, table, api, environment: this.commonEnvironment(args, table), settings: args }, this)
+      ? createShardWorker(name, { queues: shardQueues, table, api, environment: this.commonEnvironment(args, table), stack: args }, this)
       : undefined;
     const publisher = createPublisher(
       name,
-      { table, api, environment: { ...this.commonEnvironment(args, table), ...this.shardedEnvironment(args, shardQueues) }, shardQueues, settings: args },
+      { table, api, environment: { ...this.commonEnvironment(args, table), ...this.shardedEnvironment(args, shardQueues) }, shardQueues, stack: args },
       this,
     );
     const routes = ROUTES.map((route) => this.route(`${name}-${route}`, ROUTE_KEYS[route], functions[route], api, args.stageName));
@@ -121,17 +121,13 @@ export class BroadcastApi extends pulumi.ComponentResource {
   }
 
   private commonEnvironment(args: BroadcastApiArgs, table: aws.dynamodb.Table): Record<string, pulumi.Input<string>> {
-    return {
-      [ENV.tableName]: table.name,
-      [ENV.maxMessageBytes]: String(args.maxMessageBytes),
-      [ENV.fanOutConcurrency]: String(args.fanOutConcurrency),
-      [ENV.connectionTtlSeconds]: String(args.connectionTtlSeconds),
-    };
+    const { maxMessageBytes, fanOutConcurrency, connectionTtlSeconds } = args;
+    return toEnvironment<pulumi.Input<string>>({ tableName: table.name, maxMessageBytes, fanOutConcurrency, connectionTtlSeconds });
   }
 
   // Sharded mode: what makes a function enqueue shard jobs instead of posting.
   private shardedEnvironment(args: BroadcastApiArgs, shardQueue: ShardQueues | undefined): Record<string, pulumi.Input<string>> {
-    return shardQueue ? { [ENV.fanOutMode]: "sharded", [ENV.shardQueueUrl]: shardQueue.queue.url, [ENV.shardSize]: String(args.shardSize) } : {};
+    return shardQueue ? toEnvironment<pulumi.Input<string>>({ fanout: "sharded", shardQueueUrl: shardQueue.queue.url, shardSize: args.shardSize }) : {};
   }
 
   private createFunctions(
@@ -145,14 +141,14 @@ export class BroadcastApi extends pulumi.ComponentResource {
     const sharded = this.shardedEnvironment(args, shardQueue);
     // Only `$connect` and `$disconnect` announce presence.
     const presence = args.presence ? { apiExecutionArn: api.executionArn, stageName: args.stageName } : undefined;
-    const presenceEnvironment: Record<string, string> = args.presence ? { [ENV.presence]: "true" } : {};
+    const presenceEnvironment = toEnvironment<pulumi.Input<string>>({ presence: args.presence || undefined });
     // Only `$connect` checks access, so only it holds the token.
-    const access = {
-      ...(args.accessToken ? { [ENV.accessToken]: args.accessToken } : {}),
-      ...(args.allowedOrigins.length > 0 ? { [ENV.allowedOrigins]: args.allowedOrigins.join(",") } : {}),
-    };
+    const access = toEnvironment<pulumi.Input<string>>({
+      accessToken: args.accessToken || undefined,
+      allowedOrigins: args.allowedOrigins.length > 0 ? args.allowedOrigins : undefined,
+    });
     const make = (route: Route, environment: Record<string, pulumi.Input<string>>, policy: (logGroupArn: pulumi.Output<string>) => pulumi.Output<string>) =>
-      createRouteFunction(`${name}-${route}`, { route, functionName: `${name}-${route}`, environment, policy, settings: args }, this);
+      createRouteFunction(`${name}-${route}`, { route, functionName: `${name}-${route}`, environment, policy, stack: args }, this);
     return {
       connect: make("connect", { ...common, ...access, ...presenceEnvironment }, (logGroupArn) => connectPolicy(table.arn, logGroupArn, presence)),
       disconnect: make("disconnect", { ...common, ...presenceEnvironment }, (logGroupArn) => disconnectPolicy(table.arn, logGroupArn, presence)),

@@ -5,7 +5,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { checkNamePrefix } from "./names";
-import { ConfigError, STAGE_NAME_PATTERN, checkFanOutMode, checkInteger, checkSetting, type FanOutMode, type IntegerRange, type SettingName } from "../runtime/settings";
+import { ConfigError, STAGE_NAME_PATTERN, checkFanOutMode, checkInteger, checkRange, type FanOutMode, type IntegerRange, type RangeName } from "../runtime/config-checks";
 
 /** The part of `pulumi.Config` read here; tests pass a stub. */
 export interface ConfigSource {
@@ -16,7 +16,7 @@ export interface ConfigSource {
 }
 
 const ARCHITECTURES = ["arm64", "x86_64"] as const;
-export type Architecture = (typeof ARCHITECTURES)[number];
+type Architecture = (typeof ARCHITECTURES)[number];
 
 /** The only retention periods CloudWatch Logs accepts; 0 keeps events forever. */
 const LOG_RETENTION_DAYS = [
@@ -44,9 +44,9 @@ const KMS_KEY_ARN_PATTERN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0
  * API Gateway's account-wide CloudWatch Logs role, which access logging needs: `create` makes it
  * here, `existing` says the account already has it, `none` leaves access logging impossible.
  */
-export type ApiGatewayCloudWatchRole = "create" | "existing" | "none";
+type ApiGatewayCloudWatchRole = "create" | "existing" | "none";
 
-export interface StackSettings {
+export interface StackConfig {
   /** `${project}-${stack}`: several stacks coexist in one account. */
   namePrefix: string;
   maxMessageBytes: number;
@@ -90,9 +90,9 @@ export interface StackIdentity {
 }
 
 /** Reads and validates every key; the stage name defaults to the stack name. */
-export function readStackSettings(config: ConfigSource, identity: StackIdentity): StackSettings {
+export function readStackConfig(config: ConfigSource, identity: StackIdentity): StackConfig {
   const key = (name: string) => `${config.name}:${name}`;
-  const setting = (name: SettingName) => checkSetting(name, key(name), config.get(name));
+  const setting = (name: RangeName) => checkRange(name, key(name), config.get(name));
   const integer = (name: keyof typeof INFRA_RANGES) => checkInteger(key(name), config.get(name), INFRA_RANGES[name]);
   const boolean = (name: string, fallback: boolean) => readBoolean(key(name), config.get(name), fallback);
   const accessLogging = boolean("accessLogging", false);

@@ -8,8 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HandlerResult, WebSocketEvent } from "../runtime/events";
 import type { FunctionUrlEvent, FunctionUrlResult } from "../runtime/function-url";
 import { handlersFromEnvironment, publishFromEnvironment, shardWorkerFromEnvironment } from "../runtime/lambda";
-import type { SqsBatchResponse, SqsEvent } from "../runtime/shards";
-import type { StackSettings } from "./config";
+import type { SqsBatchResponse, SqsEvent } from "../runtime/shard-worker";
+import type { StackConfig } from "./config";
 import { lambdaAssumeRolePolicy } from "./policies";
 
 export type Route = "connect" | "disconnect" | "default";
@@ -50,7 +50,7 @@ export interface FunctionArgs {
   environment: Record<string, pulumi.Input<string>>;
   /** The role's inline policy, given the function's log group ARN. */
   policy(logGroupArn: pulumi.Output<string>): pulumi.Output<string>;
-  settings: Pick<StackSettings, "architecture" | "lambdaMemoryMb" | "lambdaTimeoutSeconds" | "logRetentionDays" | "bundleAwsSdk">;
+  stack: Pick<StackConfig, "architecture" | "lambdaMemoryMb" | "lambdaTimeoutSeconds" | "logRetentionDays" | "bundleAwsSdk">;
 }
 
 export interface RouteFunctionArgs extends FunctionArgs {
@@ -79,10 +79,10 @@ function createFunction<E, R>(
   extra: Partial<aws.lambda.CallbackFunctionArgs<E, R>>,
   parent: pulumi.Resource,
 ): aws.lambda.CallbackFunction<E, R> {
-  const { settings } = args;
+  const { stack } = args;
   const logGroup = new aws.cloudwatch.LogGroup(
     `${name}-logs`,
-    { name: `/aws/lambda/${args.functionName}`, retentionInDays: settings.logRetentionDays },
+    { name: `/aws/lambda/${args.functionName}`, retentionInDays: stack.logRetentionDays },
     { parent },
   );
   const role = new aws.iam.Role(`${name}-role`, { assumeRolePolicy: lambdaAssumeRolePolicy() }, { parent });
@@ -95,13 +95,13 @@ function createFunction<E, R>(
       callbackFactory,
       role,
       runtime: aws.lambda.Runtime.NodeJS22dX,
-      architectures: [settings.architecture],
-      memorySize: settings.lambdaMemoryMb,
-      timeout: settings.lambdaTimeoutSeconds,
+      architectures: [stack.architecture],
+      memorySize: stack.lambdaMemoryMb,
+      timeout: stack.lambdaTimeoutSeconds,
       environment: { variables: args.environment },
       loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
       // A fresh object per function: CallbackFunction appends to this list.
-      codePathOptions: { extraExcludePackages: settings.bundleAwsSdk ? [] : [...AWS_SDK_PACKAGES] },
+      codePathOptions: { extraExcludePackages: stack.bundleAwsSdk ? [] : [...AWS_SDK_PACKAGES] },
     },
     // The policy must exist before the first invocation can read the table or write logs.
     { parent, dependsOn: [logGroup, rolePolicy] },

@@ -4,8 +4,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { ENV } from "../runtime/lambda";
-import type { StackSettings } from "./config";
+import { toEnvironment } from "../runtime/lambda";
+import type { StackConfig } from "./config";
 import { createPublishFunction, type PublishFunction } from "./functions";
 import { publishPolicy } from "./policies";
 import type { ShardQueues } from "./shards";
@@ -13,24 +13,24 @@ import type { ShardQueues } from "./shards";
 export interface PublisherArgs {
   table: aws.dynamodb.Table;
   api: aws.apigatewayv2.Api;
-  /** The settings and (sharded mode) queue variables `$default` gets. */
+  /** The stack config and (sharded mode) queue variables `$default` gets. */
   environment: Record<string, pulumi.Input<string>>;
   shardQueues?: ShardQueues;
-  settings: Pick<StackSettings, "architecture" | "lambdaMemoryMb" | "lambdaTimeoutSeconds" | "logRetentionDays" | "bundleAwsSdk" | "stageName">;
+  stack: Pick<StackConfig, "architecture" | "lambdaMemoryMb" | "lambdaTimeoutSeconds" | "logRetentionDays" | "bundleAwsSdk" | "stageName">;
 }
 
 export function createPublisher(name: string, args: PublisherArgs, parent: pulumi.Resource): { fn: PublishFunction; url: aws.lambda.FunctionUrl } {
-  const { table, api, settings } = args;
+  const { table, api, stack } = args;
   // A function URL event names no WebSocket API, so the stage's management API is configured.
-  const managementEndpoint = pulumi.interpolate`${api.apiEndpoint.apply((url) => url.replace(/^wss:/, "https:"))}/${settings.stageName}`;
+  const managementEndpoint = pulumi.interpolate`${api.apiEndpoint.apply((url) => url.replace(/^wss:/, "https:"))}/${stack.stageName}`;
   const fn = createPublishFunction(
     `${name}-publish`,
     {
       functionName: `${name}-publish`,
-      environment: { ...args.environment, [ENV.managementEndpoint]: managementEndpoint },
+      environment: { ...args.environment, ...toEnvironment<pulumi.Input<string>>({ managementEndpoint }) },
       policy: (logGroupArn) =>
-        publishPolicy({ tableArn: table.arn, logGroupArn, apiExecutionArn: api.executionArn, stageName: settings.stageName, shardQueueArn: args.shardQueues?.queue.arn }),
-      settings,
+        publishPolicy({ tableArn: table.arn, logGroupArn, apiExecutionArn: api.executionArn, stageName: stack.stageName, shardQueueArn: args.shardQueues?.queue.arn }),
+      stack,
     },
     parent,
   );

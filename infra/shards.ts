@@ -4,8 +4,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { SHARD_MAX_RECEIVE_COUNT } from "../runtime/shards";
-import type { StackSettings } from "./config";
+import { SHARD_MAX_RECEIVE_COUNT } from "../runtime/shard-jobs";
+import type { StackConfig } from "./config";
 import { createShardWorkerFunction, type ShardWorkerFunction } from "./functions";
 import { shardWorkerPolicy } from "./policies";
 
@@ -14,7 +14,7 @@ export interface ShardQueues {
   deadLetterQueue: aws.sqs.Queue;
 }
 
-export function createShardQueues(name: string, settings: Pick<StackSettings, "shardWorkerTimeoutSeconds">, parent: pulumi.Resource): ShardQueues {
+export function createShardQueues(name: string, stack: Pick<StackConfig, "shardWorkerTimeoutSeconds">, parent: pulumi.Resource): ShardQueues {
   const deadLetterQueue = new aws.sqs.Queue(
     `${name}-shards-dlq`,
     // Two weeks, SQS's longest: time to look at what failed.
@@ -26,7 +26,7 @@ export function createShardQueues(name: string, settings: Pick<StackSettings, "s
     {
       name: `${name}-shards`,
       // AWS's advice for a Lambda event source: at least six times the function timeout.
-      visibilityTimeoutSeconds: 6 * settings.shardWorkerTimeoutSeconds,
+      visibilityTimeoutSeconds: 6 * stack.shardWorkerTimeoutSeconds,
       // A broadcast an hour late is no longer worth delivering.
       messageRetentionSeconds: 3600,
       sqsManagedSseEnabled: true,
@@ -42,8 +42,8 @@ export interface ShardWorkerArgs {
   table: aws.dynamodb.Table;
   api: aws.apigatewayv2.Api;
   environment: Record<string, pulumi.Input<string>>;
-  settings: Pick<
-    StackSettings,
+  stack: Pick<
+    StackConfig,
     "architecture" | "lambdaMemoryMb" | "logRetentionDays" | "bundleAwsSdk" | "stageName" | "shardWorkers" | "shardWorkerTimeoutSeconds" | "shardWorkerReservedConcurrency"
   >;
 }
@@ -53,18 +53,18 @@ export interface ShardWorkerArgs {
  * them), fed one job per invocation; failed jobs come back alone (ReportBatchItemFailures).
  */
 export function createShardWorker(name: string, args: ShardWorkerArgs, parent: pulumi.Resource): { fn: ShardWorkerFunction; mapping: aws.lambda.EventSourceMapping } {
-  const { queues, table, api, settings } = args;
+  const { queues, table, api, stack } = args;
   const fn = createShardWorkerFunction(
     `${name}-shards`,
     {
       functionName: `${name}-shards`,
       environment: args.environment,
       policy: (logGroupArn) =>
-        shardWorkerPolicy({ tableArn: table.arn, logGroupArn, apiExecutionArn: api.executionArn, stageName: settings.stageName, shardQueueArn: queues.queue.arn }),
+        shardWorkerPolicy({ tableArn: table.arn, logGroupArn, apiExecutionArn: api.executionArn, stageName: stack.stageName, shardQueueArn: queues.queue.arn }),
       // The worker's own timeout: SQS invokes it, not API Gateway with its 29 s.
-      settings: { ...settings, lambdaTimeoutSeconds: settings.shardWorkerTimeoutSeconds },
+      stack: { ...stack, lambdaTimeoutSeconds: stack.shardWorkerTimeoutSeconds },
       // Opt-in: reserving fails on accounts whose unreserved concurrency would drop below 100.
-      reservedConcurrency: settings.shardWorkerReservedConcurrency ? settings.shardWorkers : undefined,
+      reservedConcurrency: stack.shardWorkerReservedConcurrency ? stack.shardWorkers : undefined,
     },
     parent,
   );
@@ -76,7 +76,7 @@ export function createShardWorker(name: string, args: ShardWorkerArgs, parent: p
       batchSize: 1,
       functionResponseTypes: ["ReportBatchItemFailures"],
       // What caps the workers: SQS never invokes more at once, reserved concurrency or not.
-      scalingConfig: { maximumConcurrency: settings.shardWorkers },
+      scalingConfig: { maximumConcurrency: stack.shardWorkers },
     },
     { parent },
   );

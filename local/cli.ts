@@ -3,39 +3,25 @@
  * the same ranges as the programmatic options; a bad one exits with status 2 and names the flag.
  */
 import { parseArgs } from "node:util";
-import { SETTINGS, checkFanOutMode, checkInteger, splitList, type IntegerRange } from "../runtime/settings";
-import { startEmulator, type Emulator, type EmulatorOptions } from "./emulator";
-import { EMULATOR_RANGES, checkStage } from "./options";
+import { RANGES, checkFanOutMode, checkInteger, splitList } from "../runtime/config-checks";
+import { startEmulator, type Emulator } from "./emulator";
+import { NUMERIC_OPTIONS, checkStage, type EmulatorOptions, type NumericOption } from "./options";
 
-type NumericOption =
-  | "port"
-  | "maxMessageBytes"
-  | "fanOutConcurrency"
-  | "connectionTtlSeconds"
-  | "throttleRateLimit"
-  | "throttleBurstLimit"
-  | "postRate"
-  | "postBurst"
-  | "postLatencyMs"
-  | "idleTimeoutMs"
-  | "maxLifetimeMs"
-  | "maxBufferedBytes"
-  | "shardSize";
-
-const NUMERIC_FLAGS: Record<string, { option: NumericOption; range: IntegerRange; help: string }> = {
-  port: { option: "port", range: EMULATOR_RANGES.port, help: "HTTP/WebSocket port; 0 picks a free one (env PORT)" },
-  "max-message-bytes": { option: "maxMessageBytes", range: SETTINGS.maxMessageBytes, help: "largest outgoing payload" },
-  "fanout-concurrency": { option: "fanOutConcurrency", range: SETTINGS.fanOutConcurrency, help: "posts in flight per broadcast" },
-  "connection-ttl": { option: "connectionTtlSeconds", range: SETTINGS.connectionTtlSeconds, help: "row TTL in seconds" },
-  "throttle-rate": { option: "throttleRateLimit", range: SETTINGS.throttleRateLimit, help: "stage requests per second ($connect and messages); over it 429" },
-  "throttle-burst": { option: "throttleBurstLimit", range: SETTINGS.throttleBurstLimit, help: "stage requests allowed at once" },
-  "post-rate": { option: "postRate", range: EMULATOR_RANGES.postRate, help: "PostToConnection quota per second (0 = none); over it 429" },
-  "post-burst": { option: "postBurst", range: EMULATOR_RANGES.postBurst, help: "posts allowed at once (0 = the post rate)" },
-  "post-latency": { option: "postLatencyMs", range: EMULATOR_RANGES.postLatencyMs, help: "ms before answering each post" },
-  "idle-timeout": { option: "idleTimeoutMs", range: EMULATOR_RANGES.idleTimeoutMs, help: "ms without messages before close 1001" },
-  "max-lifetime": { option: "maxLifetimeMs", range: EMULATOR_RANGES.maxLifetimeMs, help: "ms before any connection is closed 1001" },
-  "max-buffered-bytes": { option: "maxBufferedBytes", range: EMULATOR_RANGES.maxBufferedBytes, help: "bytes queued to one client before it is closed 1008" },
-  "shard-size": { option: "shardSize", range: SETTINGS.shardSize, help: "receivers per shard job (--fanout sharded)" },
+// Each flag's range is its option's (NUMERIC_OPTIONS), so the flag and the option fail alike.
+const NUMERIC_FLAGS: Record<string, { option: NumericOption; help: string }> = {
+  port: { option: "port", help: "HTTP/WebSocket port; 0 picks a free one (env PORT)" },
+  "max-message-bytes": { option: "maxMessageBytes", help: "largest outgoing payload" },
+  "fanout-concurrency": { option: "fanOutConcurrency", help: "posts in flight per broadcast" },
+  "connection-ttl": { option: "connectionTtlSeconds", help: "row TTL in seconds" },
+  "throttle-rate": { option: "throttleRateLimit", help: "stage requests per second ($connect and messages); over it 429" },
+  "throttle-burst": { option: "throttleBurstLimit", help: "stage requests allowed at once" },
+  "post-rate": { option: "postRate", help: "PostToConnection quota per second (0 = none); over it 429" },
+  "post-burst": { option: "postBurst", help: "posts allowed at once (0 = the post rate)" },
+  "post-latency": { option: "postLatencyMs", help: "ms before answering each post" },
+  "idle-timeout": { option: "idleTimeoutMs", help: "ms without messages before close 1001" },
+  "max-lifetime": { option: "maxLifetimeMs", help: "ms before any connection is closed 1001" },
+  "max-buffered-bytes": { option: "maxBufferedBytes", help: "bytes queued to one client before it is closed 1008" },
+  "shard-size": { option: "shardSize", help: "receivers per shard job (--fanout sharded)" },
 };
 
 const TEXT_FLAGS: Record<string, string> = {
@@ -52,7 +38,10 @@ const USAGE_ERROR = 2;
 
 function usage(): string {
   const rows = [
-    ...Object.entries(NUMERIC_FLAGS).map(([flag, { help, range }]) => [`--${flag} N`, `${help} (${range.min}-${range.max}, default ${range.default})`]),
+    ...Object.entries(NUMERIC_FLAGS).map(([flag, { help, option }]) => {
+      const range = NUMERIC_OPTIONS[option];
+      return [`--${flag} N`, `${help} (${range.min}-${range.max}, default ${range.default})`];
+    }),
     ...Object.entries(TEXT_FLAGS).map(([flag, help]) => [`--${flag} VALUE`, help]),
     ["--presence", "post join/leave events with the room's count to the rest of the room"],
     ["--help", "show this help"],
@@ -78,10 +67,10 @@ function parseCommandLine(args: string[], env: NodeJS.ProcessEnv): EmulatorOptio
     return typeof value === "string" ? value : undefined;
   };
   const options: EmulatorOptions = {};
-  for (const [flag, { option, range }] of Object.entries(NUMERIC_FLAGS)) {
-    if (text(flag) !== undefined) options[option] = checkInteger(`--${flag}`, text(flag), range);
+  for (const [flag, { option }] of Object.entries(NUMERIC_FLAGS)) {
+    if (text(flag) !== undefined) options[option] = checkInteger(`--${flag}`, text(flag), NUMERIC_OPTIONS[option]);
   }
-  if (options.port === undefined && env.PORT) options.port = checkInteger("PORT", env.PORT, EMULATOR_RANGES.port);
+  if (options.port === undefined && env.PORT) options.port = checkInteger("PORT", env.PORT, NUMERIC_OPTIONS.port);
   const stage = text("stage");
   const fanout = text("fanout");
   return {
@@ -111,12 +100,12 @@ function banner(emulator: Emulator, options: EmulatorOptions): string {
   }
   if (options.accessToken) lines.push("  Access      token required (?token= or Authorization: Bearer)");
   if (options.allowedOrigins?.length) lines.push(`  Origins     ${options.allowedOrigins.join(", ")}`);
-  const throttleRate = options.throttleRateLimit ?? SETTINGS.throttleRateLimit.default;
-  const throttleBurst = options.throttleBurstLimit ?? SETTINGS.throttleBurstLimit.default;
+  const throttleRate = options.throttleRateLimit ?? RANGES.throttleRateLimit.default;
+  const throttleBurst = options.throttleBurstLimit ?? RANGES.throttleBurstLimit.default;
   lines.push(`  Throttling  ${throttleRate} per second, burst ${throttleBurst} ($connect and messages, as the deployed stage)`);
   if (options.postRate) lines.push(`  Post quota  ${options.postRate} per second`);
   if (options.fanout === "sharded") {
-    lines.push(`  Fan-out     sharded, ${options.shardSize ?? SETTINGS.shardSize.default} receivers per job, local queue ${emulator.shardQueueUrl}`);
+    lines.push(`  Fan-out     sharded, ${options.shardSize ?? RANGES.shardSize.default} receivers per job, local queue ${emulator.shardQueueUrl}`);
   }
   if (options.presence) lines.push("  Presence    join/leave events to the rest of each room");
   lines.push("Press Ctrl+C to stop.");
@@ -144,7 +133,7 @@ async function main(): Promise<void> {
     emulator = await startEmulator(options);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE") throw err;
-    const port = options.port ?? EMULATOR_RANGES.port.default;
+    const port = options.port ?? NUMERIC_OPTIONS.port.default;
     console.error(`Port ${port} is already in use (another emulator?). Stop that process, or pick another port: --port 0 picks a free one.`);
     process.exitCode = 1;
     return;

@@ -31,9 +31,9 @@ export interface ConnectionOptions {
    * and that its own messages may hold while they wait for `$default` (over it, reading pauses).
    */
   maxBufferedBytes: number;
-  log(line: string): void;
+  log: (line: string) => void;
   /** Called once the socket has closed; `ended` settles when its `$disconnect` has run. */
-  onClose(connection: Connection, ended: Promise<void>): void;
+  onClose: (connection: Connection, ended: Promise<void>) => void;
 }
 
 export interface Connection {

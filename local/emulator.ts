@@ -5,80 +5,19 @@
  * All state lives in the returned object, so one process can run several emulators.
  */
 import { createServer } from "node:http";
-import type { FunctionUrlHandler } from "../runtime/function-url";
-import type { Handlers } from "../runtime/handlers";
-import type { FanOutMode } from "../runtime/settings";
-import type { ShardWorkerHandler } from "../runtime/shards";
+import type { ShardWorkerHandler } from "../runtime/shard-worker";
 import { newApiId } from "./events";
 import { createGateway } from "./gateway";
 import { startLambdaPool, type LambdaPool } from "./lambda-pool";
 import { createManagementApi } from "./management-api";
-import { resolveOptions, resolvePostQuota, runtimeEnvironment } from "./options";
+import { resolveOptions, resolvePostQuota, runtimeEnvironment, type EmulatorOptions } from "./options";
 import { createPublishEndpoint } from "./publish-endpoint";
-import { closeServer, listen, routeRequests } from "./server";
+import { closeServer, listen } from "./http";
+import { routeRequests } from "./server";
 import { startLocalShardQueue, type LocalShardQueue } from "./shard-queue";
 import { DEMO_DIR } from "./static";
 import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "./store";
 import { createTokenBucket } from "./token-bucket";
-
-export interface EmulatorOptions {
-  /** Default 3001; 0 picks a free port. */
-  port?: number;
-  /** Listening address; default 127.0.0.1, which `localhost` reaches. */
-  host?: string;
-  /** Default "dev". */
-  stage?: string;
-  /** Keeps dynalite's data (LevelDB) in this directory; default in memory. */
-  dataDir?: string;
-  /** Default "message-broadcast-connections". */
-  tableName?: string;
-  maxMessageBytes?: number;
-  fanOutConcurrency?: number;
-  connectionTtlSeconds?: number;
-  /**
-   * The stage's steady request rate, as deployed (default 100): every `$connect` and message
-   * takes a token; over it a handshake gets 429 and a message gets "Too Many Requests".
-   */
-  throttleRateLimit?: number;
-  /** Requests the stage admits at once before the rate applies, as deployed (default 200). */
-  throttleBurstLimit?: number;
-  accessToken?: string;
-  allowedOrigins?: string[];
-  /** PostToConnection quota per second; posts over it get 429 LimitExceededException. Default unlimited. */
-  postRate?: number;
-  /** How many posts may come at once before the rate applies; default `postRate`. */
-  postBurst?: number;
-  /** Delay before answering each PostToConnection (benchmarks). */
-  postLatencyMs?: number;
-  /** Default 10 minutes; then the connection is closed with 1001. */
-  idleTimeoutMs?: number;
-  /** Default 2 hours; then the connection is closed with 1001. */
-  maxLifetimeMs?: number;
-  /**
-   * Bytes that may wait to be sent to one connection (default 4 MiB); a send that would queue
-   * more closes it with 1008 and runs `$disconnect` (docs/slow-consumers.md).
-   */
-  maxBufferedBytes?: number;
-  /** Forces small room Query pages (tests). */
-  scanPageLimit?: number;
-  /**
-   * `sharded`: `$default` enqueues shard jobs on a local stand-in for SQS (local/shard-queue.ts)
-   * that invokes the shard worker; default `direct`.
-   */
-  fanout?: FanOutMode;
-  /** Receivers per shard job in sharded mode (default 1000). */
-  shardSize?: number;
-  /** `$connect` and `$disconnect` post join/leave events to the rest of the room (default false). */
-  presence?: boolean;
-  /** Replaces the handlers built from runtime/lambda.ts, e.g. with the code Pulumi would upload. */
-  handlers?: Handlers;
-  /** Replaces the shard worker built from runtime/lambda.ts (sharded mode). */
-  shardWorker?: ShardWorkerHandler;
-  /** Replaces the publish function built from runtime/lambda.ts. */
-  publish?: FunctionUrlHandler;
-  /** Receives emulator and handler log lines (JSON); default stdout. */
-  log?: (line: string) => void;
-}
 
 export interface Emulator {
   port: number;
@@ -112,17 +51,17 @@ export interface Emulator {
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const settings = resolveOptions(options);
+  const resolved = resolveOptions(options);
   const log = options.log ?? ((line: string) => console.log(line));
-  const dynamo = await startDynamo({ dataDir: settings.dataDir });
+  const dynamo = await startDynamo({ dataDir: resolved.dataDir });
   const http = createServer();
   let port: number;
   let shardWorker: ShardWorkerHandler | undefined;
   let shardQueue: LocalShardQueue | undefined;
   try {
-    await ensureConnectionTable(dynamo.endpoint, settings.tableName);
-    port = await listen(http, settings.port, settings.host);
-    if (settings.fanout === "sharded") {
+    await ensureConnectionTable(dynamo.endpoint, resolved.tableName);
+    port = await listen(http, resolved.port, resolved.host);
+    if (resolved.fanout === "sharded") {
       shardQueue = await startLocalShardQueue({
         worker: () => {
           if (!shardWorker) throw new Error("a shard job arrived before the worker was built");
@@ -139,8 +78,8 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
   // The port is known only now, and the handlers post to it; nothing awaits between here and
   // the route wiring below, so no request can arrive unrouted.
-  const managementEndpoint = `http://${reachableHost(settings.host, "127.0.0.1")}:${port}/${settings.stage}`;
-  const environment = runtimeEnvironment(settings, { management: managementEndpoint, dynamo: dynamo.endpoint, shardQueue: shardQueue?.url });
+  const managementEndpoint = `http://${reachableHost(resolved.host, "127.0.0.1")}:${port}/${resolved.stage}`;
+  const environment = runtimeEnvironment(resolved, { management: managementEndpoint, dynamo: dynamo.endpoint, shardQueue: shardQueue?.url });
   // Started only when some handler is not injected.
   let pool: LambdaPool | undefined;
   const lambda = () => (pool ??= startLambdaPool({ environment, credentials: LOCAL_AWS.credentials }, log));
@@ -148,27 +87,27 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   if (shardQueue) shardWorker = options.shardWorker ?? lambda().shardWorker;
   const gateway = createGateway({
     handlers,
-    stage: settings.stage,
+    stage: resolved.stage,
     apiId: newApiId(),
     // One bucket for the whole stage, as API Gateway's default route throttling is.
-    throttle: createTokenBucket(settings.throttleRateLimit, settings.throttleBurstLimit),
-    idleTimeoutMs: settings.idleTimeoutMs,
-    maxLifetimeMs: settings.maxLifetimeMs,
-    maxBufferedBytes: settings.maxBufferedBytes,
+    throttle: createTokenBucket(resolved.throttleRateLimit, resolved.throttleBurstLimit),
+    idleTimeoutMs: resolved.idleTimeoutMs,
+    maxLifetimeMs: resolved.maxLifetimeMs,
+    maxBufferedBytes: resolved.maxBufferedBytes,
     log,
   });
   const quotaBucket = ({ postRate, postBurst }: { postRate: number; postBurst: number }) =>
     postRate > 0 ? createTokenBucket(postRate, postBurst) : undefined;
-  let postQuota = quotaBucket(settings);
+  let postQuota = quotaBucket(resolved);
   const management = createManagementApi({
     gateway,
     postQuota: () => postQuota,
-    postLatencyMs: settings.postLatencyMs,
+    postLatencyMs: resolved.postLatencyMs,
     log,
   });
   // The publish function starts its thread on the first publish when every route is injected.
   const publish = createPublishEndpoint({ handler: options.publish ?? ((event) => lambda().publish(event)), log });
-  routeRequests(http, { stage: settings.stage, host: settings.host, gateway, management, publish, demoDir: DEMO_DIR, log });
+  routeRequests(http, { stage: resolved.stage, host: resolved.host, gateway, management, publish, demoDir: DEMO_DIR, log });
 
   const shutdown = async () => {
     // Connections first: their last handler invocations still need the management API and the table.
@@ -186,12 +125,12 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   let closed: Promise<void> | undefined;
   return {
     port,
-    endpoint: `ws://${reachableHost(settings.host, "localhost")}:${port}/${settings.stage}`,
-    httpUrl: `http://${reachableHost(settings.host, "localhost")}:${port}/`,
+    endpoint: `ws://${reachableHost(resolved.host, "localhost")}:${port}/${resolved.stage}`,
+    httpUrl: `http://${reachableHost(resolved.host, "localhost")}:${port}/`,
     managementEndpoint,
     publishUrl: `${managementEndpoint}/@publish`,
     dynamoEndpoint: dynamo.endpoint,
-    tableName: settings.tableName,
+    tableName: resolved.tableName,
     shardQueueUrl: shardQueue?.url,
     deadLetters: () => shardQueue?.deadLetters() ?? [],
     connectionIds: () => gateway.connectionIds(),

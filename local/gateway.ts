@@ -25,17 +25,17 @@ export interface GatewayOptions {
   maxLifetimeMs: number;
   /** Bytes that may wait to be sent to one connection before it is closed with 1008. */
   maxBufferedBytes: number;
-  log(line: string): void;
+  log: (line: string) => void;
 }
 
 /** What GetConnection reports. */
-export interface ConnectionInfo {
+interface ConnectionInfo {
   connectedAt: number;
   lastActiveAt: number;
   identity: { sourceIp: string; userAgent?: string };
 }
 
-export type SendOutcome = "sent" | "gone" | "bufferFull";
+type SendOutcome = "sent" | "gone" | "bufferFull";
 
 export interface Gateway {
   /** Takes over an HTTP upgrade request addressed to the WebSocket endpoint. */
@@ -57,7 +57,7 @@ export interface Gateway {
 interface Admission {
   context: ConnectionContext;
   /** Runs `$disconnect` if the socket dies between `$connect` and the 101 response. */
-  onEarlyClose(): void;
+  onEarlyClose: () => void;
 }
 
 // Lambda runs one invocation per container; here invocations share at most two threads, so

@@ -8,7 +8,7 @@ import { Worker } from "node:worker_threads";
 import type { WebSocketEvent } from "../runtime/events";
 import type { FunctionUrlEvent, FunctionUrlHandler } from "../runtime/function-url";
 import type { Handlers } from "../runtime/handlers";
-import type { ShardWorkerHandler, SqsEvent } from "../runtime/shards";
+import type { ShardWorkerHandler, SqsEvent } from "../runtime/shard-worker";
 
 /** What each thread is started with: the functions' environment, as the deployed Lambdas get it. */
 export interface LambdaThreadData {
@@ -82,7 +82,9 @@ function startThread(data: LambdaThreadData, log: (line: string) => void, onStop
       const id = nextId++;
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        worker.postMessage({ id, route, event } as InvocationRequest);
+        // A cast: the route and its event match by the invoke signature, which TS cannot pair.
+        const request = { id, route, event } as InvocationRequest;
+        worker.postMessage(request);
       });
     },
     inFlight: () => pending.size,

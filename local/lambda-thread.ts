@@ -6,8 +6,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { Handlers } from "../runtime/handlers";
 import type { FunctionUrlHandler } from "../runtime/function-url";
-import { createHandlers, createPublisher, createShardWorker, readRuntimeConfig, type RuntimeConfig } from "../runtime/lambda";
-import type { ShardWorkerHandler } from "../runtime/shards";
+import { createHandlers, createPublisher, createShardWorkerHandler, readRuntimeConfig, type RuntimeConfig } from "../runtime/lambda";
+import type { ShardWorkerHandler } from "../runtime/shard-worker";
 import type { InvocationRequest, LambdaThreadData, ThreadReply, WireError } from "./lambda-pool";
 
 function main(port: NonNullable<typeof parentPort>): void {
@@ -35,7 +35,7 @@ function main(port: NonNullable<typeof parentPort>): void {
       return publish(request.event);
     }
     if (request.route !== "shardWorker") return handlers[request.route](request.event);
-    shardWorker ??= createShardWorker(config, overrides);
+    shardWorker ??= createShardWorkerHandler(config, overrides);
     return shardWorker(request.event);
   };
 

@@ -5,20 +5,20 @@
  * As on AWS, a request without a SigV4 `Authorization` header is refused (403 Missing
  * Authentication Token); the signature itself is not verified (docs/slow-consumers.md).
  */
-import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as delay } from "node:timers/promises";
 import type { Gateway } from "./gateway";
+import { readBody, replyAws } from "./http";
 import { AWS_LIMITS } from "./limits";
 import type { TokenBucket } from "./token-bucket";
 
 export interface ManagementApiOptions {
   gateway: Pick<Gateway, "send" | "describe" | "disconnect">;
   /** The current PostToConnection quota; undefined means unlimited. */
-  postQuota(): TokenBucket | undefined;
+  postQuota: () => TokenBucket | undefined;
   /** Delay before answering each POST, to model the real API's latency. */
   postLatencyMs: number;
-  log(line: string): void;
+  log: (line: string) => void;
 }
 
 /** The connection id addressed by `pathname`, or undefined when it is not a management API path of `stage`. */
@@ -64,12 +64,12 @@ export function createManagementApi(options: ManagementApiOptions): ManagementAp
       if (outcome === "gone") return gone(res);
       // AWS documents LimitExceededException for "the WebSocket client side buffer is full" too.
       if (outcome === "bufferFull") return replyError(res, 429, "LimitExceededException", "Client side buffer is full");
-      return reply(res, 200);
+      return replyAws(res, 200);
     }
     if (req.method === "GET") {
       const info = gateway.describe(connectionId);
       if (!info) return gone(res);
-      return reply(res, 200, {
+      return replyAws(res, 200, {
         connectedAt: new Date(info.connectedAt).toISOString(),
         lastActiveAt: new Date(info.lastActiveAt).toISOString(),
         identity: info.identity,
@@ -77,7 +77,7 @@ export function createManagementApi(options: ManagementApiOptions): ManagementAp
     }
     if (req.method === "DELETE") {
       if (!gateway.disconnect(connectionId)) return gone(res);
-      return reply(res, 204);
+      return replyAws(res, 204);
     }
     res.setHeader("Allow", "GET, POST, DELETE");
     replyError(res, 405, "MethodNotAllowedException", `${req.method} is not supported on @connections`);
@@ -93,33 +93,8 @@ function gone(res: ServerResponse): void {
   replyError(res, 410, "GoneException", "Gone");
 }
 
-// Reads the whole body, but keeps at most `limit` bytes; undefined means it was longer. The
-// request is drained either way, so the client sees the status rather than a reset. Events, not
-// `for await`: every delivery passes here, and the async iterator cost the emulator's one event
-// loop a few per cent in a profile of the end-to-end bench.
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.once("end", () => resolve(size > limit ? undefined : chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
-    req.once("error", reject);
-  });
-}
-
-function reply(res: ServerResponse, status: number, json?: unknown): void {
-  res.statusCode = status;
-  res.setHeader("x-amzn-RequestId", randomUUID());
-  if (json === undefined) return void res.end();
-  res.setHeader("Content-Type", "application/json");
-  res.end(JSON.stringify(json));
-}
-
 // The SDK names the exception after `x-amzn-ErrorType`; the body carries the message.
 function replyError(res: ServerResponse, status: number, errorType: string, message: string): void {
   res.setHeader("x-amzn-ErrorType", errorType);
-  reply(res, status, { message });
+  replyAws(res, status, { message });
 }

@@ -2,14 +2,76 @@
  * Defaults and validation of the emulator's options. The ranges are the ones the CLI checks its
  * flags against, so a bad value fails the same way from code and from the command line.
  */
-import { ENV, SCAN_PAGE_LIMIT } from "../runtime/lambda";
-import { ConfigError, STAGE_NAME_PATTERN, checkFanOutMode, checkInteger, checkSetting } from "../runtime/settings";
-import type { EmulatorOptions } from "./emulator";
+import type { FunctionUrlHandler } from "../runtime/function-url";
+import type { Handlers } from "../runtime/handlers";
+import { SCAN_PAGE_LIMIT, toEnvironment } from "../runtime/lambda";
+import type { ShardWorkerHandler } from "../runtime/shard-worker";
+import { ConfigError, RANGES, STAGE_NAME_PATTERN, checkFanOutMode, checkInteger, type FanOutMode, type IntegerRange } from "../runtime/config-checks";
 import { AWS_LIMITS } from "./limits";
 import { LOCAL_AWS } from "./store";
 
-/** Ranges of the emulator's own numeric options. */
-export const EMULATOR_RANGES = {
+/** What startEmulator (local/emulator.ts) takes; every field optional. */
+export interface EmulatorOptions {
+  /** Default 3001; 0 picks a free port. */
+  port?: number;
+  /** Listening address; default 127.0.0.1, which `localhost` reaches. */
+  host?: string;
+  /** Default "dev". */
+  stage?: string;
+  /** Keeps dynalite's data (LevelDB) in this directory; default in memory. */
+  dataDir?: string;
+  /** Default "message-broadcast-connections". */
+  tableName?: string;
+  maxMessageBytes?: number;
+  fanOutConcurrency?: number;
+  connectionTtlSeconds?: number;
+  /**
+   * The stage's steady request rate, as deployed (default 100): every `$connect` and message
+   * takes a token; over it a handshake gets 429 and a message gets "Too Many Requests".
+   */
+  throttleRateLimit?: number;
+  /** Requests the stage admits at once before the rate applies, as deployed (default 200). */
+  throttleBurstLimit?: number;
+  accessToken?: string;
+  allowedOrigins?: string[];
+  /** PostToConnection quota per second; posts over it get 429 LimitExceededException. Default unlimited. */
+  postRate?: number;
+  /** How many posts may come at once before the rate applies; default `postRate`. */
+  postBurst?: number;
+  /** Delay before answering each PostToConnection (benchmarks). */
+  postLatencyMs?: number;
+  /** Default 10 minutes; then the connection is closed with 1001. */
+  idleTimeoutMs?: number;
+  /** Default 2 hours; then the connection is closed with 1001. */
+  maxLifetimeMs?: number;
+  /**
+   * Bytes that may wait to be sent to one connection (default 4 MiB); a send that would queue
+   * more closes it with 1008 and runs `$disconnect` (docs/slow-consumers.md).
+   */
+  maxBufferedBytes?: number;
+  /** Forces small room Query pages (tests). */
+  scanPageLimit?: number;
+  /**
+   * `sharded`: `$default` enqueues shard jobs on a local stand-in for SQS (local/shard-queue.ts)
+   * that invokes the shard worker; default `direct`.
+   */
+  fanout?: FanOutMode;
+  /** Receivers per shard job in sharded mode (default 1000). */
+  shardSize?: number;
+  /** `$connect` and `$disconnect` post join/leave events to the rest of the room (default false). */
+  presence?: boolean;
+  /** Replaces the handlers built from runtime/lambda.ts, e.g. with the code Pulumi would upload. */
+  handlers?: Handlers;
+  /** Replaces the shard worker built from runtime/lambda.ts (sharded mode). */
+  shardWorker?: ShardWorkerHandler;
+  /** Replaces the publish function built from runtime/lambda.ts. */
+  publish?: FunctionUrlHandler;
+  /** Receives emulator and handler log lines (JSON); default stdout. */
+  log?: (line: string) => void;
+}
+
+// The emulator's own numeric options (the others are the stack's RANGES, deployed alike).
+const EMULATOR_RANGES = {
   port: { min: 0, max: 65535, default: 3001, unit: "(0 = any free port)" },
   postRate: { min: 0, max: 1_000_000, default: 0, unit: "posts per second (0 = unlimited)" },
   postBurst: { min: 0, max: 1_000_000, default: 0, unit: "posts (0 = the post rate)" },
@@ -18,60 +80,55 @@ export const EMULATOR_RANGES = {
   maxLifetimeMs: { min: 1, max: AWS_LIMITS.maxLifetimeMs, default: AWS_LIMITS.maxLifetimeMs, unit: "ms" },
   // At least one whole message, so that a client with an empty buffer can always take the next one.
   maxBufferedBytes: { min: AWS_LIMITS.messageBytes, max: 1024 * 1024 * 1024, default: 4 * 1024 * 1024, unit: "bytes" },
-} as const;
+} as const satisfies Partial<Record<keyof EmulatorOptions, IntegerRange>>;
+
+/**
+ * Every numeric option and the range it is checked against: the one list of their names, read by
+ * resolveOptions and by the CLI's flags (local/cli.ts), so both fail a bad value the same way.
+ */
+const NUMERIC_OPTIONS = {
+  port: EMULATOR_RANGES.port,
+  maxMessageBytes: RANGES.maxMessageBytes,
+  fanOutConcurrency: RANGES.fanOutConcurrency,
+  connectionTtlSeconds: RANGES.connectionTtlSeconds,
+  throttleRateLimit: RANGES.throttleRateLimit,
+  throttleBurstLimit: RANGES.throttleBurstLimit,
+  postRate: EMULATOR_RANGES.postRate,
+  postBurst: EMULATOR_RANGES.postBurst,
+  postLatencyMs: EMULATOR_RANGES.postLatencyMs,
+  idleTimeoutMs: EMULATOR_RANGES.idleTimeoutMs,
+  maxLifetimeMs: EMULATOR_RANGES.maxLifetimeMs,
+  maxBufferedBytes: EMULATOR_RANGES.maxBufferedBytes,
+  shardSize: RANGES.shardSize,
+} as const satisfies Partial<Record<keyof EmulatorOptions, IntegerRange>>;
+export { NUMERIC_OPTIONS };
+export type NumericOption = keyof typeof NUMERIC_OPTIONS;
 
 const DEFAULT_HOST = "127.0.0.1";
 const DEFAULT_STAGE = "dev";
 const DEFAULT_TABLE_NAME = "message-broadcast-connections";
 
-export type ResolvedOptions = Required<
-  Pick<
-    EmulatorOptions,
-    | "port"
-    | "host"
-    | "stage"
-    | "tableName"
-    | "maxMessageBytes"
-    | "fanOutConcurrency"
-    | "connectionTtlSeconds"
-    | "throttleRateLimit"
-    | "throttleBurstLimit"
-    | "allowedOrigins"
-    | "postRate"
-    | "postBurst"
-    | "postLatencyMs"
-    | "idleTimeoutMs"
-    | "maxLifetimeMs"
-    | "maxBufferedBytes"
-    | "fanout"
-    | "shardSize"
-  >
-> &
+/** The options with every default filled in and every value checked. */
+export type ResolvedOptions = Record<NumericOption, number> &
+  Required<Pick<EmulatorOptions, "host" | "stage" | "tableName" | "allowedOrigins" | "fanout">> &
   Pick<EmulatorOptions, "dataDir" | "accessToken" | "scanPageLimit"> & { presence: boolean };
 
 /** Fills in defaults and range-checks every option; a bad one throws ConfigError naming it. */
 export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
+  const numbers = Object.fromEntries(
+    Object.entries(NUMERIC_OPTIONS).map(([name, range]) => [name, checkInteger(name, options[name as NumericOption], range)]),
+  ) as Record<NumericOption, number>;
   return {
-    port: checkInteger("port", options.port, EMULATOR_RANGES.port),
+    ...numbers,
+    ...resolvePostQuota(options),
     host: options.host ?? DEFAULT_HOST,
     stage: checkStage("stage", options.stage ?? DEFAULT_STAGE),
     dataDir: options.dataDir,
     tableName: options.tableName ?? DEFAULT_TABLE_NAME,
-    maxMessageBytes: checkSetting("maxMessageBytes", "maxMessageBytes", options.maxMessageBytes),
-    fanOutConcurrency: checkSetting("fanOutConcurrency", "fanOutConcurrency", options.fanOutConcurrency),
-    connectionTtlSeconds: checkSetting("connectionTtlSeconds", "connectionTtlSeconds", options.connectionTtlSeconds),
-    throttleRateLimit: checkSetting("throttleRateLimit", "throttleRateLimit", options.throttleRateLimit),
-    throttleBurstLimit: checkSetting("throttleBurstLimit", "throttleBurstLimit", options.throttleBurstLimit),
     accessToken: options.accessToken,
     allowedOrigins: options.allowedOrigins ?? [],
-    ...resolvePostQuota(options),
-    postLatencyMs: checkInteger("postLatencyMs", options.postLatencyMs, EMULATOR_RANGES.postLatencyMs),
-    idleTimeoutMs: checkInteger("idleTimeoutMs", options.idleTimeoutMs, EMULATOR_RANGES.idleTimeoutMs),
-    maxLifetimeMs: checkInteger("maxLifetimeMs", options.maxLifetimeMs, EMULATOR_RANGES.maxLifetimeMs),
-    maxBufferedBytes: checkInteger("maxBufferedBytes", options.maxBufferedBytes, EMULATOR_RANGES.maxBufferedBytes),
     scanPageLimit: options.scanPageLimit === undefined ? undefined : checkInteger("scanPageLimit", options.scanPageLimit, SCAN_PAGE_LIMIT),
     fanout: checkFanOutMode("fanout", options.fanout),
-    shardSize: checkSetting("shardSize", "shardSize", options.shardSize),
     presence: options.presence ?? false,
   };
 }
@@ -95,20 +152,22 @@ export function runtimeEnvironment(
   endpoints: { management: string; dynamo: string; shardQueue?: string },
 ): Record<string, string | undefined> {
   return {
-    [ENV.tableName]: options.tableName,
-    [ENV.maxMessageBytes]: String(options.maxMessageBytes),
-    [ENV.fanOutConcurrency]: String(options.fanOutConcurrency),
-    [ENV.connectionTtlSeconds]: String(options.connectionTtlSeconds),
-    [ENV.managementEndpoint]: endpoints.management,
-    [ENV.dynamoEndpoint]: endpoints.dynamo,
-    [ENV.accessToken]: options.accessToken,
-    [ENV.allowedOrigins]: options.allowedOrigins.join(","),
-    [ENV.scanPageLimit]: options.scanPageLimit === undefined ? undefined : String(options.scanPageLimit),
-    [ENV.fanOutMode]: options.fanout,
-    [ENV.shardQueueUrl]: endpoints.shardQueue,
-    [ENV.sqsEndpoint]: endpoints.shardQueue === undefined ? undefined : new URL(endpoints.shardQueue).origin,
-    [ENV.shardSize]: String(options.shardSize),
-    [ENV.presence]: String(options.presence),
+    ...toEnvironment({
+      tableName: options.tableName,
+      maxMessageBytes: options.maxMessageBytes,
+      fanOutConcurrency: options.fanOutConcurrency,
+      connectionTtlSeconds: options.connectionTtlSeconds,
+      managementEndpoint: endpoints.management,
+      dynamoEndpoint: endpoints.dynamo,
+      accessToken: options.accessToken,
+      allowedOrigins: options.allowedOrigins,
+      scanPageLimit: options.scanPageLimit,
+      fanout: options.fanout,
+      shardQueueUrl: endpoints.shardQueue,
+      sqsEndpoint: endpoints.shardQueue === undefined ? undefined : new URL(endpoints.shardQueue).origin,
+      shardSize: options.shardSize,
+      presence: options.presence,
+    }),
     AWS_REGION: LOCAL_AWS.region,
   };
 }

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FunctionUrlEvent, FunctionUrlHandler } from "../runtime/function-url";
 import { awsRequestTime, newApiId } from "./events";
-import { readBody } from "./management-api";
+import { readBody } from "./http";
 
 /** Lambda's synchronous request payload limit, which function URLs enforce before invoking. */
 const FUNCTION_URL_MAX_BODY_BYTES = 6 * 1024 * 1024;
@@ -19,7 +19,7 @@ export function isPublishPath(pathname: string, stage: string): boolean {
 
 export type PublishEndpoint = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
-export function createPublishEndpoint(options: { handler: FunctionUrlHandler; log(line: string): void }): PublishEndpoint {
+export function createPublishEndpoint(options: { handler: FunctionUrlHandler; log: (line: string) => void }): PublishEndpoint {
   // One URL id per emulator, as one function URL per stack.
   const urlId = newApiId();
   return async (req, res) => {

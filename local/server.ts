@@ -4,7 +4,6 @@
  * and the demo page; everything else is 404.
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import type { Gateway } from "./gateway";
 import { isLocalPeer, refuseRemote } from "./loopback";
@@ -20,7 +19,7 @@ export interface Routes {
   management: ManagementApi;
   publish: PublishEndpoint;
   demoDir: string;
-  log(line: string): void;
+  log: (line: string) => void;
 }
 
 export function routeRequests(server: Server, routes: Routes): void {
@@ -61,23 +60,4 @@ export function routeRequests(server: Server, routes: Routes): void {
 // Split rather than `new URL`, which would read "//host/..." as a host name.
 function pathnameOf(req: IncomingMessage): string {
   return (req.url ?? "/").split("?")[0];
-}
-
-/** Listens and resolves with the bound port (the picked one when `port` is 0). */
-export function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
-
-/** Stops listening and ends idle keep-alive connections (the SDK clients keep theirs open). */
-export function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.close((err) => (err ? reject(err) : resolve()));
-    server.closeIdleConnections();
-  });
 }

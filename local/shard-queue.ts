@@ -7,18 +7,19 @@
  */
 import { createHash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { errorName } from "../runtime/fanout";
-import { SHARD_MAX_RECEIVE_COUNT, type ShardWorkerHandler, type SqsEvent } from "../runtime/shards";
-import { closeServer, listen } from "./server";
+import { errorName } from "../runtime/errors";
+import { SHARD_MAX_RECEIVE_COUNT } from "../runtime/shard-jobs";
+import type { ShardWorkerHandler, SqsEvent } from "../runtime/shard-worker";
+import { closeServer, listen, readBody, replyAws } from "./http";
 
 export interface LocalShardQueueOptions {
   /** The worker each message goes to; read at delivery, so it may be set after the queue starts. */
-  worker(): ShardWorkerHandler;
+  worker: () => ShardWorkerHandler;
   /** Concurrent worker invocations, as the event source mapping's maximumConcurrency; default 10. */
   workers?: number;
   /** Test hook: entries it returns true for are reported Failed, as SQS reports throttled entries. */
-  refuse?(body: string): boolean;
-  log(line: string): void;
+  refuse?: (body: string) => boolean;
+  log: (line: string) => void;
 }
 
 export interface LocalShardQueue {
@@ -38,6 +39,11 @@ interface Message {
   receiveCount: number;
 }
 
+/**
+ * A bound on one request's body, never reached by the runtime's batches (at most
+ * SQS_MAX_MESSAGE_BYTES of bodies, each escaped once more inside the JSON request).
+ */
+const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 const QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:shards";
 
 export async function startLocalShardQueue(options: LocalShardQueueOptions): Promise<LocalShardQueue> {
@@ -60,7 +66,8 @@ export async function startLocalShardQueue(options: LocalShardQueueOptions): Pro
       const message = waiting.shift() as Message;
       message.receiveCount++;
       active++;
-      options
+      // Not awaited: deliveries run beside each other; the first handler catches the worker's failure.
+      void options
         .worker()(sqsEvent(message))
         .then(
           (response) => response.batchItemFailures.every((failure) => failure.itemIdentifier !== message.messageId),
@@ -105,13 +112,16 @@ export async function startLocalShardQueue(options: LocalShardQueueOptions): Pro
 
 // Only SendMessageBatch, the one call the runtime makes; anything else is refused as SQS would.
 async function sendMessageBatch(req: IncomingMessage, res: ServerResponse, refuse: (body: string) => boolean): Promise<Message[]> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req as AsyncIterable<Buffer>) chunks.push(chunk);
+  const body = await readBody(req, MAX_REQUEST_BYTES);
+  if (body === undefined) {
+    replyJson(res, 400, { __type: "com.amazonaws.sqs#BatchRequestTooLong", message: `the request is over ${MAX_REQUEST_BYTES} bytes` });
+    return [];
+  }
   if (req.headers["x-amz-target"] !== "AmazonSQS.SendMessageBatch") {
     replyJson(res, 400, { __type: "com.amazonaws.sqs#UnsupportedOperation", message: `${String(req.headers["x-amz-target"])} is not emulated` });
     return [];
   }
-  const input = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { Entries: Array<{ Id: string; MessageBody: string }> };
+  const input = JSON.parse(body.toString("utf8")) as { Entries: Array<{ Id: string; MessageBody: string }> };
   const refused = input.Entries.filter((entry) => refuse(entry.MessageBody));
   const accepted = input.Entries.filter((entry) => !refused.includes(entry)).map((entry) => ({
     id: entry.Id,
@@ -145,9 +155,7 @@ function md5(text: string): string {
   return createHash("md5").update(text, "utf8").digest("hex");
 }
 
+// SQS's JSON protocol answers.
 function replyJson(res: ServerResponse, status: number, json: unknown): void {
-  res.statusCode = status;
-  res.setHeader("Content-Type", "application/x-amz-json-1.0");
-  res.setHeader("x-amzn-RequestId", randomUUID());
-  res.end(JSON.stringify(json));
+  replyAws(res, status, json, "application/x-amz-json-1.0");
 }

@@ -4,11 +4,10 @@
  * that is harmless because every room query already filters on `expiresAt`.
  */
 import { mkdir } from "node:fs/promises";
-import type { Server } from "node:http";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
 import { CONNECTION_TABLE } from "../runtime/connections";
-import { listen } from "./server";
+import { closeServer, listen } from "./http";
 
 /** Region and dummy credentials for SDK clients that talk to the emulator's local endpoints. */
 export const LOCAL_AWS = {
@@ -27,15 +26,8 @@ export async function startDynamo(options: { dataDir?: string } = {}): Promise<L
   if (options.dataDir) await mkdir(options.dataDir, { recursive: true });
   const server = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const port = await listen(server, 0, "127.0.0.1");
-  return { endpoint: `http://127.0.0.1:${port}`, close: () => closeDynalite(server) };
-}
-
-// dynalite's close also closes its database, which a LevelDB directory needs before reuse.
-function closeDynalite(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.close((err) => (err ? reject(err) : resolve()));
-    server.closeAllConnections();
-  });
+  // dynalite's close also closes its database, which a LevelDB directory needs before reuse.
+  return { endpoint: `http://127.0.0.1:${port}`, close: () => closeServer(server, "all") };
 }
 
 /** Creates the connections table unless it exists (a reused data directory), then waits until it is ACTIVE. */

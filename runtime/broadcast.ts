@@ -8,11 +8,12 @@
  * (the same jobs as planning the whole list at once) and enqueued for the workers.
  */
 import { listRoom } from "./connections";
-import { errorName, fanOut, makeDeliver, type FanOutCounts } from "./fanout";
-import type { HandlerDeps, InvocationLog } from "./handlers";
+import { errorName } from "./errors";
+import { fanOut, makeDeliver, type FanOutCounts } from "./fanout";
+import type { HandlerDeps, InvocationLog } from "./deps";
 import type { Outgoing } from "./message";
-import type { Poster } from "./post";
-import { planShardJobs, type ShardJob } from "./shards";
+import type { Poster } from "./poster";
+import { planShardJobs, type ShardJob } from "./shard-jobs";
 
 export interface RoomMessage {
   room: string;
@@ -26,7 +27,7 @@ export interface RoomMessage {
 }
 
 /** The fan-out counts of the invocation's log line. */
-export type BroadcastCounts = Pick<InvocationLog, "receivers" | "delivered" | "gone" | "failed" | "failures" | "cleanupFailed" | "shards">;
+type BroadcastCounts = Pick<InvocationLog, "receivers" | "delivered" | "gone" | "failed" | "failures" | "cleanupFailed" | "shards">;
 
 export type BroadcastResult =
   | { ok: true; counts: BroadcastCounts }

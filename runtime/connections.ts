@@ -25,8 +25,7 @@ const CONNECTION_TABLE = {
     nonKeyAttributes: ["expiresAt"],
   },
 } as const;
-// Not `export const`: tsc would compile this module's own reads to `exports.X`, which
-// Pulumi's closure serializer leaves dangling in the Lambda code.
+// Not `export const`: runtime/SERIALIZER.md, rule 1.
 export { CONNECTION_TABLE };
 
 export interface ConnectionRecord {
@@ -102,8 +101,9 @@ export function createDynamoConnectionStore(doc: DynamoDBDocumentClient, options
 /** Every id of `room`'s live members, across all pages. */
 export async function listRoom(store: ConnectionStore, room: string, nowSeconds: number): Promise<string[]> {
   const ids: string[] = [];
-  await store.forEachRoomPage(room, nowSeconds, async (page) => {
+  await store.forEachRoomPage(room, nowSeconds, (page) => {
     ids.push(...page);
+    return Promise.resolve();
   });
   return ids;
 }

@@ -3,8 +3,9 @@
  * the outcomes. Never one unbounded Promise.all: that exhausts sockets and the post-rate quota.
  */
 import type { ConnectionStore } from "./connections";
+import { errorName } from "./errors";
 import type { Outgoing } from "./message";
-import type { Poster, PostResult } from "./post";
+import type { Poster, PostResult } from "./poster";
 
 export interface FanOutCounts {
   receivers: number;
@@ -47,7 +48,7 @@ export function makeDeliver(
   poster: Poster,
   sender: string,
   outgoing: Pick<Outgoing, "sender" | "others">,
-): { deliver(id: string): Promise<PostResult>; cleanupFailures(): number } {
+): { deliver: (id: string) => Promise<PostResult>; cleanupFailures: () => number } {
   const senderCopy = Buffer.from(outgoing.sender);
   const othersCopy = Buffer.from(outgoing.others);
   let cleanupFailed = 0;
@@ -59,9 +60,4 @@ export function makeDeliver(
     },
     cleanupFailures: () => cleanupFailed,
   };
-}
-
-/** What logs and counts say of an error: its name, never its message (messages may quote contents). */
-export function errorName(err: unknown): string {
-  return err instanceof Error ? err.name : "Unknown";
 }

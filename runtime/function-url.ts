@@ -3,7 +3,7 @@
  * sends them to the publish function and as `local/publish-endpoint.ts` builds them.
  */
 
-export interface FunctionUrlRequestContext {
+interface FunctionUrlRequestContext {
   accountId: string;
   /** The URL id: `https://{apiId}.lambda-url.{region}.on.aws`. */
   apiId: string;

@@ -2,63 +2,14 @@
  * The three route handlers, built from injected dependencies so that the Lambdas and the local
  * emulator run exactly the same code. Each invocation writes one JSON log line, never contents.
  */
-import { checkAccess, type AccessPolicy } from "./access";
+import { checkAccess } from "./access";
 import { broadcastToRoom } from "./broadcast";
-import type { ConnectionStore } from "./connections";
+import type { HandlerDeps, InvocationLog } from "./deps";
 import type { HandlerResult, RouteHandler, WebSocketEvent } from "./events";
-import { errorName } from "./fanout";
+import { errorName } from "./errors";
 import { errorFrame, transformMessage, type ErrorCode } from "./message";
-import type { Poster } from "./post";
 import { announcePresence } from "./presence";
 import { requestedRoom } from "./rooms";
-import type { ShardQueue } from "./shards";
-
-export interface Limits {
-  maxMessageBytes: number;
-  fanOutConcurrency: number;
-  connectionTtlSeconds: number;
-}
-
-/** One structured line per invocation. */
-export interface InvocationLog {
-  route: string;
-  connectionId: string;
-  requestId: string;
-  statusCode: number;
-  durationMs: number;
-  error?: string;
-  receivers?: number;
-  delivered?: number;
-  gone?: number;
-  failed?: number;
-  failures?: Record<string, number>;
-  cleanupFailed?: number;
-  /** Sharded mode: shard jobs enqueued for this message. */
-  shards?: number;
-}
-
-/** Sharded fan-out: `$default` enqueues shard jobs of at most `shardSize` receivers. */
-export interface ShardedFanOut {
-  queue: ShardQueue;
-  shardSize: number;
-}
-
-export interface HandlerDeps {
-  store: ConnectionStore;
-  /** The poster for a management endpoint (`https://{domainName}/{stage}` unless overridden). */
-  posterFor(endpoint: string): Poster;
-  /** Overrides the endpoint derived from the event (custom domains, the emulator). */
-  managementEndpoint?: string;
-  limits: Limits;
-  access: AccessPolicy;
-  /** Epoch ms; injected so tests can move time (TTL filtering, durations). */
-  now(): number;
-  log(entry: InvocationLog): void;
-  /** Unset: direct fan-out, every post from the `$default` invocation itself. */
-  sharded?: ShardedFanOut;
-  /** Set: `$connect` and `$disconnect` tell the rest of the room (runtime/presence.ts). */
-  presence?: boolean;
-}
 
 export interface Handlers {
   connect: RouteHandler;
@@ -75,7 +26,7 @@ export function makeHandlers(deps: HandlerDeps): Handlers {
 }
 
 /** `$connect`: admit per the access policy and a valid room name, then record the connection with its room and TTL. */
-export function makeConnectHandler(deps: HandlerDeps): RouteHandler {
+function makeConnectHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
     const refusal = checkAccess(deps.access, event);
     if (refusal) return { result: refusal, entry: { error: refusal.statusCode === 401 ? "Unauthorized" : "Forbidden" } };
@@ -96,7 +47,7 @@ export function makeConnectHandler(deps: HandlerDeps): RouteHandler {
 }
 
 /** `$disconnect`: best-effort removal (the TTL and 410 cleanup catch what this misses), then presence. */
-export function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
+function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
     const { connectionId, requestTimeEpoch } = event.requestContext;
     let room: string | undefined;

@@ -7,12 +7,15 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDynamoConnectionStore } from "./connections";
-import { makeHandlers, type HandlerDeps, type Handlers, type InvocationLog } from "./handlers";
+import type { HandlerDeps, InvocationLog } from "./deps";
+import { makeHandlers, type Handlers } from "./handlers";
 import type { FunctionUrlHandler } from "./function-url";
-import { createPosterFactory, type Poster } from "./post";
+import { createPosterFactory } from "./post";
+import type { Poster } from "./poster";
 import { makePublishHandler } from "./publish";
-import { ConfigError, checkFanOutMode, checkInteger, checkSetting, checkSwitch, integerRange, splitList, type FanOutMode } from "./settings";
-import { createSqsShardQueue, makeShardWorkerHandler, type ShardWorkerHandler } from "./shards";
+import { ConfigError, checkFanOutMode, checkInteger, checkRange, checkSwitch, integerRange, splitList, type FanOutMode } from "./config-checks";
+import { createSqsShardQueue } from "./shard-queue";
+import { makeShardWorkerHandler, type ShardWorkerHandler } from "./shard-worker";
 
 // Items per page of a room Query. Only tests and benchmarks set it (to force paging); production lets DynamoDB fill 1 MB pages.
 const SCAN_PAGE_LIMIT = integerRange(1, 100000, 100000, "items");
@@ -28,15 +31,14 @@ const ENV = {
   allowedOrigins: "ALLOWED_ORIGINS",
   dynamoEndpoint: "DYNAMODB_ENDPOINT",
   scanPageLimit: "SCAN_PAGE_LIMIT",
-  fanOutMode: "FANOUT_MODE",
+  fanout: "FANOUT_MODE",
   shardQueueUrl: "SHARD_QUEUE_URL",
   shardSize: "SHARD_SIZE",
   sqsEndpoint: "SQS_ENDPOINT",
   presence: "PRESENCE",
   managementCaFile: "MANAGEMENT_CA_FILE",
 } as const;
-// Not `export const`: tsc would compile this module's own reads to `exports.X`, which
-// Pulumi's closure serializer leaves dangling in the Lambda code.
+// Not `export const`: runtime/SERIALIZER.md, rule 1.
 export { ENV, SCAN_PAGE_LIMIT };
 
 export interface RuntimeConfig {
@@ -50,7 +52,7 @@ export interface RuntimeConfig {
   dynamoEndpoint?: string;
   scanPageLimit?: number;
   region?: string;
-  fanOutMode: FanOutMode;
+  fanout: FanOutMode;
   /** Required in sharded mode: the queue `$default` enqueues shard jobs on. */
   shardQueueUrl?: string;
   shardSize: number;
@@ -68,27 +70,47 @@ export function readRuntimeConfig(env: Record<string, string | undefined>): Runt
   if (!tableName) throw new ConfigError(ENV.tableName, "is required (the connections table name)");
   const optional = (name: string) => (env[name] === undefined || env[name] === "" ? undefined : env[name]);
   const pageLimit = optional(ENV.scanPageLimit);
-  const fanOutMode = checkFanOutMode(ENV.fanOutMode, env[ENV.fanOutMode]);
+  const fanout = checkFanOutMode(ENV.fanout, env[ENV.fanout]);
   const shardQueueUrl = optional(ENV.shardQueueUrl);
-  if (fanOutMode === "sharded" && shardQueueUrl === undefined) throw new ConfigError(ENV.shardQueueUrl, "is required when FANOUT_MODE is sharded");
+  if (fanout === "sharded" && shardQueueUrl === undefined) throw new ConfigError(ENV.shardQueueUrl, "is required when FANOUT_MODE is sharded");
   return {
     tableName,
-    maxMessageBytes: checkSetting("maxMessageBytes", ENV.maxMessageBytes, env[ENV.maxMessageBytes]),
-    fanOutConcurrency: checkSetting("fanOutConcurrency", ENV.fanOutConcurrency, env[ENV.fanOutConcurrency]),
-    connectionTtlSeconds: checkSetting("connectionTtlSeconds", ENV.connectionTtlSeconds, env[ENV.connectionTtlSeconds]),
+    maxMessageBytes: checkRange("maxMessageBytes", ENV.maxMessageBytes, env[ENV.maxMessageBytes]),
+    fanOutConcurrency: checkRange("fanOutConcurrency", ENV.fanOutConcurrency, env[ENV.fanOutConcurrency]),
+    connectionTtlSeconds: checkRange("connectionTtlSeconds", ENV.connectionTtlSeconds, env[ENV.connectionTtlSeconds]),
     managementEndpoint: optional(ENV.managementEndpoint),
     accessToken: optional(ENV.accessToken),
     allowedOrigins: splitList(env[ENV.allowedOrigins]),
     dynamoEndpoint: optional(ENV.dynamoEndpoint),
     scanPageLimit: pageLimit === undefined ? undefined : checkInteger(ENV.scanPageLimit, pageLimit, SCAN_PAGE_LIMIT),
     region: optional("AWS_REGION"),
-    fanOutMode,
+    fanout,
     shardQueueUrl,
-    shardSize: checkSetting("shardSize", ENV.shardSize, env[ENV.shardSize]),
+    shardSize: checkRange("shardSize", ENV.shardSize, env[ENV.shardSize]),
     sqsEndpoint: optional(ENV.sqsEndpoint),
     presence: checkSwitch(ENV.presence, env[ENV.presence]),
     managementCaFile: optional(ENV.managementCaFile),
   };
+}
+
+/** RuntimeConfig as an environment's source: each field may also be `S`, e.g. a Pulumi `Input<string>`. */
+export type EnvironmentSource<S> = { [K in keyof typeof ENV]?: RuntimeConfig[K] | S };
+
+/**
+ * The inverse of readRuntimeConfig: the Lambda environment map that reads back as `config`.
+ * Numbers and switches become decimal text, lists comma-separated text; any other value (a
+ * string, or infra's Pulumi Input) goes in as it is. Unset fields are left out.
+ */
+export function toEnvironment<S = never>(config: EnvironmentSource<S>): Record<string, string | S> {
+  const environment: Record<string, string | S> = {};
+  for (const field of Object.keys(ENV) as Array<keyof typeof ENV>) {
+    const value: unknown = config[field];
+    if (value === undefined) continue;
+    if (typeof value === "number" || typeof value === "boolean") environment[ENV[field]] = String(value);
+    else if (Array.isArray(value)) environment[ENV[field]] = value.join(",");
+    else environment[ENV[field]] = value as string | S;
+  }
+  return environment;
 }
 
 export interface HostOverrides {
@@ -115,13 +137,13 @@ export function createPublisher(config: RuntimeConfig, overrides: HostOverrides 
 
 // Sharded mode: messages become shard jobs on the queue instead of posts.
 function withSharding(deps: HandlerDeps, config: RuntimeConfig, overrides: HostOverrides): HandlerDeps {
-  if (config.fanOutMode !== "sharded" || config.shardQueueUrl === undefined) return deps;
+  if (config.fanout !== "sharded" || config.shardQueueUrl === undefined) return deps;
   const sqs = new SQSClient({ region: config.region, endpoint: config.sqsEndpoint, credentials: overrides.credentials });
   return { ...deps, sharded: { queue: createSqsShardQueue(sqs, config.shardQueueUrl, config.fanOutConcurrency), shardSize: config.shardSize } };
 }
 
 /** The shard worker (SQS event source) with real SDK clients, built once per container. */
-export function createShardWorker(config: RuntimeConfig, overrides: HostOverrides = {}): ShardWorkerHandler {
+export function createShardWorkerHandler(config: RuntimeConfig, overrides: HostOverrides = {}): ShardWorkerHandler {
   return makeShardWorkerHandler(createDeps(config, overrides));
 }
 
@@ -178,5 +200,5 @@ export function publishFromEnvironment(): FunctionUrlHandler {
 
 /** What the shard worker's `callbackFactory` calls. */
 export function shardWorkerFromEnvironment(): ShardWorkerHandler {
-  return createShardWorker(readRuntimeConfig(process.env));
+  return createShardWorkerHandler(readRuntimeConfig(process.env));
 }

@@ -10,9 +10,8 @@ const RESERVED_KEYS = ["_now", "_me", "_error", "_presence", "_server"] as const
 /** Deeper JSON cannot be re-serialized reliably (V8's JSON.stringify recurses). */
 const MAX_NESTING_DEPTH = 512;
 
-// Not `export const`: tsc would compile this module's own reads to `exports.X`, which
-// Pulumi's closure serializer leaves dangling in the Lambda code.
-export { MAX_NESTING_DEPTH, RESERVED_KEYS };
+// Not `export const`: runtime/SERIALIZER.md, rule 1.
+export { MAX_NESTING_DEPTH };
 
 export type ErrorCode = "MessageTooLarge" | "NestingTooDeep" | "Unavailable" | "NotConnected";
 
@@ -26,7 +25,7 @@ export interface Outgoing {
 }
 
 /** What went wrong, as `_error` carries it: a stable code, a readable message, the limit crossed. */
-export interface ErrorDetail {
+interface ErrorDetail {
   code: ErrorCode;
   message: string;
   limit: number;

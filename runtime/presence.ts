@@ -6,14 +6,14 @@
  */
 import { listRoom } from "./connections";
 import { postCopies } from "./broadcast";
-import { errorName } from "./fanout";
-import type { HandlerDeps, InvocationLog } from "./handlers";
+import { errorName } from "./errors";
+import type { HandlerDeps, InvocationLog } from "./deps";
 import { withMe } from "./message";
 
 export type PresenceEvent = "join" | "leave";
 
 /** The stamped presence payload without `_me`, as `withMe` takes it. */
-export function presenceBase(event: PresenceEvent, count: number, now: number): string {
+function presenceBase(event: PresenceEvent, count: number, now: number): string {
   return JSON.stringify({ _presence: { event, count }, _now: now });
 }
 

@@ -6,7 +6,7 @@
  */
 import { broadcastToRoom } from "./broadcast";
 import type { FunctionUrlEvent, FunctionUrlHandler, FunctionUrlResult } from "./function-url";
-import type { HandlerDeps, InvocationLog } from "./handlers";
+import type { HandlerDeps, InvocationLog } from "./deps";
 import { publishMessage, type ErrorCode } from "./message";
 import { DEFAULT_ROOM, ROOM_NAME_PATTERN } from "./rooms";
 

@@ -8,8 +8,7 @@ import type { HandlerResult, WebSocketEvent } from "./events";
 const ROOM_NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 /** The default room's stored value: `$` is outside the name alphabet, so no `?room=` can name it. */
 const DEFAULT_ROOM = "$default";
-// Not `export const`: tsc would compile this module's own reads to `exports.X`, which
-// Pulumi's closure serializer leaves dangling in the Lambda code.
+// Not `export const`: runtime/SERIALIZER.md, rule 1.
 export { DEFAULT_ROOM, ROOM_NAME_PATTERN };
 
 /** The room a `$connect` asks for, or the 400 that refuses a name outside ROOM_NAME_PATTERN. */

@@ -11,7 +11,7 @@ import { AWS_ID, openClient, parseFrame } from "./helpers/clients";
 import { run, runCli, startCli } from "./helpers/cli";
 import { ROOT } from "../harness/program-run";
 import { DEFAULT_ROOM } from "../runtime/rooms";
-import { listen } from "../local/server";
+import { listen } from "../local/http";
 import { openTable } from "./helpers/table";
 
 const WSCAT = join(ROOT, "node_modules", ".bin", "wscat");

@@ -3,8 +3,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { load } from "js-yaml";
-import { readStackSettings, type ConfigSource, type StackSettings } from "../infra/config";
-import { ConfigError } from "../runtime/settings";
+import { readStackConfig, type ConfigSource, type StackConfig } from "../infra/config";
+import { ConfigError } from "../runtime/config-checks";
 import { ROOT, runProgram } from "../harness/program-run";
 
 const IDENTITY = { project: "message-broadcast", stack: "dev" };
@@ -26,7 +26,7 @@ function stub(values: Record<string, string>): ConfigSource & { read: Set<string
   };
 }
 
-const DEFAULTS: StackSettings = {
+const DEFAULTS: StackConfig = {
   namePrefix: "message-broadcast-dev",
   maxMessageBytes: 131072,
   fanOutConcurrency: 64,
@@ -57,12 +57,12 @@ const DEFAULTS: StackSettings = {
 };
 
 test("defaults: an empty stack config gives the documented defaults", (t) => {
-  t.deepEqual(readStackSettings(stub({}), IDENTITY), DEFAULTS);
+  t.deepEqual(readStackConfig(stub({}), IDENTITY), DEFAULTS);
 });
 
 test("defaults: the stage is named after the stack unless stageName is set", (t) => {
-  t.is(readStackSettings(stub({}), { ...IDENTITY, stack: "prod" }).stageName, "prod");
-  t.is(readStackSettings(stub({ stageName: "v2" }), { ...IDENTITY, stack: "prod" }).stageName, "v2");
+  t.is(readStackConfig(stub({}), { ...IDENTITY, stack: "prod" }).stageName, "prod");
+  t.is(readStackConfig(stub({ stageName: "v2" }), { ...IDENTITY, stack: "prod" }).stageName, "v2");
 });
 
 interface DeclaredKey {
@@ -89,7 +89,7 @@ test("Pulumi.yaml declares every key the program reads, with a type, a descripti
   const defaults = Object.fromEntries(Object.entries(keys).map(([key, { default: value }]) => [key, asPulumiPassesIt(value)]));
   const config = stub(defaults);
   // Pulumi applies these defaults, so they must give exactly what the program's own defaults give.
-  t.deepEqual(readStackSettings(config, IDENTITY), DEFAULTS);
+  t.deepEqual(readStackConfig(config, IDENTITY), DEFAULTS);
   t.deepEqual([...config.read].sort(), Object.keys(keys).sort(), "keys read vs keys declared");
   for (const [key, schema] of Object.entries(keys)) {
     t.true(["string", "integer", "boolean", "array"].includes(schema.type), key);
@@ -104,7 +104,7 @@ test("Pulumi.dev.yaml keeps only what the dev stack changes", (t) => {
 });
 
 test("valid values at the edges of each range are accepted", (t) => {
-  const settings = readStackSettings(
+  const settings = readStackConfig(
     stub({
       maxMessageBytes: "1",
       fanOutConcurrency: "1024",
@@ -161,11 +161,11 @@ test("valid values at the edges of each range are accepted", (t) => {
     shardWorkerTimeoutSeconds: 900,
     shardWorkerReservedConcurrency: true,
   });
-  t.is(readStackSettings(stub({ accessLogging: "true", apiGatewayCloudWatchRole: "existing" }), IDENTITY).apiGatewayCloudWatchRole, "existing");
+  t.is(readStackConfig(stub({ accessLogging: "true", apiGatewayCloudWatchRole: "existing" }), IDENTITY).apiGatewayCloudWatchRole, "existing");
 });
 
 test("accessToken: read as a secret Output", async (t) => {
-  const token = readStackSettings(stub({ accessToken: "s3cret" }), IDENTITY).accessToken;
+  const token = readStackConfig(stub({ accessToken: "s3cret" }), IDENTITY).accessToken;
   if (!token) return t.fail("no token");
   t.true(await pulumi.isSecret(token));
   t.is(await new Promise((resolve) => token.apply(resolve)), "s3cret");
@@ -212,7 +212,7 @@ const BAD_VALUES: Array<[string, string, string]> = [
 
 for (const [key, value, message] of BAD_VALUES) {
   test(`rejects ${key}=${value}, naming the key and what is allowed`, (t) => {
-    const error = t.throws(() => readStackSettings(stub({ [key]: value }), IDENTITY), { instanceOf: ConfigError });
+    const error = t.throws(() => readStackConfig(stub({ [key]: value }), IDENTITY), { instanceOf: ConfigError });
     t.is(error?.key, `message-broadcast:${key}`);
     t.is(error?.message, `message-broadcast:${key}: ${message}`);
   });
@@ -221,7 +221,7 @@ for (const [key, value, message] of BAD_VALUES) {
 test("rejects a stack name whose resource names would not fit, naming the tightest one", (t) => {
   // "-disconnect-role" and Pulumi's 8 random characters within IAM's 64: a 40-character prefix.
   for (const stack of ["qa.eu", "x".repeat(23)]) {
-    const error = t.throws(() => readStackSettings(stub({}), { ...IDENTITY, stack }), { instanceOf: ConfigError });
+    const error = t.throws(() => readStackConfig(stub({}), { ...IDENTITY, stack }), { instanceOf: ConfigError });
     t.is(error?.key, "stack name");
     t.is(
       error?.message,
@@ -229,11 +229,11 @@ test("rejects a stack name whose resource names would not fit, naming the tighte
         `(the IAM role name "message-broadcast-${stack}-disconnect-role" plus Pulumi's 8 random characters must fit AWS's 64); choose a shorter stack name without other characters`,
     );
   }
-  t.is(readStackSettings(stub({}), { ...IDENTITY, stack: "x".repeat(22) }).namePrefix.length, 40);
+  t.is(readStackConfig(stub({}), { ...IDENTITY, stack: "x".repeat(22) }).namePrefix.length, 40);
 });
 
 test("accessLogging without the account's CloudWatch role stops with the one-time commands", (t) => {
-  const error = t.throws(() => readStackSettings(stub({ accessLogging: "true" }), IDENTITY), { instanceOf: ConfigError });
+  const error = t.throws(() => readStackConfig(stub({ accessLogging: "true" }), IDENTITY), { instanceOf: ConfigError });
   t.is(error?.key, "message-broadcast:accessLogging");
   t.regex(error?.message ?? "", /`pulumi config set apiGatewayCloudWatchRole true`/);
   t.regex(error?.message ?? "", /`pulumi config set apiGatewayCloudWatchRole existing`/);

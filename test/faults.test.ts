@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "ava";
 import type { Handlers } from "../runtime/handlers";
-import { SHARD_WORKER_ROUTE } from "../runtime/shards";
+import { SHARD_WORKER_ROUTE } from "../runtime/shard-worker";
 import { startDynamo } from "../local/store";
 import { connectMany, handshakeStatus, openClient, within, parseFrame } from "./helpers/clients";
 import { buildHandlers, expectEnded, invocation, invocations, startTestEmulator, startWithWrappedHandlers } from "./helpers/emulator";

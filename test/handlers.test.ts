@@ -6,7 +6,7 @@
 import test, { type ExecutionContext } from "ava";
 import type { Handlers } from "../runtime/handlers";
 import { createHandlers, readRuntimeConfig } from "../runtime/lambda";
-import type { EmulatorOptions } from "../local/emulator";
+import type { EmulatorOptions } from "../local/options";
 import { connectEvent, disconnectEvent, messageEvent, type ConnectionContext } from "../local/events";
 import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "../local/store";
 import { connectMany, parseFrame, type Frame } from "./helpers/clients";

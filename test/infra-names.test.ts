@@ -8,9 +8,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import test from "ava";
-import { readStackSettings, type ConfigSource } from "../infra/config";
+import { readStackConfig, type ConfigSource } from "../infra/config";
 import { RESOURCE_NAMES } from "../infra/names";
-import { ConfigError } from "../runtime/settings";
+import { ConfigError } from "../runtime/config-checks";
 import { MODES } from "./helpers/modes";
 import { PROJECT, ROOT, runProgram, type ProgramReport, type ReportedResource } from "../harness/program-run";
 import { COMPONENT, asList, once, succeeded, type PolicyStatement } from "./helpers/report";
@@ -46,7 +46,7 @@ const AUTO_SUFFIX = "-abcdef0";
 const noConfig: ConfigSource = { name: PROJECT, get: () => undefined, getSecret: () => undefined };
 const accepts = (stack: string) => {
   try {
-    readStackSettings(noConfig, { project: PROJECT, stack });
+    readStackConfig(noConfig, { project: PROJECT, stack });
     return true;
   } catch (error) {
     if (error instanceof ConfigError) return false;

@@ -5,7 +5,7 @@
  * so an object keeps its fields queryable (`message.delivered`) and a JSON string would not.
  */
 import test from "ava";
-import type { InvocationLog } from "../runtime/handlers";
+import type { InvocationLog } from "../runtime/deps";
 import { invocationLogger } from "../runtime/lambda";
 
 const ENTRY: InvocationLog = { route: "$default", connectionId: "abcdefghijklmno=", requestId: "req", statusCode: 200, durationMs: 3, receivers: 2, delivered: 2 };

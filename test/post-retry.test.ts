@@ -1,6 +1,6 @@
 import { createServer } from "node:http";
 import test from "ava";
-import { closeServer, listen } from "../local/server";
+import { closeServer, listen } from "../local/http";
 import { LOCAL_AWS } from "../local/store";
 import { createPosterFactory } from "../runtime/post";
 

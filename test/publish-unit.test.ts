@@ -5,7 +5,8 @@
  */
 import test from "ava";
 import { makePublishHandler } from "../runtime/publish";
-import { encodeShardJob, makeShardWorkerHandler } from "../runtime/shards";
+import { encodeShardJob } from "../runtime/shard-jobs";
+import { makeShardWorkerHandler } from "../runtime/shard-worker";
 import { createFakeShardQueue, fakeRig, publishEvent, FAKE_ENDPOINT, FAKE_NOW, row, type FakeRig } from "./helpers/fakes";
 
 const publishRig = (overrides: Parameters<typeof fakeRig>[0] = {}): FakeRig & { publish: ReturnType<typeof makePublishHandler> } => {

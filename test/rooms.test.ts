@@ -9,7 +9,7 @@ import { createDynamoConnectionStore, type ConnectionStore } from "../runtime/co
 import { withMe } from "../runtime/message";
 import { createPosterFactory } from "../runtime/post";
 import { DEFAULT_ROOM } from "../runtime/rooms";
-import { planShardJobs, type ShardJob } from "../runtime/shards";
+import { planShardJobs, type ShardJob } from "../runtime/shard-jobs";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "../local/store";

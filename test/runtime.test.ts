@@ -3,9 +3,9 @@ import { checkAccess } from "../runtime/access";
 import type { WebSocketEvent } from "../runtime/events";
 import { fanOut } from "../runtime/fanout";
 import { ENV, readRuntimeConfig } from "../runtime/lambda";
-import type { PostResult } from "../runtime/post";
+import type { PostResult } from "../runtime/poster";
 import { classifyResponse } from "../runtime/signed-post";
-import { ConfigError } from "../runtime/settings";
+import { ConfigError } from "../runtime/config-checks";
 
 function connectEvent(extra: Partial<WebSocketEvent> = {}): WebSocketEvent {
   return {
@@ -109,7 +109,7 @@ test("readRuntimeConfig: defaults, and every bad value names its variable and ra
     dynamoEndpoint: undefined,
     scanPageLimit: undefined,
     region: undefined,
-    fanOutMode: "direct",
+    fanout: "direct",
     shardQueueUrl: undefined,
     shardSize: 1000,
     sqsEndpoint: undefined,
@@ -134,11 +134,11 @@ test("readRuntimeConfig: defaults, and every bad value names its variable and ra
   t.is(bad({ [ENV.scanPageLimit]: "0" })?.key, "SCAN_PAGE_LIMIT");
   t.is(readRuntimeConfig({ [ENV.tableName]: "t", [ENV.presence]: "true" }).presence, true);
   t.is(bad({ [ENV.presence]: "yes" })?.message, 'PRESENCE: must be true or false (default false), got "yes"');
-  t.is(bad({ [ENV.fanOutMode]: "fast" })?.message, 'FANOUT_MODE: must be one of direct, sharded (default direct), got "fast"');
-  t.is(bad({ [ENV.fanOutMode]: "sharded" })?.message, "SHARD_QUEUE_URL: is required when FANOUT_MODE is sharded");
-  t.is(bad({ [ENV.fanOutMode]: "sharded", [ENV.shardQueueUrl]: "https://q", [ENV.shardSize]: "0" })?.key, "SHARD_SIZE");
-  t.like(readRuntimeConfig({ [ENV.tableName]: "t", [ENV.fanOutMode]: "sharded", [ENV.shardQueueUrl]: "https://q", [ENV.shardSize]: "250" }), {
-    fanOutMode: "sharded",
+  t.is(bad({ [ENV.fanout]: "fast" })?.message, 'FANOUT_MODE: must be one of direct, sharded (default direct), got "fast"');
+  t.is(bad({ [ENV.fanout]: "sharded" })?.message, "SHARD_QUEUE_URL: is required when FANOUT_MODE is sharded");
+  t.is(bad({ [ENV.fanout]: "sharded", [ENV.shardQueueUrl]: "https://q", [ENV.shardSize]: "0" })?.key, "SHARD_SIZE");
+  t.like(readRuntimeConfig({ [ENV.tableName]: "t", [ENV.fanout]: "sharded", [ENV.shardQueueUrl]: "https://q", [ENV.shardSize]: "250" }), {
+    fanout: "sharded",
     shardQueueUrl: "https://q",
     shardSize: 250,
   });

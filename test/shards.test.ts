@@ -7,11 +7,13 @@ import { createServer } from "node:http";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import test from "ava";
 import { transformMessage } from "../runtime/message";
-import { SQS_MAX_MESSAGE_BYTES, createSqsShardQueue, decodeShardJob, encodeShardJob, planShardJobs, type ShardJob, type SqsEvent } from "../runtime/shards";
-import { closeServer, listen } from "../local/server";
+import { SQS_MAX_MESSAGE_BYTES, decodeShardJob, encodeShardJob, planShardJobs, type ShardJob } from "../runtime/shard-jobs";
+import { createSqsShardQueue } from "../runtime/shard-queue";
+import type { SqsEvent } from "../runtime/shard-worker";
+import { closeServer, listen } from "../local/http";
 import { startLocalShardQueue } from "../local/shard-queue";
 import { LOCAL_AWS } from "../local/store";
-import type { EmulatorOptions } from "../local/emulator";
+import type { EmulatorOptions } from "../local/options";
 import { AWS_ID, connectMany, parseFrame, type Frame } from "./helpers/clients";
 import { buildHandlers, buildShardWorker, captureLog, expectNothingBefore, invocation, startTestEmulator, startWithWrappedHandlers, type LogCapture } from "./helpers/emulator";
 

@@ -49,7 +49,7 @@ function stackOutput(stack: string): string {
     return execFileSync("pulumi", ["stack", "output", "publishUrl", "--stack", stack], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new UsageError("--stack needs the Pulumi CLI (`pulumi` is not on PATH); pass --url with the stack's publishUrl instead");
-    const stderr = String((err as { stderr?: unknown }).stderr ?? "").trim();
+    const stderr = ((err as { stderr?: string }).stderr ?? "").trim();
     throw new UsageError(`pulumi stack output publishUrl --stack ${stack} failed: ${stderr || String(err)}`);
   }
 }

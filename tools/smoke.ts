@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
+import { frameText } from "../harness/frames";
 import { CLIENTS, checkContract, describe, isCopyOf, smokeMessages, type ClientName, type Received, type SmokeMessage } from "./smoke-contract";
 
 /** Exit statuses, one per kind of failure. */
@@ -73,7 +74,7 @@ function open(options: Options, name: ClientName): Promise<SmokeClient> {
   const ws = new WebSocket(options.url, { headers, handshakeTimeout: options.timeoutMs });
   const client: SmokeClient = { ws, frames: [], onFrame: new Set() };
   ws.on("message", (data) => {
-    client.frames.push({ text: String(data), at: performance.now() });
+    client.frames.push({ text: frameText(data), at: performance.now() });
     for (const wake of [...client.onFrame]) wake();
   });
   return new Promise((resolve, reject) => {

@@ -5,10 +5,10 @@
 import type { ExecutionContext } from "ava";
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import type { Handlers } from "../../runtime/handlers";
-import { createHandlers, createShardWorker, readRuntimeConfig, type HostOverrides, type RuntimeConfig } from "../../runtime/lambda";
-import type { ShardWorkerHandler } from "../../runtime/shards";
-import { startEmulator, type Emulator, type EmulatorOptions } from "../../local/emulator";
-import { resolveOptions, runtimeEnvironment } from "../../local/options";
+import { createHandlers, createShardWorkerHandler, readRuntimeConfig, type HostOverrides, type RuntimeConfig } from "../../runtime/lambda";
+import type { ShardWorkerHandler } from "../../runtime/shard-worker";
+import { startEmulator, type Emulator } from "../../local/emulator";
+import { resolveOptions, runtimeEnvironment, type EmulatorOptions } from "../../local/options";
 import { LOCAL_AWS } from "../../local/store";
 import { within, type EmulatorClient } from "./clients";
 import { openTable } from "./table";
@@ -156,7 +156,7 @@ export function buildHandlers(emulator: Emulator, logs: LogCapture, options: Emu
 
 /** The shard worker `emulator` builds for itself (sharded mode), logging to `logs`. */
 export function buildShardWorker(emulator: Emulator, logs: LogCapture, options: EmulatorOptions = {}): ShardWorkerHandler {
-  return createShardWorker(...lambdaSetup(emulator, logs, options));
+  return createShardWorkerHandler(...lambdaSetup(emulator, logs, options));
 }
 
 // The config the emulator's Lambda threads read from its environment, and the overrides it gives them.

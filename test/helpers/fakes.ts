@@ -5,10 +5,11 @@
  * behave like these.
  */
 import type { ConnectionRecord, ConnectionStore } from "../../runtime/connections";
-import type { HandlerDeps, InvocationLog } from "../../runtime/handlers";
-import type { Poster, PostResult } from "../../runtime/post";
+import type { HandlerDeps, InvocationLog } from "../../runtime/deps";
+import type { Poster, PostResult } from "../../runtime/poster";
 import type { FunctionUrlEvent } from "../../runtime/function-url";
-import type { ShardJob, ShardQueue } from "../../runtime/shards";
+import type { ShardJob } from "../../runtime/shard-jobs";
+import type { ShardQueue } from "../../runtime/shard-queue";
 import { connectEvent, disconnectEvent, messageEvent, type ConnectionContext } from "../../local/events";
 
 /** An error as the SDK throws them: the handlers log and report its name only. */

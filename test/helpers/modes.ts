@@ -5,8 +5,8 @@
  */
 import type { ExecutionContext } from "ava";
 import type { WebSocketEvent } from "../../runtime/events";
-import { FANOUT_MODES, type FanOutMode } from "../../runtime/settings";
-import { SHARD_WORKER_ROUTE } from "../../runtime/shards";
+import { FANOUT_MODES, type FanOutMode } from "../../runtime/config-checks";
+import { SHARD_WORKER_ROUTE } from "../../runtime/shard-worker";
 import { AWS_ID } from "./clients";
 import { invocations, type LogCapture, type LogEntry } from "./emulator";
 

@@ -6,8 +6,8 @@
 import type { ExecutionContext } from "ava";
 import type { FunctionUrlResult } from "../../runtime/function-url";
 import { ENV } from "../../runtime/lambda";
-import type { FanOutMode } from "../../runtime/settings";
-import type { ShardWorkerHandler, SqsBatchResponse } from "../../runtime/shards";
+import type { FanOutMode } from "../../runtime/config-checks";
+import type { ShardWorkerHandler, SqsBatchResponse } from "../../runtime/shard-worker";
 import { closeAll, connect, connectMany } from "./clients";
 import { startTestEmulator } from "./emulator";
 import type { ProgramReport } from "../../harness/program-run";

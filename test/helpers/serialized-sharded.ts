@@ -6,7 +6,7 @@ import type { ExecutionContext } from "ava";
 import type { Handlers } from "../../runtime/handlers";
 import { LOCAL_AWS } from "../../local/store";
 import { ENV } from "../../runtime/lambda";
-import type { ShardWorkerHandler, SqsBatchResponse } from "../../runtime/shards";
+import type { ShardWorkerHandler, SqsBatchResponse } from "../../runtime/shard-worker";
 import { AWS_ID, closeAll, connectMany, within } from "./clients";
 import { startTestEmulator } from "./emulator";
 import { startHttpsStandIn, verifySigV4 } from "./https-stand-in";

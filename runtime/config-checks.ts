@@ -1,6 +1,7 @@
 /**
- * Every tunable setting with its default and allowed range, defined once. The Pulumi config,
- * the emulator's flags and the Lambda's environment all validate through `checkSetting`, so a
+ * Checks of configuration values, and RANGES: every tunable limit with its default and allowed
+ * range, defined once. The Pulumi config,
+ * the emulator's flags and the Lambda's environment all validate through `checkRange`, so a
  * bad value fails the same way everywhere, naming the key as the user wrote it.
  */
 
@@ -31,7 +32,7 @@ export function integerRange(min: number, max: number, fallback: number, unit: s
   return new Range(min, max, fallback, unit);
 }
 
-const SETTINGS = {
+const RANGES = {
   /** API Gateway refuses posts over 128 KiB, so a larger limit could never be honoured. */
   maxMessageBytes: integerRange(1, 131072, 131072, "bytes"),
   fanOutConcurrency: integerRange(1, 1024, 64, "posts in flight"),
@@ -46,11 +47,10 @@ const SETTINGS = {
   /** Receivers per shard job (sharded fan-out); a job's ids and message must fit one SQS message. */
   shardSize: integerRange(1, 10000, 1000, "receivers per shard job"),
 } as const satisfies Record<string, IntegerRange>;
-// Not `export const`: tsc would compile this module's own reads to `exports.X`, which
-// Pulumi's closure serializer leaves dangling in the Lambda code.
-export { SETTINGS };
+// Not `export const`: runtime/SERIALIZER.md, rule 1.
+export { RANGES };
 
-export type SettingName = keyof typeof SETTINGS;
+export type RangeName = keyof typeof RANGES;
 
 /** A configuration value outside its allowed range; `key` is the name the user wrote. */
 export class ConfigError extends Error {
@@ -77,16 +77,16 @@ export function checkInteger(key: string, raw: string | number | undefined, rang
   return value;
 }
 
-/** Checks one of SETTINGS by name. */
-export function checkSetting(name: SettingName, key: string, raw: string | number | undefined): number {
-  return checkInteger(key, raw, SETTINGS[name]);
+/** Checks one of RANGES by name. */
+export function checkRange(name: RangeName, key: string, raw: string | number | undefined): number {
+  return checkInteger(key, raw, RANGES[name]);
 }
 
-/** `direct`: `$default` posts to everyone itself; `sharded`: worker Lambdas post shards from SQS. */
 /** API Gateway's rule for stage names: letters, digits, hyphens and underscores, at most 128. */
 const STAGE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 export { STAGE_NAME_PATTERN };
 
+/** `direct`: `$default` posts to everyone itself; `sharded`: worker Lambdas post shards from SQS. */
 const FANOUT_MODES = ["direct", "sharded"] as const;
 export { FANOUT_MODES };
 export type FanOutMode = (typeof FANOUT_MODES)[number];
