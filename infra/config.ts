@@ -5,7 +5,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { checkNamePrefix } from "./names";
-import { ConfigError, STAGE_NAME_PATTERN, checkFanOutMode, checkInteger, checkRange, type FanOutMode, type IntegerRange, type RangeName } from "../runtime/config-checks";
+import { ConfigError, checkFanOutMode, checkStageName, checkInteger, checkRange, type FanOutMode, type IntegerRange, type RangeName } from "../runtime/config-checks";
 
 /** The part of `pulumi.Config` read here; tests pass a stub. */
 export interface ConfigSource {
@@ -177,11 +177,7 @@ function readRetention(key: string, raw: string | undefined): number {
 }
 
 function readStageName(key: string, raw: string | undefined, stack: string): string {
-  const name = isBlank(raw) ? stack : raw;
-  if (!STAGE_NAME_PATTERN.test(name)) {
-    throw new ConfigError(key, `must be 1 to 128 letters, digits, "-" or "_" (default: the stack name), got ${JSON.stringify(name)}`);
-  }
-  return name;
+  return checkStageName(key, isBlank(raw) ? stack : raw, "the stack name");
 }
 
 // The value is validated in plain text here but only ever handed on as a secret Output.

@@ -6,7 +6,7 @@ import type { FunctionUrlHandler } from "../runtime/function-url";
 import type { Handlers } from "../runtime/handlers";
 import { SCAN_PAGE_LIMIT, toEnvironment } from "../runtime/lambda";
 import type { ShardWorkerHandler } from "../runtime/shard-worker";
-import { ConfigError, RANGES, STAGE_NAME_PATTERN, checkFanOutMode, checkInteger, type FanOutMode, type IntegerRange } from "../runtime/config-checks";
+import { RANGES, checkFanOutMode, checkStageName, checkInteger, type FanOutMode, type IntegerRange } from "../runtime/config-checks";
 import { AWS_LIMITS } from "./limits";
 import { LOCAL_AWS } from "./store";
 
@@ -140,10 +140,9 @@ export function resolvePostQuota(options: Pick<EmulatorOptions, "postRate" | "po
   return { postRate, postBurst: postBurst === 0 ? postRate : postBurst };
 }
 
-/** API Gateway's stage-name rule (STAGE_NAME_PATTERN), with the emulator's own message. */
+/** The emulator's stage name, checked as the stack's is. */
 export function checkStage(key: string, raw: string): string {
-  if (STAGE_NAME_PATTERN.test(raw)) return raw;
-  throw new ConfigError(key, `must be 1 to 128 letters, digits, hyphens or underscores, got ${JSON.stringify(raw)}`);
+  return checkStageName(key, raw, DEFAULT_STAGE);
 }
 
 /** The Lambda environment the emulator's handlers are built from, as the deployed stack sets it. */

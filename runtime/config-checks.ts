@@ -84,7 +84,12 @@ export function checkRange(name: RangeName, key: string, raw: string | number | 
 
 /** API Gateway's rule for stage names: letters, digits, hyphens and underscores, at most 128. */
 const STAGE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
-export { STAGE_NAME_PATTERN };
+
+/** Checks a stage name against API Gateway's rule; `fallback` says what the default is. */
+export function checkStageName(key: string, raw: string, fallback: string): string {
+  if (STAGE_NAME_PATTERN.test(raw)) return raw;
+  throw new ConfigError(key, `must be 1 to 128 letters, digits, "-" or "_" (default: ${fallback}), got ${JSON.stringify(raw)}`);
+}
 
 /** `direct`: `$default` posts to everyone itself; `sharded`: worker Lambdas post shards from SQS. */
 const FANOUT_MODES = ["direct", "sharded"] as const;

@@ -105,7 +105,7 @@ test("bad flags exit with status 2 and name the flag", async (t) => {
     [["--idle-timeout", "soon"], {}, '--idle-timeout: must be an integer from 1 to 600000 ms (default 600000), got "soon"'],
     [["--throttle-rate", "0"], {}, '--throttle-rate: must be an integer from 1 to 10000 messages per second (default 100), got "0"'],
     [["--throttle-burst", "5001"], {}, '--throttle-burst: must be an integer from 1 to 5000 messages (default 200), got "5001"'],
-    [["--stage", "my stage"], {}, '--stage: must be 1 to 128 letters, digits, hyphens or underscores, got "my stage"'],
+    [["--stage", "my stage"], {}, '--stage: must be 1 to 128 letters, digits, "-" or "_" (default: dev), got "my stage"'],
     [["--fanout", "parallel"], {}, '--fanout: must be one of direct, sharded (default direct), got "parallel"'],
     [["--shard-size", "0"], {}, '--shard-size: must be an integer from 1 to 10000 receivers per shard job (default 1000), got "0"'],
     [["--max-buffered-bytes", "1000"], {}, '--max-buffered-bytes: must be an integer from 131072 to 1073741824 bytes (default 4194304), got "1000"'],
