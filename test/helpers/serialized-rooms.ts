@@ -3,12 +3,11 @@
  * `presence: true`): the serialized route handlers behind the emulator, with dynalite's room index.
  */
 import type { ExecutionContext } from "ava";
-import type { Handlers } from "../../runtime/handlers";
 import { ENV } from "../../runtime/lambda";
 import { closeAll, connect, handshakeStatus, parseFrame, within } from "./clients";
 import { expectNothingBefore, startTestEmulator } from "./emulator";
 import type { ProgramReport } from "../../harness/program-run";
-import { captureConsole, loadSerializedHandlers } from "./serialized";
+import { captureConsole, lateBoundHandlers, loadSerializedHandlers } from "./serialized";
 import { openTable } from "./table";
 
 /**
@@ -17,30 +16,15 @@ import { openTable } from "./table";
  * and every invocation logs one JSON line.
  */
 export async function assertRoomSession(t: ExecutionContext, report: ProgramReport, namePrefix: string): Promise<void> {
-  let serialized: Handlers | undefined;
-  const loaded = () => {
-    if (!serialized) throw new Error("an event arrived before the serialized code was loaded");
-    return serialized;
-  };
-  let disconnected = 0;
-  let allDisconnected: () => void = () => undefined;
-  const disconnects = new Promise<void>((resolve) => (allDisconnected = resolve));
-  const { emulator } = await startTestEmulator(t, {
-    handlers: {
-      connect: (event) => loaded().connect(event),
-      message: (event) => loaded().message(event),
-      disconnect: async (event) => {
-        const result = await loaded().disconnect(event);
-        if (++disconnected === 3) allDisconnected();
-        return result;
-      },
-    },
-  });
-  serialized = loadSerializedHandlers(t, report, namePrefix, {
-    [ENV.tableName]: emulator.tableName,
-    [ENV.dynamoEndpoint]: emulator.dynamoEndpoint,
-    [ENV.managementEndpoint]: emulator.managementEndpoint,
-  });
+  const late = lateBoundHandlers(3);
+  const { emulator } = await startTestEmulator(t, { handlers: late.handlers });
+  late.load(
+    loadSerializedHandlers(t, report, namePrefix, {
+      [ENV.tableName]: emulator.tableName,
+      [ENV.dynamoEndpoint]: emulator.dynamoEndpoint,
+      [ENV.managementEndpoint]: emulator.managementEndpoint,
+    }),
+  );
   const logLines = captureConsole(t);
   const table = openTable(t, emulator.dynamoEndpoint, emulator.tableName);
   const red = `${emulator.endpoint}?room=red`;
@@ -68,7 +52,7 @@ export async function assertRoomSession(t: ExecutionContext, report: ProgramRepo
   await expectNothingBefore(t, emulator, a);
 
   await closeAll([a, c]);
-  await within(disconnects, "every $disconnect");
+  await within(late.disconnects, "every $disconnect");
   t.deepEqual(await table.ids(), []);
   const entries = logLines.map((line) => JSON.parse(line) as { route: string; statusCode: number; error?: string; receivers?: number });
   t.deepEqual(

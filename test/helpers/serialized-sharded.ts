@@ -3,7 +3,6 @@
  * shard worker behind the emulator, with the local stand-in for SQS delivery between them.
  */
 import type { ExecutionContext } from "ava";
-import type { Handlers } from "../../runtime/handlers";
 import { LOCAL_AWS } from "../../local/store";
 import { ENV } from "../../runtime/lambda";
 import type { ShardWorkerHandler, SqsBatchResponse } from "../../runtime/shard-worker";
@@ -11,7 +10,7 @@ import { AWS_ID, closeAll, connectMany, within } from "./clients";
 import { startTestEmulator } from "./emulator";
 import { startHttpsStandIn, verifySigV4 } from "./https-stand-in";
 import type { ProgramReport } from "../../harness/program-run";
-import { LAMBDA_CONTEXT, captureConsole, loadSerializedHandlers, requireArchive } from "./serialized";
+import { LAMBDA_CONTEXT, captureConsole, lateBoundHandlers, loadSerializedHandlers, requireArchive } from "./serialized";
 import { openTable } from "./table";
 
 function isBatchResponse(value: unknown): value is SqsBatchResponse {
@@ -23,27 +22,15 @@ function isBatchResponse(value: unknown): value is SqsBatchResponse {
  * the sender's, each worker invocation logs one line, nothing is dead-lettered.
  */
 export async function assertShardedSession(t: ExecutionContext, report: ProgramReport, namePrefix: string): Promise<void> {
-  let serialized: { handlers: Handlers; worker: ShardWorkerHandler } | undefined;
-  const loaded = () => {
-    if (!serialized) throw new Error("an event arrived before the serialized code was loaded");
-    return serialized;
-  };
-  // `$disconnect` runs after a socket closes; the session ends when all three have run.
-  let disconnected = 0;
-  let allDisconnected: () => void = () => undefined;
-  const disconnects = new Promise<void>((resolve) => (allDisconnected = resolve));
+  let worker: ShardWorkerHandler | undefined;
+  const late = lateBoundHandlers(3);
   const { emulator } = await startTestEmulator(t, {
     fanout: "sharded",
-    handlers: {
-      connect: (event) => loaded().handlers.connect(event),
-      message: (event) => loaded().handlers.message(event),
-      disconnect: async (event) => {
-        const result = await loaded().handlers.disconnect(event);
-        if (++disconnected === 3) allDisconnected();
-        return result;
-      },
+    handlers: late.handlers,
+    shardWorker: (event) => {
+      if (!worker) throw new Error("a shard job arrived before the serialized worker was loaded");
+      return worker(event);
     },
-    shardWorker: (event) => loaded().worker(event),
   });
   const queueUrl = emulator.shardQueueUrl ?? "";
   // The workers post over HTTPS, as to API Gateway, to a stand-in that relays to the emulator.
@@ -58,14 +45,13 @@ export async function assertShardedSession(t: ExecutionContext, report: ProgramR
     // One receiver per shard, so one message makes several worker invocations.
     [ENV.shardSize]: "1",
   };
-  const handlers = loadSerializedHandlers(t, report, namePrefix, local);
+  late.load(loadSerializedHandlers(t, report, namePrefix, local));
   const workerModule = requireArchive(t, report, `${namePrefix}-shards`, local);
-  const worker: ShardWorkerHandler = async (event) => {
+  worker = async (event) => {
     const result = await workerModule(event, LAMBDA_CONTEXT, () => undefined);
     if (!isBatchResponse(result)) throw new Error(`the worker returned ${JSON.stringify(result)}`);
     return result;
   };
-  serialized = { handlers, worker };
   const logLines = captureConsole(t);
   const table = openTable(t, emulator.dynamoEndpoint, emulator.tableName);
 
@@ -81,7 +67,7 @@ export async function assertShardedSession(t: ExecutionContext, report: ProgramR
   t.is(atC, atB);
 
   await closeAll(clients);
-  await within(disconnects, "three $disconnect invocations");
+  await within(late.disconnects, "three $disconnect invocations");
   const entries = logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
   t.like(
     entries.find((entry) => entry.route === "$default"),

@@ -86,6 +86,35 @@ export function requireArchive(
   return (event, context, callback) => lambdaHandler(event, context, callback);
 }
 
+/**
+ * Route handlers for an emulator that must start before the serialized code is loaded (that code
+ * is configured with the emulator's endpoints): they forward to the handlers given to `load`, and
+ * `disconnects` settles once `expected` `$disconnect` invocations have returned.
+ */
+export function lateBoundHandlers(expected: number): { handlers: Handlers; load(serialized: Handlers): void; disconnects: Promise<void> } {
+  let serialized: Handlers | undefined;
+  const loaded = () => {
+    if (!serialized) throw new Error("an event arrived before the serialized code was loaded");
+    return serialized;
+  };
+  let disconnected = 0;
+  let allDisconnected: () => void = () => undefined;
+  const disconnects = new Promise<void>((resolve) => (allDisconnected = resolve));
+  return {
+    handlers: {
+      connect: (event) => loaded().connect(event),
+      message: (event) => loaded().message(event),
+      disconnect: async (event) => {
+        const result = await loaded().disconnect(event);
+        if (++disconnected === expected) allDisconnected();
+        return result;
+      },
+    },
+    load: (handlers) => void (serialized = handlers),
+    disconnects,
+  };
+}
+
 /** The serialized handlers log through console.log, as in Lambda; keeps their lines for asserting. */
 export function captureConsole(t: ExecutionContext): string[] {
   const lines: string[] = [];
