@@ -8,8 +8,10 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { connectEvent, disconnectEvent, messageEvent, newAwsId, type ConnectionContext } from "../local/events";
+import { functionUrlEvent } from "../local/publish-endpoint";
 import { LOCAL_AWS } from "../local/store";
 import type { WebSocketEvent } from "../runtime/events";
+import type { FunctionUrlEvent } from "../runtime/function-url";
 import { ENV } from "../runtime/lambda";
 import { ROOT, runProgram, type ProgramReport } from "../harness/program-run";
 import { startBenchEmulator } from "./bench-emulator";
@@ -90,7 +92,11 @@ export async function runColdStart(archives: ProgramReport["archives"], progress
 }
 
 // The route is read from the function name the program gives each Lambda (`…-connect` etc.).
-function eventFor(functionName: string): WebSocketEvent {
+function eventFor(functionName: string): WebSocketEvent | FunctionUrlEvent {
+  if (functionName.endsWith("-publish")) {
+    const request = { url: "/", method: "POST", headers: { "content-type": "application/json" }, httpVersion: "1.1", socket: { remoteAddress: "127.0.0.1" } };
+    return functionUrlEvent(request, Buffer.from(`{"cold":true}`), "bench");
+  }
   const context: ConnectionContext = {
     connectionId: newAwsId(),
     connectedAt: Date.now(),

@@ -47,8 +47,11 @@ export function createPublishEndpoint(options: { handler: FunctionUrlHandler; lo
 // Lambda passes text-like bodies as they are and base64-encodes the rest, untyped ones included.
 const TEXT_TYPES = /^(text\/|application\/(json|xml|javascript|x-www-form-urlencoded)|[^;]*\+(json|xml))/i;
 
-/** The event AWS would deliver for `req` with `body`. */
-function functionUrlEvent(req: IncomingMessage, body: Buffer, urlId: string): FunctionUrlEvent {
+/** The parts of a request the event is built from (an IncomingMessage has them). */
+export type FunctionUrlRequest = Pick<IncomingMessage, "url" | "method" | "headers" | "httpVersion"> & { socket: { remoteAddress?: string } };
+
+/** The event AWS would deliver for `req` with `body` to the function URL `urlId`. */
+export function functionUrlEvent(req: FunctionUrlRequest, body: Buffer, urlId: string): FunctionUrlEvent {
   const now = Date.now();
   const url = req.url ?? "/";
   const rawQueryString = url.includes("?") ? url.slice(url.indexOf("?") + 1) : "";
