@@ -42,6 +42,13 @@ export type BroadcastResult =
       counts: BroadcastCounts;
     };
 
+/** The `_error` message of a failed broadcast: what was unreachable, and whether anyone may have got it. */
+export function unavailableMessage(failure: Extract<BroadcastResult, { ok: false }>): string {
+  const what = failure.unavailable === "store" ? "connection store" : "shard queue";
+  const reach = failure.partial || failure.unavailable === "queue" ? "message may not reach everyone" : "message not sent";
+  return `${what} unavailable (${failure.error}); ${reach}`;
+}
+
 export type BroadcastDeps = Pick<HandlerDeps, "store" | "posterFor" | "limits" | "now" | "sharded">;
 
 export async function broadcastToRoom(deps: BroadcastDeps, message: RoomMessage): Promise<BroadcastResult> {

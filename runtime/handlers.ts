@@ -3,7 +3,7 @@
  * emulator run exactly the same code. Each invocation writes one JSON log line, never contents.
  */
 import { checkAccess } from "./access";
-import { broadcastToRoom } from "./broadcast";
+import { broadcastToRoom, unavailableMessage } from "./broadcast";
 import type { HandlerDeps, InvocationLog } from "./deps";
 import type { HandlerResult, RouteHandler, WebSocketEvent } from "./events";
 import { errorName } from "./errors";
@@ -94,9 +94,7 @@ export function makeDefaultHandler(deps: HandlerDeps): RouteHandler {
 
     const outcome = await broadcastToRoom(deps, { room, sender, outgoing: transformed.outgoing, endpoint, messageId: id });
     if (outcome.ok) return { result: { statusCode: 200 }, entry: outcome.counts };
-    const what = outcome.unavailable === "store" ? "connection store" : "shard queue";
-    const reach = outcome.partial || outcome.unavailable === "queue" ? "message may not reach everyone" : "message not sent";
-    return replyError("Unavailable", errorFrame("Unavailable", `${what} unavailable (${outcome.error}); ${reach}`, now), outcome.counts);
+    return replyError("Unavailable", errorFrame("Unavailable", unavailableMessage(outcome), now), outcome.counts);
   });
 }
 

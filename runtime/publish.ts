@@ -4,11 +4,11 @@
  * `"_me":false`. It runs `$default`'s room fan-out (runtime/broadcast.ts) without a sender:
  * direct posts, or shard jobs.
  */
-import { broadcastToRoom } from "./broadcast";
+import { broadcastToRoom, unavailableMessage } from "./broadcast";
 import type { FunctionUrlEvent, FunctionUrlHandler, FunctionUrlResult } from "./function-url";
 import type { HandlerDeps, InvocationLog } from "./deps";
 import { publishMessage, type ErrorCode } from "./message";
-import { DEFAULT_ROOM, ROOM_NAME_PATTERN } from "./rooms";
+import { DEFAULT_ROOM, roomFromQuery } from "./rooms";
 
 /** The largest request body taken, as API Gateway takes no larger message from a client. */
 const PUBLISH_MAX_BODY_BYTES = 131072;
@@ -38,8 +38,8 @@ async function publish(deps: PublishDeps, event: FunctionUrlEvent): Promise<Outc
   if (http.method !== "POST") {
     return refuse(405, "MethodNotAllowed", `${http.method} is not supported; POST the message`, { Allow: "POST" });
   }
-  const room = roomOf(event);
-  if (!room.ok) return refuse(400, "InvalidRoom", "room must be 1 to 64 characters from A-Z a-z 0-9 _ . : -");
+  const room = roomFromQuery(event.queryStringParameters?.room);
+  if (room === undefined) return refuse(400, "InvalidRoom", "room must be 1 to 64 characters from A-Z a-z 0-9 _ . : -");
   const body = bodyBytes(event);
   if (body.length > PUBLISH_MAX_BODY_BYTES) {
     return refuse(413, "MessageTooLarge", `request body is ${body.length} bytes, the limit is ${PUBLISH_MAX_BODY_BYTES}`, {}, PUBLISH_MAX_BODY_BYTES);
@@ -50,23 +50,15 @@ async function publish(deps: PublishDeps, event: FunctionUrlEvent): Promise<Outc
   const message = publishMessage(body.toString("utf8"), now, deps.limits.maxMessageBytes, id);
   if (!message.ok) return refuse(message.code === "MessageTooLarge" ? 413 : 400, message.code, message.error.message, {}, message.error.limit);
 
-  const outcome = await broadcastToRoom(deps, { room: room.name ?? DEFAULT_ROOM, outgoing: message.outgoing, endpoint: deps.managementEndpoint, messageId: id });
+  const outcome = await broadcastToRoom(deps, { room, outgoing: message.outgoing, endpoint: deps.managementEndpoint, messageId: id });
   if (!outcome.ok) {
-    const what = outcome.unavailable === "store" ? "connection store" : "shard queue";
-    const reach = outcome.partial || outcome.unavailable === "queue" ? "message may not reach everyone" : "message not sent";
-    return refuse(503, "Unavailable", `${what} unavailable (${outcome.error}); ${reach}`, {}, undefined, outcome.counts);
+    return refuse(503, "Unavailable", unavailableMessage(outcome), {}, undefined, outcome.counts);
   }
   const { receivers = 0, delivered = 0, gone = 0, failed = 0, shards = 0 } = outcome.counts;
   // The room as the request named it; null for the default room.
-  const answer = id === undefined ? { room: room.name ?? null, receivers, delivered, gone, failed } : { room: room.name ?? null, shards };
+  const named = room === DEFAULT_ROOM ? null : room;
+  const answer = id === undefined ? { room: named, receivers, delivered, gone, failed } : { room: named, shards };
   return { result: json(id === undefined ? 200 : 202, answer), entry: outcome.counts };
-}
-
-// `?room=` absent or empty is the default room, as on `$connect`.
-function roomOf(event: FunctionUrlEvent): { ok: true; name: string | undefined } | { ok: false } {
-  const raw = event.queryStringParameters?.room;
-  if (raw === undefined || raw === "") return { ok: true, name: undefined };
-  return ROOM_NAME_PATTERN.test(raw) ? { ok: true, name: raw } : { ok: false };
 }
 
 function bodyBytes(event: FunctionUrlEvent): Buffer {

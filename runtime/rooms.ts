@@ -11,10 +11,15 @@ const DEFAULT_ROOM = "$default";
 // Not `export const`: runtime/SERIALIZER.md, rule 1.
 export { DEFAULT_ROOM, ROOM_NAME_PATTERN };
 
+/** The room a `?room=` value names: absent or empty is DEFAULT_ROOM; undefined when the name breaks the rule. */
+export function roomFromQuery(name: string | undefined): string | undefined {
+  if (name === undefined || name === "") return DEFAULT_ROOM;
+  return ROOM_NAME_PATTERN.test(name) ? name : undefined;
+}
+
 /** The room a `$connect` asks for, or the 400 that refuses a name outside ROOM_NAME_PATTERN. */
 export function requestedRoom(event: WebSocketEvent): { room: string } | { refusal: HandlerResult } {
-  const name = event.queryStringParameters?.room;
-  if (name === undefined || name === "") return { room: DEFAULT_ROOM };
-  if (!ROOM_NAME_PATTERN.test(name)) return { refusal: { statusCode: 400, body: "Bad Request: room must be 1-64 characters of A-Z a-z 0-9 _ . : -" } };
-  return { room: name };
+  const room = roomFromQuery(event.queryStringParameters?.room);
+  if (room === undefined) return { refusal: { statusCode: 400, body: "Bad Request: room must be 1-64 characters of A-Z a-z 0-9 _ . : -" } };
+  return { room };
 }
