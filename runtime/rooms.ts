@@ -9,7 +9,7 @@ const ROOM_NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 /** The default room's stored value: `$` is outside the name alphabet, so no `?room=` can name it. */
 const DEFAULT_ROOM = "$default";
 // Not `export const`: runtime/SERIALIZER.md, rule 1.
-export { DEFAULT_ROOM, ROOM_NAME_PATTERN };
+export { DEFAULT_ROOM };
 
 /** The room a `?room=` value names: absent or empty is DEFAULT_ROOM; undefined when the name breaks the rule. */
 export function roomFromQuery(name: string | undefined): string | undefined {
