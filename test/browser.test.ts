@@ -16,6 +16,7 @@ const DEMO_FILE = path.join(__dirname, "..", "demo", "index.html");
 const TAB_VIEWPORT = { width: 760, height: 680 };
 // Small enough for a browser to exceed within API Gateway's 32 KiB frame limit.
 const MAX_MESSAGE_BYTES = 4096;
+const OPEN_TIMEOUT_MS = 60_000;
 
 interface Tab {
   page: Page;
@@ -59,8 +60,9 @@ test.after.always(async (t) => {
 async function openPage(browser: Browser, name: string, problems: string[]): Promise<Page> {
   // A context per tab, like two people: nothing shared but the backend.
   const context = await browser.newContext({ viewport: TAB_VIEWPORT });
-  // Everything here happens on loopback within milliseconds; fail fast rather than after 30 s.
-  context.setDefaultTimeout(5000);
+  // Everything here happens on loopback within milliseconds when the machine is quiet; 15 s leaves
+  // room for a CI machine running other suites at the same time, and still fails before 30 s.
+  context.setDefaultTimeout(15_000);
   const page = await context.newPage();
   page.on("console", (message) => {
     if (message.type() === "error") problems.push(`${name}: console error: ${message.text()}`);
@@ -74,7 +76,15 @@ async function openTab(browser: Browser, url: string, name: string, problems: st
   // Time runs as usual until a test pauses it (the throttle test); it must be installed before load.
   await page.clock.install();
   await page.goto(url);
-  await page.locator('#status[data-state="open"]').waitFor();
+  // The first connections may wait for the emulator's Lambda threads to cold-start (a tsx build in a
+  // worker thread), which takes well over 5 s while CI runs other suites beside this one.
+  const status = page.locator("#status");
+  await page
+    .locator('#status[data-state="open"]')
+    .waitFor({ timeout: OPEN_TIMEOUT_MS })
+    .catch(async (error: unknown) => {
+      throw new Error(`${name} tab never connected; its status says "${await status.textContent()}"`, { cause: error });
+    });
   return { page, id: (await page.locator("#me").getAttribute("data-id")) ?? "" };
 }
 
