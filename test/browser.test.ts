@@ -189,6 +189,9 @@ test.serial("both tabs show both cursors and the whole conversation (screenshots
   await moveOnCanvas(first.page, 0.62, 0.42);
   await moveOnCanvas(second.page, 0.3, 0.65);
   await say(second.page, "hi! I can see your cursor");
+  // Messages from two senders are two invocations, in no set order (as on AWS): the first tab
+  // answers once both tabs show the line it answers, as a person reading it would.
+  for (const tab of [first, second]) await chatLine(tab.page, "hi! I can see your cursor");
   await say(first.page, "and I can see yours!");
   const conversation = ["hello from the first tab", "hi! I can see your cursor", "and I can see yours!"];
   for (const tab of [first, second]) {
@@ -295,7 +298,8 @@ test.serial("rooms: the room field and ?room= join a room, messages stay in it, 
     const open = async (name: string, query: string) => {
       const page = await openPage(browser, name, problems);
       await page.goto(`${rooms.httpUrl}${query}`);
-      await page.locator('#status[data-state="open"]').waitFor();
+      // This emulator's Lambda threads cold-start on the first connection, as in openTab.
+      await page.locator('#status[data-state="open"]').waitFor({ timeout: OPEN_TIMEOUT_MS });
       return page;
     };
     const red = await open("red-1", "?room=red");
@@ -306,7 +310,7 @@ test.serial("rooms: the room field and ?room= join a room, messages stay in it, 
     await joiner.fill("#room", "red");
     await joiner.click("#join");
     await joiner.waitForURL(/\?room=red$/);
-    await joiner.locator('#status[data-state="open"]').waitFor();
+    await joiner.locator('#status[data-state="open"]').waitFor({ timeout: OPEN_TIMEOUT_MS });
     await red.locator('#presence[data-count="2"]').waitFor();
     t.is(await red.locator("#presence").textContent(), "2 here");
     t.regex((await red.locator("#chat-log li.presence").last().textContent()) ?? "", /^[\d:.]+someone joined · 2 in the room$/);
