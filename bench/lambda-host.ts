@@ -31,7 +31,7 @@ export type HostReply =
 function main(): void {
   const handlers = new Map<string, RouteHandler>();
   let lastLog: InvocationLog | BaselineLog | undefined;
-  const reply = (message: HostReply) => process.send?.(message);
+  const reply = (message: HostReply) => void process.send?.(message);
 
   const invoke = async (name: string, event: WebSocketEvent) => {
     const handler = handlers.get(name);

@@ -28,9 +28,9 @@ function main(): void {
   const reachedByTag = new Map<string, number>();
   const duplicatesByTag = new Map<string, number>();
   const fencedByTag = new Map<string, number>();
-  const increment = (counts: Map<string, number>, tag: string) => counts.set(tag, (counts.get(tag) ?? 0) + 1);
+  const increment = (counts: Map<string, number>, tag: string) => void counts.set(tag, (counts.get(tag) ?? 0) + 1);
 
-  const reply = (message: ReceiverReply) => process.send?.(message);
+  const reply = (message: ReceiverReply) => void process.send?.(message);
 
   const connect = (url: string) =>
     new Promise<boolean>((resolve) => {

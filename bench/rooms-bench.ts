@@ -198,7 +198,7 @@ async function main(): Promise<void> {
   const record = process.argv.includes("--record");
   const repeats = quick ? 3 : 9;
   const started = Date.now();
-  const progress = (line: string) => process.stderr.write(`[bench:rooms ${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
+  const progress = (line: string) => void process.stderr.write(`[bench:rooms ${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
   progress(`${quick ? "quick" : "full"} run on ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg()[0].toFixed(1)}`);
   const dynamo = await startDynamo();
   let figures: Figure[];

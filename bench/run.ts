@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   const mode: Mode = process.argv.includes("--quick") ? "quick" : "full";
   const record = process.argv.includes("--record");
   const started = Date.now();
-  const progress = (line: string) => process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
+  const progress = (line: string) => void process.stderr.write(`[bench ${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
   const p = plan(mode);
   progress(`${mode} run on ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg()[0].toFixed(1)}`);
   if (p.unreachableN) progress(`N=${p.unreachableN} does not fit in one process's descriptors; the largest N is ${p.fanout.headline.at(-1)}`);
