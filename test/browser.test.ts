@@ -76,16 +76,22 @@ async function openTab(browser: Browser, url: string, name: string, problems: st
   // Time runs as usual until a test pauses it (the throttle test); it must be installed before load.
   await page.clock.install();
   await page.goto(url);
-  // The first connections may wait for the emulator's Lambda threads to cold-start (a tsx build in a
-  // worker thread), which takes well over 5 s while CI runs other suites beside this one.
-  const status = page.locator("#status");
+  await connected(page, name);
+  return { page, id: (await page.locator("#me").getAttribute("data-id")) ?? "" };
+}
+
+/**
+ * Waits until the page's WebSocket is open. A connection may wait for the emulator's Lambda
+ * threads to cold-start (a tsx build in a worker thread), which takes well over 5 s while CI runs
+ * other suites beside this one.
+ */
+async function connected(page: Page, name: string): Promise<void> {
   await page
     .locator('#status[data-state="open"]')
     .waitFor({ timeout: OPEN_TIMEOUT_MS })
     .catch(async (error: unknown) => {
-      throw new Error(`${name} tab never connected; its status says "${await status.textContent()}"`, { cause: error });
+      throw new Error(`${name} page never connected; its status says "${await page.locator("#status").textContent()}"`, { cause: error });
     });
-  return { page, id: (await page.locator("#me").getAttribute("data-id")) ?? "" };
 }
 
 async function say(page: Page, text: string): Promise<void> {
@@ -280,7 +286,7 @@ test.serial("opened as a file with ?endpoint= and ?token=, the page uses that en
     url.searchParams.set("endpoint", guarded.endpoint);
     url.searchParams.set("token", "demo-secret");
     await page.goto(url.href);
-    await page.locator('#status[data-state="open"]').waitFor();
+    await connected(page, "file");
     t.is(await page.locator("#endpoint").textContent(), guarded.endpoint, "shown without the token");
     await say(page, "from a file:// page");
     t.is(await (await chatLine(page, "from a file:// page")).getAttribute("data-me"), "true");
@@ -298,8 +304,7 @@ test.serial("rooms: the room field and ?room= join a room, messages stay in it, 
     const open = async (name: string, query: string) => {
       const page = await openPage(browser, name, problems);
       await page.goto(`${rooms.httpUrl}${query}`);
-      // This emulator's Lambda threads cold-start on the first connection, as in openTab.
-      await page.locator('#status[data-state="open"]').waitFor({ timeout: OPEN_TIMEOUT_MS });
+      await connected(page, name);
       return page;
     };
     const red = await open("red-1", "?room=red");
@@ -310,7 +315,7 @@ test.serial("rooms: the room field and ?room= join a room, messages stay in it, 
     await joiner.fill("#room", "red");
     await joiner.click("#join");
     await joiner.waitForURL(/\?room=red$/);
-    await joiner.locator('#status[data-state="open"]').waitFor({ timeout: OPEN_TIMEOUT_MS });
+    await connected(joiner, "red-2");
     await red.locator('#presence[data-count="2"]').waitFor();
     t.is(await red.locator("#presence").textContent(), "2 here");
     t.regex((await red.locator("#chat-log li.presence").last().textContent()) ?? "", /^[\d:.]+someone joined · 2 in the room$/);
@@ -350,7 +355,7 @@ test.serial("throttled messages: the refused chat lines say 'not sent', the roun
   try {
     const page = await openPage(browser, "throttled", problems);
     await page.goto(throttled.httpUrl);
-    await page.locator('#status[data-state="open"]').waitFor();
+    await connected(page, "throttled");
     const lines = ["one", "two", "three", "four", "five", "six"];
     // All in one go: the bucket holds at most three tokens, so at least three are refused.
     await page.evaluate((texts) => {
@@ -387,7 +392,7 @@ test.serial("answers overdue: the badge says the page is falling behind, and cle
   try {
     const page = await openPage(browser, "behind", problems);
     await page.goto(slow.httpUrl);
-    await page.locator('#status[data-state="open"]').waitFor();
+    await connected(page, "behind");
     await say(page, "slowly");
     const badge = page.locator('#behind[data-waiting="1"]');
     await badge.waitFor();
@@ -407,7 +412,7 @@ test.serial("eight cursors get eight colours: a tab whose colour another holds m
   try {
     const page = await openPage(browser, "colours", problems);
     await page.goto(board.httpUrl);
-    await page.locator('#status[data-state="open"]').waitFor();
+    await connected(page, "colours");
     // Seven other cursors (ids sort before any the page picks) hold every slot but the sixth.
     const others = await openClient(board.endpoint);
     const slots = [0, 1, 2, 3, 4, 6, 7];
