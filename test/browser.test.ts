@@ -5,6 +5,7 @@ import { pathToFileURL } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { startEmulator, type Emulator } from "../local/emulator";
 import { openClient } from "./helpers/clients";
+import { startWrappedEmulator } from "./helpers/emulator";
 
 // The demo page (demo/index.html) in real headless Chromium against the in-process emulator:
 // two tabs see each other's chat lines and cursors, exactly as a person trying `npm start` would.
@@ -382,6 +383,35 @@ test.serial("throttled messages: the refused chat lines say 'not sent', the roun
     await page.context().close();
   } finally {
     await throttled.close();
+  }
+});
+
+test.serial("a failed integration: the refused chat line says 'not sent: Internal server error', later lines go through", async (t) => {
+  const { browser, problems } = t.context;
+  // The real handlers, except that `$default` throws for one text, as a crashing Lambda would.
+  const { emulator: failing } = await startWrappedEmulator((real) => ({
+    ...real,
+    message: async (event) => {
+      if (event.body === "crash") throw new Error("the integration failed");
+      return real.message(event);
+    },
+  }));
+  try {
+    const page = await openPage(browser, "failing", problems);
+    await page.goto(failing.httpUrl);
+    await connected(page, "failing");
+    await say(page, "crash");
+    const refused = page.locator('#chat-log li[data-refused="true"]');
+    await refused.waitFor();
+    t.is(await refused.locator(".text").textContent(), "crash");
+    t.is(await refused.locator(".refused").textContent(), "not sent: Internal server error");
+    await say(page, "after the crash");
+    t.is(await (await chatLine(page, "after the crash")).getAttribute("data-refused"), null);
+    t.is(await page.locator("#behind").textContent(), "1 refused");
+    t.is(await page.locator("#status").getAttribute("data-state"), "open", "the connection stays open");
+    await page.context().close();
+  } finally {
+    await failing.close();
   }
 });
 
