@@ -95,6 +95,14 @@ async function connected(page: Page, name: string): Promise<void> {
     });
 }
 
+/** A page named `name` at `url`, once its WebSocket is open. */
+async function openConnected(browser: Browser, url: string, name: string, problems: string[]): Promise<Page> {
+  const page = await openPage(browser, name, problems);
+  await page.goto(url);
+  await connected(page, name);
+  return page;
+}
+
 async function say(page: Page, text: string): Promise<void> {
   await page.fill("#chat-input", text);
   await page.click("#send");
@@ -282,12 +290,10 @@ test.serial("opened as a file with ?endpoint= and ?token=, the page uses that en
   // A deployed stack's situation: another host, which admits only clients presenting the token.
   const guarded = await startEmulator({ port: 0, accessToken: "demo-secret", log: () => {} });
   try {
-    const page = await openPage(browser, "file", problems);
     const url = pathToFileURL(DEMO_FILE);
     url.searchParams.set("endpoint", guarded.endpoint);
     url.searchParams.set("token", "demo-secret");
-    await page.goto(url.href);
-    await connected(page, "file");
+    const page = await openConnected(browser, url.href, "file", problems);
     t.is(await page.locator("#endpoint").textContent(), guarded.endpoint, "shown without the token");
     await say(page, "from a file:// page");
     t.is(await (await chatLine(page, "from a file:// page")).getAttribute("data-me"), "true");
@@ -303,10 +309,7 @@ test.serial("rooms: the room field and ?room= join a room, messages stay in it, 
   const rooms = await startEmulator({ port: 0, presence: true, log: () => {} });
   try {
     const open = async (name: string, query: string) => {
-      const page = await openPage(browser, name, problems);
-      await page.goto(`${rooms.httpUrl}${query}`);
-      await connected(page, name);
-      return page;
+      return openConnected(browser, `${rooms.httpUrl}${query}`, name, problems);
     };
     const red = await open("red-1", "?room=red");
     t.is(await red.inputValue("#room"), "red");
@@ -354,9 +357,7 @@ test.serial("throttled messages: the refused chat lines say 'not sent', the roun
   // A stage that admits one message a second after a burst of three (the handshake took one).
   const throttled = await startEmulator({ port: 0, throttleRateLimit: 1, throttleBurstLimit: 3, log: () => {} });
   try {
-    const page = await openPage(browser, "throttled", problems);
-    await page.goto(throttled.httpUrl);
-    await connected(page, "throttled");
+    const page = await openConnected(browser, throttled.httpUrl, "throttled", problems);
     const lines = ["one", "two", "three", "four", "five", "six"];
     // All in one go: the bucket holds at most three tokens, so at least three are refused.
     await page.evaluate((texts) => {
@@ -397,9 +398,7 @@ test.serial("a failed integration: the refused chat line says 'not sent: Interna
     },
   }));
   try {
-    const page = await openPage(browser, "failing", problems);
-    await page.goto(failing.httpUrl);
-    await connected(page, "failing");
+    const page = await openConnected(browser, failing.httpUrl, "failing", problems);
     await say(page, "crash");
     const refused = page.locator('#chat-log li[data-refused="true"]');
     await refused.waitFor();
@@ -420,9 +419,7 @@ test.serial("answers overdue: the badge says the page is falling behind, and cle
   // Every post waits 2.5 s, so the sender's own copy is overdue for a while.
   const slow = await startEmulator({ port: 0, postLatencyMs: 2500, log: () => {} });
   try {
-    const page = await openPage(browser, "behind", problems);
-    await page.goto(slow.httpUrl);
-    await connected(page, "behind");
+    const page = await openConnected(browser, slow.httpUrl, "behind", problems);
     await say(page, "slowly");
     const badge = page.locator('#behind[data-waiting="1"]');
     await badge.waitFor();
@@ -440,9 +437,7 @@ test.serial("eight cursors get eight colours: a tab whose colour another holds m
   const { browser, problems } = t.context;
   const board = await startEmulator({ port: 0, log: () => {} });
   try {
-    const page = await openPage(browser, "colours", problems);
-    await page.goto(board.httpUrl);
-    await connected(page, "colours");
+    const page = await openConnected(browser, board.httpUrl, "colours", problems);
     // Seven other cursors (ids sort before any the page picks) hold every slot but the sixth.
     const others = await openClient(board.endpoint);
     const slots = [0, 1, 2, 3, 4, 6, 7];
