@@ -18,6 +18,9 @@ const WAITING_MESSAGE_OVERHEAD_BYTES = 1024;
 // How long a client closed for not reading has to take the close frame before its socket is destroyed.
 const SLOW_CONSUMER_GRACE_MS = 1000;
 
+// The most one turn's frames wait for the end of the turn before they are written.
+const COALESCED_BYTES = 64 * 1024;
+
 export interface ConnectionOptions {
   handlers: Handlers;
   /** Stage throttling: every message takes a token. */
@@ -70,12 +73,33 @@ export function startConnection(socket: WebSocket, stream: Duplex, context: Conn
   const idleTimer = setTimeout(() => close(CLOSE.goingAway, "Going away: idle timeout"), options.idleTimeoutMs);
   const lifetimeTimer = setTimeout(() => close(CLOSE.goingAway, "Going away: maximum connection duration"), options.maxLifetimeMs);
 
+  // Frames for this client within one turn of the event loop leave in one socket write, up to
+  // COALESCED_BYTES: the management API answers a batch of posts per turn, and a socket write
+  // costs more CPU than the frame it carries (bench/RESULTS.md). `ws` corks around each frame
+  // too, so the stream is corked beyond that only by this.
+  let flushQueued = false;
+  const flush = () => {
+    flushQueued = false;
+    if (stream.writableCorked > 0) stream.uncork();
+  };
+  const writeFrame = (data: Buffer | string) => {
+    if (stream.writableCorked === 0) {
+      stream.cork();
+      if (!flushQueued) {
+        flushQueued = true;
+        setImmediate(flush);
+      }
+    }
+    socket.send(data, { binary: false });
+    if (stream.writableLength >= COALESCED_BYTES) stream.uncork();
+  };
+
   // `bufferedAmount` is what `ws` holds in memory for this socket (what the kernel's bounded
   // socket buffer has not taken), so capping it caps the memory one client can make us hold.
   const send = (data: Buffer | string): boolean => {
     const bytes = Buffer.byteLength(data);
     if (socket.bufferedAmount + bytes <= options.maxBufferedBytes) {
-      socket.send(data, { binary: false });
+      writeFrame(data);
       return true;
     }
     cutOff(socket.bufferedAmount, bytes);
