@@ -63,8 +63,9 @@ function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
 }
 
 /**
- * `$default`: transform once, read the sender's room from its row (one consistent GetItem), then
- * broadcast to that room (runtime/broadcast.ts): direct posts, or shard jobs for the workers.
+ * `$default`: transform once, read the sender's room from its row (one consistent GetItem, which
+ * the Lambdas' store remembers for a minute: runtime/room-memory.ts), then broadcast to that room
+ * (runtime/broadcast.ts): direct posts, or shard jobs for the workers.
  */
 export function makeDefaultHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {

@@ -13,6 +13,7 @@ import type { FunctionUrlHandler } from "./function-url";
 import { createPosterFactory } from "./post";
 import type { Poster } from "./poster";
 import { makePublishHandler } from "./publish";
+import { rememberRooms } from "./room-memory";
 import { ConfigError, checkFanOutMode, checkInteger, checkRange, checkSwitch, integerRange, splitList, type FanOutMode } from "./config-checks";
 import { createSqsShardQueue } from "./shard-queue";
 import { makeShardWorkerHandler, type ShardWorkerHandler } from "./shard-worker";
@@ -147,6 +148,11 @@ export function createShardWorkerHandler(config: RuntimeConfig, overrides: HostO
   return makeShardWorkerHandler(createDeps(config, overrides));
 }
 
+// Each message reads its sender's room at most once a minute per container: a chatty connection
+// skips the read, and a row deleted behind a live connection still gets NotConnected within a
+// minute. 10,000 remembered rooms take about 2 MB.
+const ROOM_MEMORY = { maxEntries: 10_000, maxAgeMs: 60_000 };
+
 function createDeps(config: RuntimeConfig, overrides: HostOverrides): HandlerDeps {
   const dynamo = new DynamoDBClient({
     region: config.region,
@@ -154,8 +160,9 @@ function createDeps(config: RuntimeConfig, overrides: HostOverrides): HandlerDep
     credentials: overrides.credentials,
   });
   const doc = DynamoDBDocumentClient.from(dynamo);
+  const now = overrides.now ?? Date.now;
   return {
-    store: createDynamoConnectionStore(doc, { tableName: config.tableName, pageLimit: config.scanPageLimit }),
+    store: rememberRooms(createDynamoConnectionStore(doc, { tableName: config.tableName, pageLimit: config.scanPageLimit }), { ...ROOM_MEMORY, now }),
     posterFor:
       overrides.posterFor ??
       createPosterFactory({
@@ -171,7 +178,7 @@ function createDeps(config: RuntimeConfig, overrides: HostOverrides): HandlerDep
       connectionTtlSeconds: config.connectionTtlSeconds,
     },
     access: { token: config.accessToken, allowedOrigins: config.allowedOrigins },
-    now: overrides.now ?? Date.now,
+    now,
     log: overrides.log ?? invocationLogger(process.env),
     presence: config.presence,
   };

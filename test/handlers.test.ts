@@ -25,7 +25,8 @@ interface Rig {
   stopStore(): Promise<void>;
 }
 
-async function rig(t: ExecutionContext, options: { now: number; managementEndpoint?: string; env?: Record<string, string> }): Promise<Rig> {
+/** `now` is the handlers' clock: a fixed time, or a function a test moves. */
+async function rig(t: ExecutionContext, options: { now: number | (() => number); managementEndpoint?: string; env?: Record<string, string> }): Promise<Rig> {
   const dynamo = await startDynamo();
   let stopped = false;
   const stopStore = async () => {
@@ -46,7 +47,7 @@ async function rig(t: ExecutionContext, options: { now: number; managementEndpoi
   const handlers = createHandlers(config, {
     credentials: LOCAL_AWS.credentials,
     log: (entry) => log.log(JSON.stringify(entry)),
-    now: () => options.now,
+    now: typeof options.now === "function" ? options.now : () => options.now as number,
   });
   return { handlers, log, table: openTable(t, dynamo.endpoint, TABLE), stopStore };
 }
@@ -157,6 +158,32 @@ test("a sender without a row (its room unknown): NotConnected to the sender only
   );
   await expectNothingBefore(t, emulator, other);
   t.like(store.log.entries().find((entry) => entry.route === "$default"), { statusCode: 200, error: "NotConnected" });
+});
+
+test("a sender's room is read once a minute: a row deleted behind a live sender is noticed (NotConnected) after that minute", async (t) => {
+  const start = Date.now();
+  let now = start;
+  const { emulator, clients } = await withClients(t, 2);
+  const [sender, other] = clients;
+  const store = await rig(t, { now: () => now, managementEndpoint: emulator.managementEndpoint });
+  await connectAll(store, clients, start);
+  const send = async (text: string) => {
+    await store.handlers.message(messageEvent(context(sender.id, start), text, now));
+    return sender.next();
+  };
+
+  t.is(await send("first"), `{"data":"first","_now":${now},"_me":true}`);
+  t.is(await other.next(), `{"data":"first","_now":${now},"_me":false}`);
+  await store.table.delete(sender.id);
+  now = start + 59_999;
+  t.is(await send("remembered"), `{"data":"remembered","_now":${now},"_me":true}`);
+  t.is(await other.next(), `{"data":"remembered","_now":${now},"_me":false}`);
+  now = start + 60_000;
+  t.is(
+    await send("read again"),
+    `{"_error":{"code":"NotConnected","message":"this connection has no row in the connections table; message not sent"},"_now":${now},"_me":true}`,
+  );
+  await expectNothingBefore(t, emulator, other);
 });
 
 test("an oversized outgoing payload: MessageTooLarge to the sender only", async (t) => {

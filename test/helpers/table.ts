@@ -1,13 +1,15 @@
 /** Direct access to the connections table, to plant rows and to see which ones are left. */
 import type { ExecutionContext } from "ava";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { ConnectionRecord } from "../../runtime/connections";
 import { LOCAL_AWS } from "../../local/store";
 
 export interface Table {
   put(record: ConnectionRecord): Promise<void>;
   get(connectionId: string): Promise<Record<string, unknown> | undefined>;
+  /** Deletes a row behind the handlers' back, as an operator or a bug might. */
+  delete(connectionId: string): Promise<void>;
   /** Every connection id in the table, sorted. */
   ids(): Promise<string[]>;
 }
@@ -22,6 +24,9 @@ export function openTable(t: ExecutionContext, endpoint: string, tableName: stri
     },
     async get(connectionId) {
       return (await doc.send(new GetCommand({ TableName: tableName, Key: { connectionId } }))).Item;
+    },
+    async delete(connectionId) {
+      await doc.send(new DeleteCommand({ TableName: tableName, Key: { connectionId } }));
     },
     async ids() {
       const { Items = [] } = await doc.send(new ScanCommand({ TableName: tableName }));
