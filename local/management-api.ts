@@ -64,7 +64,9 @@ export function createManagementApi(options: ManagementApiOptions): ManagementAp
       if (outcome === "gone") return gone(res);
       // AWS documents LimitExceededException for "the WebSocket client side buffer is full" too.
       if (outcome === "bufferFull") return replyError(res, 429, "LimitExceededException", "Client side buffer is full");
-      return replyAws(res, 200);
+      // Answered after the frame is written: the gateway writes a turn's frames to a client
+      // together when the turn ends (local/connection.ts), and immediates run in order.
+      return void setImmediate(replyAws, res, 200);
     }
     if (req.method === "GET") {
       const info = gateway.describe(connectionId);
