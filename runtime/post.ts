@@ -7,6 +7,7 @@ import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagem
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import type { Poster } from "./poster";
 import { createSignedPoster } from "./signed-post";
+import { createSignerSha256 } from "./signer-sha256";
 
 export interface PosterFactoryOptions {
   region?: string;
@@ -35,9 +36,14 @@ export function createPosterFactory(options: PosterFactoryOptions): (endpoint: s
     let poster = posters.get(endpoint);
     if (!poster) {
       // The client is never sent a command: its resolved config is the SDK's own SigV4 signer for
-      // `execute-api`, with the standard credential chain (memoized, refreshed before expiry) and
-      // Node crypto hashes, whatever SDK version the Lambda runtime provides.
-      const client = new ApiGatewayManagementApiClient({ endpoint, region: options.region, credentials: options.credentials });
+      // `execute-api`, with the standard credential chain (memoized, refreshed before expiry),
+      // whatever SDK version the Lambda runtime provides. Its hashes are runtime/signer-sha256.ts's.
+      const client = new ApiGatewayManagementApiClient({
+        endpoint,
+        region: options.region,
+        credentials: options.credentials,
+        sha256: createSignerSha256(),
+      });
       poster = createSignedPoster({
         endpoint,
         signer: client.config.signer(),
