@@ -36,25 +36,23 @@ export function createSignedPoster(options: SignedPosterOptions): Poster {
 
   // Every receiver of a message gets the same buffer: its hash is computed once, not per post.
   const payloadHashes = new WeakMap<Uint8Array, string>();
-  const payloadHash = async (payload: Uint8Array): Promise<string> => {
-    let hash = payloadHashes.get(payload);
-    if (hash === undefined) {
-      const sha256 = new options.sha256();
-      sha256.update(payload);
-      hash = Buffer.from(await sha256.digest()).toString("hex");
-      payloadHashes.set(payload, hash);
-    }
+  const hashPayload = async (payload: Uint8Array): Promise<string> => {
+    const sha256 = new options.sha256();
+    sha256.update(payload);
+    const hash = Buffer.from(await sha256.digest()).toString("hex");
+    payloadHashes.set(payload, hash);
     return hash;
   };
+  let signer: RequestSigner | undefined;
 
   const attempt = async (path: string, payload: Uint8Array): Promise<PostAttempt> => {
-    const signer = await options.signer;
+    signer ??= await options.signer;
     const headers = {
       host: base.host,
       "content-type": "application/octet-stream",
       "content-length": String(payload.byteLength),
       // The signer signs this value instead of hashing the body again.
-      "x-amz-content-sha256": await payloadHash(payload),
+      "x-amz-content-sha256": payloadHashes.get(payload) ?? (await hashPayload(payload)),
     };
     const signed = await signer.sign({
       method: "POST",
@@ -66,8 +64,11 @@ export function createSignedPoster(options: SignedPosterOptions): Poster {
       headers,
       body: payload,
     });
+    // As a flat list, node:http writes the headers as given, without building its own header map.
+    const rawHeaders: string[] = [];
+    for (const name of Object.keys(signed.headers)) rawHeaders.push(name, signed.headers[name]);
     return new Promise<PostAttempt>((resolve) => {
-      const request = transport.request({ agent, host: base.hostname, port, method: "POST", path, headers: signed.headers });
+      const request = transport.request({ agent, host: base.hostname, port, method: "POST", path, headers: rawHeaders });
       const timer = setTimeout(() => request.destroy(timeoutError(options.timeoutMs)), options.timeoutMs);
       const settle = (result: PostAttempt) => {
         clearTimeout(timer);

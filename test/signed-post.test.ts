@@ -68,6 +68,19 @@ test("signed post: the SDK's path, host and payload, with a SigV4 signature aws4
   t.is(standIn.requests[2].path, "/dev/@connections/a%20b%2Fc%40d%21%27%28%29%2A~%3D%2B%25");
 });
 
+test("signed post: connections are kept alive and reused, at most maxSockets (4) of them", async (t) => {
+  const { standIn, poster } = await scripted(t, [{ status: 200 }]);
+  const ids = Array.from({ length: 12 }, (_, i) => `conn${i}=`);
+  const results = await Promise.all(ids.map((id) => poster.post(id, payload)));
+  t.deepEqual(results, ids.map(() => ({ outcome: "delivered" })));
+  t.true(standIn.connections >= 1 && standIn.connections <= 4, `${standIn.connections} connections`);
+  const opened = standIn.connections;
+  for (const id of ids.slice(0, 5)) t.deepEqual(await poster.post(id, payload), { outcome: "delivered" });
+  t.is(standIn.connections, opened, "later posts reuse the open connections");
+  t.is(standIn.requests.at(-1)!.headers.connection, "keep-alive");
+  t.is(standIn.requests.at(-1)!.headers["content-length"], String(payload.byteLength));
+});
+
 test("signed post: credentials about to expire are fetched again before signing", async (t) => {
   const standIn = await startHttpsStandIn(t);
   let fetched = 0;

@@ -33,6 +33,8 @@ export interface HttpsStandIn {
   /** Its file: for hosts that read a path (MANAGEMENT_CA_FILE). */
   caFile: string;
   requests: RecordedRequest[];
+  /** TLS connections accepted so far. */
+  connections: number;
 }
 
 export interface StandInOptions {
@@ -80,7 +82,9 @@ export async function startHttpsStandIn(t: ExecutionContext, options: StandInOpt
     await closeServer(server);
     agent.destroy();
   });
-  return { endpoint: `https://127.0.0.1:${port}/dev`, ca: cert, caFile: certFile, requests };
+  const standIn: HttpsStandIn = { endpoint: `https://127.0.0.1:${port}/dev`, ca: cert, caFile: certFile, requests, connections: 0 };
+  server.on("secureConnection", () => standIn.connections++);
+  return standIn;
 }
 
 function answer(script: Answer, req: http.IncomingMessage, res: http.ServerResponse): void {
