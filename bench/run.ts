@@ -25,7 +25,7 @@ const FULL_N = 20_000;
 function plan(mode: Mode): Plan {
   const common = { latencyMs: LATENCY_MS, concurrency: CONCURRENCY };
   if (mode === "quick") {
-    return { mode, fanout: { ...common, points: [500, 1000, 2000], headline: [2000], repeats: 1 }, e2e: { clients: 50, messages: 20 } };
+    return { mode, fanout: { ...common, points: [500, 1000, 2000], headline: [2000], repeats: 3 }, e2e: { clients: 50, messages: 20 } };
   }
   const top = largestFittingN(FULL_N);
   return {

@@ -109,6 +109,7 @@ export function figuresJson(results: Results): Record<string, unknown> {
     bare_p50_ms: round(e2e.bare.p50Ms, 2),
     bare_p99_ms: round(e2e.bare.p99Ms, 2),
     bare_deliveries_per_s: round(e2e.bare.deliveriesPerSecond, 0),
+    bare_runs_deliveries_per_s: e2e.bareRuns.map((run) => round(run.deliveriesPerSecond, 0)),
     e2e_vs_bare: round(e2e.ratio, 4),
     cold_ms: defaultRoute ? round(defaultRoute[1].coldMs) : null,
     cold_ms_by_function: Object.fromEntries(Object.entries(cold).map(([name, c]) => [name, round(c.coldMs)])),
@@ -154,7 +155,7 @@ export function tableRows(results: Results): string[][] {
     ]);
   }
   const k = results.plan.e2e;
-  for (const [name, run] of [["emulator", e2e.ours], ["bare ws", e2e.bare]] as const) {
+  for (const [name, run] of [["emulator", e2e.ours], ["bare ws (before and after; mean rate)", e2e.bare]] as const) {
     rows.push([
       "3 end to end",
       `${name}: ${k.clients} clients × ${k.messages} msgs`,
