@@ -16,12 +16,13 @@ export function createSignerSha256(): HashConstructor {
   const crypto = require("node:crypto") as typeof import("node:crypto");
   let remembered: { key: string; message: Buffer; digest: Buffer } | undefined;
 
+  // A remembered digest is handed out as a copy, so that a caller writing into it cannot change it.
   const hmac = (key: SourceData, message: Buffer): Buffer => {
     if (typeof key !== "string") return crypto.createHmac("sha256", toBuffer(key)).update(message).digest();
-    if (remembered?.key === key && remembered.message.equals(message)) return remembered.digest;
-    const digest = crypto.createHmac("sha256", key).update(message).digest();
-    remembered = { key, message: Buffer.from(message), digest };
-    return digest;
+    if (remembered?.key !== key || !remembered.message.equals(message)) {
+      remembered = { key, message: Buffer.from(message), digest: crypto.createHmac("sha256", key).update(message).digest() };
+    }
+    return Buffer.from(remembered.digest);
   };
 
   return class SignerSha256 implements Hash {
@@ -36,8 +37,7 @@ export function createSignerSha256(): HashConstructor {
 
     digest(): Promise<Uint8Array> {
       const message = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks);
-      // A copy, so that a caller writing into the digest cannot change a remembered one.
-      const digest = this.secret ? Buffer.from(hmac(this.secret, message)) : crypto.hash("sha256", message, "buffer");
+      const digest = this.secret ? hmac(this.secret, message) : crypto.hash("sha256", message, "buffer");
       return Promise.resolve(new Uint8Array(digest.buffer, digest.byteOffset, digest.byteLength));
     }
   };
