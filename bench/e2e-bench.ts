@@ -34,6 +34,7 @@ export interface E2eFigures {
   ratio: number;
 }
 
+// A run that stops delivering for this long is over; what is missing by then is lost.
 const IDLE_MS = 10_000;
 
 /**

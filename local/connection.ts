@@ -76,7 +76,8 @@ export function startConnection(socket: WebSocket, stream: Duplex, context: Conn
   // Frames for this client within one turn of the event loop leave in one socket write, up to
   // COALESCED_BYTES: the management API answers a batch of posts per turn, and a socket write
   // costs more CPU than the frame it carries (bench/RESULTS.md). `ws` corks around each frame
-  // too, so the stream is corked beyond that only by this.
+  // too, so the stream is corked beyond that only by this. `flushQueued` is not `writableCorked`:
+  // a burst over the cap uncorks early, and the next frame corks again without queuing a second flush.
   let flushQueued = false;
   const flush = () => {
     flushQueued = false;
