@@ -6,7 +6,7 @@
  */
 import { startEmulator, type Emulator } from "../local/emulator";
 import type { EmulatorOptions } from "../local/options";
-import { RANGES } from "../runtime/config-checks";
+import { RANGES } from "../runtime/config/checks";
 
 export interface BenchEmulator extends Emulator {
   /** `ws://127.0.0.1:PORT/STAGE` */

@@ -5,9 +5,9 @@
  * is not shared with the emulator's.
  */
 import { performance } from "node:perf_hooks";
-import type { RouteHandler, WebSocketEvent } from "../runtime/events";
-import type { InvocationLog } from "../runtime/deps";
-import { createHandlers, readRuntimeConfig } from "../runtime/lambda";
+import type { RouteHandler, WebSocketEvent } from "../runtime/contract/websocket-event";
+import type { InvocationLog } from "../runtime/routes/deps";
+import { createHandlers, readRuntimeConfig } from "../runtime/host/lambda";
 import { makeBaselineHandler, type BaselineLog, type BaselineOptions } from "./baseline";
 import { createRawHttpPosterFactory } from "./raw-http-poster";
 

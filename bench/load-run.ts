@@ -11,10 +11,10 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { frameText } from "../harness/frames";
 import type { Emulator } from "../local/emulator";
-import { LOCAL_AWS } from "../local/store";
-import { createDynamoConnectionStore, listRoom } from "../runtime/connections";
-import { DEFAULT_ROOM } from "../runtime/rooms";
-import type { FanOutMode } from "../runtime/config-checks";
+import { LOCAL_AWS } from "../local/services/dynalite-store";
+import { createDynamoConnectionStore, listRoom } from "../runtime/store/connection-store";
+import { DEFAULT_ROOM } from "../runtime/contract/rooms";
+import type { FanOutMode } from "../runtime/config/checks";
 import { startBenchEmulator } from "./bench-emulator";
 import { openSocket } from "./e2e-clients";
 

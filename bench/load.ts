@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import { runLoad } from "./load-run";
 import { runSoak } from "./soak-run";
-import { checkInteger, integerRange } from "../runtime/config-checks";
+import { checkInteger, integerRange } from "../runtime/config/checks";
 
 const { values } = parseArgs({
   options: {

@@ -5,7 +5,7 @@
  */
 import WebSocket from "ws";
 import { frameText } from "../harness/frames";
-import { createLimiter } from "../local/limiter";
+import { createLimiter } from "../local/gateway/concurrency-limiter";
 
 export type ReceiverRequest =
   | { type: "open"; url: string; count: number }

@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { RANGES } from "../runtime/config-checks";
+import { RANGES } from "../runtime/config/checks";
 import { buildArchives, runColdStart } from "./cold-bench";
 import { runE2e } from "./e2e-bench";
 import { runFanout } from "./fanout-bench";

@@ -4,8 +4,8 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { CONNECTION_TABLE } from "../runtime/connections";
-import { toEnvironment } from "../runtime/lambda";
+import { CONNECTION_TABLE } from "../runtime/store/connection-store";
+import { toEnvironment } from "../runtime/host/lambda";
 import { createApiGatewayCloudWatchRole } from "./access-logs";
 import type { StackConfig } from "./config";
 import { createRouteFunction, type Route, type RouteFunction } from "./functions";
@@ -175,7 +175,7 @@ export class BroadcastApi extends pulumi.ComponentResource {
   }
 }
 
-// The room index of runtime/connections.ts's schema, as the provider spells it.
+// The room index of runtime/store/connection-store.ts's schema, as the provider spells it.
 function roomIndex(): aws.types.input.dynamodb.TableGlobalSecondaryIndex {
   const { name, keySchema, projectionType, nonKeyAttributes } = CONNECTION_TABLE.roomIndex;
   return { name, keySchemas: keySchema.map((key) => ({ ...key })), projectionType, nonKeyAttributes: [...nonKeyAttributes] };

@@ -5,7 +5,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { checkNamePrefix } from "./names";
-import { ConfigError, checkFanOutMode, checkStageName, checkInteger, checkRange, type FanOutMode, type IntegerRange, type RangeName } from "../runtime/config-checks";
+import { ConfigError, checkFanOutMode, checkStageName, checkInteger, checkRange, type FanOutMode, type IntegerRange, type RangeName } from "../runtime/config/checks";
 
 /** The part of `pulumi.Config` read here; tests pass a stub. */
 export interface ConfigSource {

@@ -5,10 +5,10 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { HandlerResult, WebSocketEvent } from "../runtime/events";
-import type { FunctionUrlEvent, FunctionUrlResult } from "../runtime/function-url";
-import { handlersFromEnvironment, publishFromEnvironment, shardWorkerFromEnvironment } from "../runtime/lambda";
-import type { SqsBatchResponse, SqsEvent } from "../runtime/shard-worker";
+import type { HandlerResult, WebSocketEvent } from "../runtime/contract/websocket-event";
+import type { FunctionUrlEvent, FunctionUrlResult } from "../runtime/contract/function-url-event";
+import { handlersFromEnvironment, publishFromEnvironment, shardWorkerFromEnvironment } from "../runtime/host/lambda";
+import type { SqsBatchResponse, SqsEvent } from "../runtime/routes/shard-worker";
 import type { StackConfig } from "./config";
 import { lambdaAssumeRolePolicy } from "./policies";
 

@@ -3,7 +3,7 @@
  * (`${project}-${stack}`), with the limit AWS puts on it. `checkNamePrefix` accepts only prefixes
  * with which every name fits its limit; a new resource is one line here.
  */
-import { ConfigError } from "../runtime/config-checks";
+import { ConfigError } from "../runtime/config/checks";
 
 /**
  * Pulumi auto-names a resource given no explicit name as its logical name, "-", then 7 random

@@ -3,7 +3,7 @@
  * handler calls, on exactly its resources, and declares nothing itself.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CONNECTION_TABLE } from "../runtime/connections";
+import { CONNECTION_TABLE } from "../runtime/store/connection-store";
 
 interface Statement {
   Effect: "Allow";

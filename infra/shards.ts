@@ -4,7 +4,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { SHARD_MAX_RECEIVE_COUNT } from "../runtime/shard-jobs";
+import { SHARD_MAX_RECEIVE_COUNT } from "../runtime/delivery/shard-jobs";
 import type { StackConfig } from "./config";
 import { createShardWorkerFunction, type ShardWorkerFunction } from "./functions";
 import { shardWorkerPolicy } from "./policies";

@@ -3,7 +3,7 @@
  * the same ranges as the programmatic options; a bad one exits with status 2 and names the flag.
  */
 import { parseArgs } from "node:util";
-import { RANGES, checkFanOutMode, checkInteger, splitList } from "../runtime/config-checks";
+import { RANGES, checkFanOutMode, checkInteger, splitList } from "../runtime/config/checks";
 import { startEmulator, type Emulator } from "./emulator";
 import { NUMERIC_OPTIONS, checkStage, type EmulatorOptions, type NumericOption } from "./options";
 

@@ -1,23 +1,23 @@
 /**
  * startEmulator: API Gateway (WebSocket API + management API) and DynamoDB on one machine, running
- * the handlers built by runtime/lambda.ts from the same environment variables as the Lambdas, in
- * a worker thread of their own (local/lambda-pool.ts).
+ * the handlers built by runtime/host/lambda.ts from the same environment variables as the Lambdas, in
+ * a worker thread of their own (local/lambda/lambda-pool.ts).
  * All state lives in the returned object, so one process can run several emulators.
  */
 import { createServer } from "node:http";
-import type { ShardWorkerHandler } from "../runtime/shard-worker";
-import { newApiId } from "./events";
-import { createGateway } from "./gateway";
-import { startLambdaPool, type LambdaPool } from "./lambda-pool";
-import { createManagementApi } from "./management-api";
+import type { ShardWorkerHandler } from "../runtime/routes/shard-worker";
+import { newApiId } from "./gateway/event-builders";
+import { createGateway } from "./gateway/gateway";
+import { startLambdaPool, type LambdaPool } from "./lambda/lambda-pool";
+import { createManagementApi } from "./services/management-api";
 import { resolveOptions, resolvePostQuota, runtimeEnvironment, type EmulatorOptions } from "./options";
-import { createPublishEndpoint } from "./publish-endpoint";
-import { closeServer, listen } from "./http";
-import { routeRequests } from "./server";
-import { startLocalShardQueue, type LocalShardQueue } from "./shard-queue";
-import { DEMO_DIR } from "./static";
-import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "./store";
-import { createTokenBucket } from "./token-bucket";
+import { createPublishEndpoint } from "./services/publish-endpoint";
+import { closeServer, listen } from "./net/http";
+import { routeRequests } from "./net/server";
+import { startLocalShardQueue, type LocalShardQueue } from "./services/sqs-stand-in";
+import { DEMO_DIR } from "./net/static";
+import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "./services/dynalite-store";
+import { createTokenBucket } from "./gateway/token-bucket";
 
 export interface Emulator {
   port: number;

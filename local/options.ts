@@ -2,13 +2,13 @@
  * Defaults and validation of the emulator's options. The ranges are the ones the CLI checks its
  * flags against, so a bad value fails the same way from code and from the command line.
  */
-import type { FunctionUrlHandler } from "../runtime/function-url";
-import type { Handlers } from "../runtime/handlers";
-import { SCAN_PAGE_LIMIT, toEnvironment } from "../runtime/lambda";
-import type { ShardWorkerHandler } from "../runtime/shard-worker";
-import { RANGES, checkFanOutMode, checkStageName, checkInteger, type FanOutMode, type IntegerRange } from "../runtime/config-checks";
-import { AWS_LIMITS } from "./limits";
-import { LOCAL_AWS } from "./store";
+import type { FunctionUrlHandler } from "../runtime/contract/function-url-event";
+import type { Handlers } from "../runtime/routes/handlers";
+import { SCAN_PAGE_LIMIT, toEnvironment } from "../runtime/host/lambda";
+import type { ShardWorkerHandler } from "../runtime/routes/shard-worker";
+import { RANGES, checkFanOutMode, checkStageName, checkInteger, type FanOutMode, type IntegerRange } from "../runtime/config/checks";
+import { AWS_LIMITS } from "./gateway/aws-limits";
+import { LOCAL_AWS } from "./services/dynalite-store";
 
 /** What startEmulator (local/emulator.ts) takes; every field optional. */
 export interface EmulatorOptions {
@@ -52,7 +52,7 @@ export interface EmulatorOptions {
   /** Forces small room Query pages (tests). */
   scanPageLimit?: number;
   /**
-   * `sharded`: `$default` enqueues shard jobs on a local stand-in for SQS (local/shard-queue.ts)
+   * `sharded`: `$default` enqueues shard jobs on a local stand-in for SQS (local/services/sqs-stand-in.ts)
    * that invokes the shard worker; default `direct`.
    */
   fanout?: FanOutMode;
@@ -60,11 +60,11 @@ export interface EmulatorOptions {
   shardSize?: number;
   /** `$connect` and `$disconnect` post join/leave events to the rest of the room (default false). */
   presence?: boolean;
-  /** Replaces the handlers built from runtime/lambda.ts, e.g. with the code Pulumi would upload. */
+  /** Replaces the handlers built from runtime/host/lambda.ts, e.g. with the code Pulumi would upload. */
   handlers?: Handlers;
-  /** Replaces the shard worker built from runtime/lambda.ts (sharded mode). */
+  /** Replaces the shard worker built from runtime/host/lambda.ts (sharded mode). */
   shardWorker?: ShardWorkerHandler;
-  /** Replaces the publish function built from runtime/lambda.ts. */
+  /** Replaces the publish function built from runtime/host/lambda.ts. */
   publish?: FunctionUrlHandler;
   /** Receives emulator and handler log lines (JSON); default stdout. */
   log?: (line: string) => void;

@@ -7,8 +7,8 @@
 import { randomUUID } from "node:crypto";
 import anyTest, { type ExecutionContext, type TestFn } from "ava";
 import type { Emulator } from "../local/emulator";
-import type { WebSocketEvent } from "../runtime/events";
-import { RANGES, type FanOutMode } from "../runtime/config-checks";
+import type { WebSocketEvent } from "../runtime/contract/websocket-event";
+import { RANGES, type FanOutMode } from "../runtime/config/checks";
 import { closeAll, connect, connectMany, sendInFragments, type EmulatorClient, parseFrame } from "./helpers/clients";
 import { captureLog, expectEnded, invocation, recordMessageEvents, startWrappedEmulator, type LogCapture } from "./helpers/emulator";
 import { MODES, eachMode, idPart, stampOf } from "./helpers/modes";

@@ -10,8 +10,8 @@ import test from "ava";
 import { AWS_ID, openClient, parseFrame } from "./helpers/clients";
 import { run, runCli, startCli } from "./helpers/cli";
 import { ROOT } from "../harness/program-run";
-import { DEFAULT_ROOM } from "../runtime/rooms";
-import { listen } from "../local/http";
+import { DEFAULT_ROOM } from "../runtime/contract/rooms";
+import { listen } from "../local/net/http";
 import { openTable } from "./helpers/table";
 
 const WSCAT = join(ROOT, "node_modules", ".bin", "wscat");

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { load } from "js-yaml";
 import { readStackConfig, type ConfigSource, type StackConfig } from "../infra/config";
-import { ConfigError } from "../runtime/config-checks";
+import { ConfigError } from "../runtime/config/checks";
 import { ROOT, runProgram } from "../harness/program-run";
 
 const IDENTITY = { project: "message-broadcast", stack: "dev" };

@@ -4,7 +4,7 @@
  * handlers.test.ts and the emulator tests prove the same paths with dynalite and real sockets.
  */
 import test from "ava";
-import { makeHandlers } from "../runtime/handlers";
+import { makeHandlers } from "../runtime/routes/handlers";
 import { createFakeShardQueue, fakeEvents, fakeRig, FAKE_ENDPOINT, FAKE_NOW, row } from "./helpers/fakes";
 
 const EXPIRES = FAKE_NOW / 1000 + 3600;

@@ -1,14 +1,14 @@
 /**
- * The runtime handlers, built by runtime/lambda.ts as the Lambdas build them, against a dynalite
+ * The runtime handlers, built by runtime/host/lambda.ts as the Lambdas build them, against a dynalite
  * of their own, posting through an emulator's management API with the real SDK client. Events
- * come from local/events.ts, so each test controls the request times.
+ * come from local/gateway/event-builders.ts, so each test controls the request times.
  */
 import test, { type ExecutionContext } from "ava";
-import type { Handlers } from "../runtime/handlers";
-import { createHandlers, readRuntimeConfig } from "../runtime/lambda";
+import type { Handlers } from "../runtime/routes/handlers";
+import { createHandlers, readRuntimeConfig } from "../runtime/host/lambda";
 import type { EmulatorOptions } from "../local/options";
-import { connectEvent, disconnectEvent, messageEvent, type ConnectionContext } from "../local/events";
-import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "../local/store";
+import { connectEvent, disconnectEvent, messageEvent, type ConnectionContext } from "../local/gateway/event-builders";
+import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "../local/services/dynalite-store";
 import { connectMany, parseFrame, type Frame } from "./helpers/clients";
 import { captureLog, expectNothingBefore, startTestEmulator, type LogCapture } from "./helpers/emulator";
 import { openTable, type Table } from "./helpers/table";

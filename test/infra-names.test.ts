@@ -10,7 +10,7 @@ import * as path from "node:path";
 import test from "ava";
 import { readStackConfig, type ConfigSource } from "../infra/config";
 import { RESOURCE_NAMES } from "../infra/names";
-import { ConfigError } from "../runtime/config-checks";
+import { ConfigError } from "../runtime/config/checks";
 import { MODES } from "./helpers/modes";
 import { PROJECT, ROOT, runProgram, type ProgramReport, type ReportedResource } from "../harness/program-run";
 import { COMPONENT, asList, once, succeeded, type PolicyStatement } from "./helpers/report";

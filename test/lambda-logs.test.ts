@@ -5,8 +5,8 @@
  * so an object keeps its fields queryable (`message.delivered`) and a JSON string would not.
  */
 import test from "ava";
-import type { InvocationLog } from "../runtime/deps";
-import { invocationLogger } from "../runtime/lambda";
+import type { InvocationLog } from "../runtime/routes/deps";
+import { invocationLogger } from "../runtime/host/lambda";
 
 const ENTRY: InvocationLog = { route: "$default", connectionId: "abcdefghijklmno=", requestId: "req", statusCode: 200, durationMs: 3, receivers: 2, delivered: 2 };
 

@@ -4,11 +4,11 @@
  * a stopped pool refuses further invocations instead of leaving callers waiting.
  */
 import test, { type ExecutionContext } from "ava";
-import { connectEvent, newAwsId, type ConnectionContext } from "../local/events";
-import { startLambdaPool, type LambdaPool } from "../local/lambda-pool";
+import { connectEvent, newAwsId, type ConnectionContext } from "../local/gateway/event-builders";
+import { startLambdaPool, type LambdaPool } from "../local/lambda/lambda-pool";
 import { resolveOptions, runtimeEnvironment } from "../local/options";
-import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "../local/store";
-import type { WebSocketEvent } from "../runtime/events";
+import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "../local/services/dynalite-store";
+import type { WebSocketEvent } from "../runtime/contract/websocket-event";
 import { captureLog, type LogCapture } from "./helpers/emulator";
 import { openTable } from "./helpers/table";
 
@@ -46,7 +46,7 @@ test("an error thrown in the thread rejects the invocation with its name and the
   // No requestContext: the handler fails reading it, as it would on a malformed event in Lambda.
   const err = await t.throwsAsync(pool.handlers.message({} as WebSocketEvent));
   t.is(err?.name, "TypeError");
-  t.regex(err?.stack ?? "", /runtime[/\\]handlers\.ts/);
+  t.regex(err?.stack ?? "", /runtime[/\\]routes[/\\]handlers\.ts/);
 });
 
 test("after close, invocations are rejected at once", async (t) => {

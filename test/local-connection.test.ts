@@ -4,10 +4,10 @@ import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import test, { type ExecutionContext } from "ava";
 import { WebSocket, WebSocketServer } from "ws";
-import type { Handlers } from "../runtime/handlers";
-import { startConnection, type Connection } from "../local/connection";
-import { createLimiter } from "../local/limiter";
-import { createTokenBucket } from "../local/token-bucket";
+import type { Handlers } from "../runtime/routes/handlers";
+import { startConnection, type Connection } from "../local/gateway/connection";
+import { createLimiter } from "../local/gateway/concurrency-limiter";
+import { createTokenBucket } from "../local/gateway/token-bucket";
 
 interface Rig {
   connection: Connection;

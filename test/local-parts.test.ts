@@ -2,12 +2,12 @@
 import { join } from "node:path";
 import test from "ava";
 import { startEmulator } from "../local/emulator";
-import { awsRequestTime, newApiId, newAwsId } from "../local/events";
-import { createLimiter } from "../local/limiter";
-import { watchFrameSizes } from "../local/limits";
-import { managementConnectionId } from "../local/management-api";
-import { demoFile } from "../local/static";
-import { createTokenBucket } from "../local/token-bucket";
+import { awsRequestTime, newApiId, newAwsId } from "../local/gateway/event-builders";
+import { createLimiter } from "../local/gateway/concurrency-limiter";
+import { watchFrameSizes } from "../local/gateway/aws-limits";
+import { managementConnectionId } from "../local/services/management-api";
+import { demoFile } from "../local/net/static";
+import { createTokenBucket } from "../local/gateway/token-bucket";
 import { AWS_ID } from "./helpers/clients";
 
 test("requestTime uses AWS's format in UTC", (t) => {

@@ -6,10 +6,10 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import test from "ava";
-import type { WebSocketEvent } from "../runtime/events";
-import { DEFAULT_ROOM } from "../runtime/rooms";
-import { awsRequestTime } from "../local/events";
-import { DEMO_DIR } from "../local/static";
+import type { WebSocketEvent } from "../runtime/contract/websocket-event";
+import { DEFAULT_ROOM } from "../runtime/contract/rooms";
+import { awsRequestTime } from "../local/gateway/event-builders";
+import { DEMO_DIR } from "../local/net/static";
 import type { Emulator } from "../local/emulator";
 import { AWS_ID, connect, connectMany, handshakeStatus, parseFrame } from "./helpers/clients";
 import { captureLog, invocation, invocations, recordMessageEvents, startTestEmulator, startWithWrappedHandlers } from "./helpers/emulator";

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from "node:crypto";
 import test from "ava";
-import { SHARD_WORKER_ROUTE } from "../runtime/shard-worker";
+import { SHARD_WORKER_ROUTE } from "../runtime/routes/shard-worker";
 import { connect, connectMany, openClient, sendInFragments, type Client, parseFrame, type Frame } from "./helpers/clients";
 import { expectEnded, startWithWrappedHandlers, type LogEntry } from "./helpers/emulator";
 import { startCli } from "./helpers/cli";

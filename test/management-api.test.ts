@@ -7,7 +7,7 @@ import {
   PostToConnectionCommand,
   type ApiGatewayManagementApiClientConfig,
 } from "@aws-sdk/client-apigatewaymanagementapi";
-import { LOCAL_AWS } from "../local/store";
+import { LOCAL_AWS } from "../local/services/dynalite-store";
 import { connect } from "./helpers/clients";
 import { SIGNED_LOOKING, invocation, startTestEmulator } from "./helpers/emulator";
 import { openTable } from "./helpers/table";

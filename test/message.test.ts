@@ -1,5 +1,5 @@
 import test from "ava";
-import { MAX_NESTING_DEPTH, errorFrame, nestingDepth, publishMessage, transformMessage } from "../runtime/message";
+import { MAX_NESTING_DEPTH, errorFrame, nestingDepth, publishMessage, transformMessage } from "../runtime/contract/message";
 import { parseFrame, type Frame } from "./helpers/clients";
 
 const NOW = 1561016329388;

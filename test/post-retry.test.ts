@@ -1,8 +1,8 @@
 import { createServer } from "node:http";
 import test from "ava";
-import { closeServer, listen } from "../local/http";
-import { LOCAL_AWS } from "../local/store";
-import { createPosterFactory } from "../runtime/post";
+import { closeServer, listen } from "../local/net/http";
+import { LOCAL_AWS } from "../local/services/dynalite-store";
+import { createPosterFactory } from "../runtime/delivery/poster-factory";
 
 // An HTTP endpoint that answers each POST with the next scripted status, counting requests.
 async function scripted(t: import("ava").ExecutionContext, statuses: Array<[number, string?]>) {

@@ -6,10 +6,10 @@
 import test, { type ExecutionContext } from "ava";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { createDynamoConnectionStore, type ConnectionStore } from "../runtime/connections";
-import { createPosterFactory } from "../runtime/post";
-import { announcePresence } from "../runtime/presence";
-import { LOCAL_AWS } from "../local/store";
+import { createDynamoConnectionStore, type ConnectionStore } from "../runtime/store/connection-store";
+import { createPosterFactory } from "../runtime/delivery/poster-factory";
+import { announcePresence } from "../runtime/routes/presence";
+import { LOCAL_AWS } from "../local/services/dynalite-store";
 import { connect, type EmulatorClient, parseFrame } from "./helpers/clients";
 import { expectNothingBefore, invocation, startTestEmulator } from "./helpers/emulator";
 import { eachMode } from "./helpers/modes";

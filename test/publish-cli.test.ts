@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test, { type ExecutionContext } from "ava";
 import aws4 from "aws4";
-import { closeServer, listen } from "../local/http";
+import { closeServer, listen } from "../local/net/http";
 import { functionUrlRegion, sendPublish } from "../tools/publish-request";
 import { openClient } from "./helpers/clients";
 import { run, startCli } from "./helpers/cli";

@@ -4,9 +4,9 @@
  * publish.test.ts and shards.test.ts prove the same paths through the emulator and dynalite.
  */
 import test from "ava";
-import { makePublishHandler } from "../runtime/publish";
-import { encodeShardJob } from "../runtime/shard-jobs";
-import { makeShardWorkerHandler } from "../runtime/shard-worker";
+import { makePublishHandler } from "../runtime/routes/publish";
+import { encodeShardJob } from "../runtime/delivery/shard-jobs";
+import { makeShardWorkerHandler } from "../runtime/routes/shard-worker";
 import { createFakeShardQueue, fakeRig, publishEvent, FAKE_ENDPOINT, FAKE_NOW, row, type FakeRig } from "./helpers/fakes";
 
 const publishRig = (overrides: Parameters<typeof fakeRig>[0] = {}): FakeRig & { publish: ReturnType<typeof makePublishHandler> } => {

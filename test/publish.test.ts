@@ -6,8 +6,8 @@
 import { request } from "node:http";
 import { networkInterfaces } from "node:os";
 import test from "ava";
-import type { FunctionUrlEvent } from "../runtime/function-url";
-import { isLocalPeer, isLoopbackAddress } from "../local/loopback";
+import type { FunctionUrlEvent } from "../runtime/contract/function-url-event";
+import { isLocalPeer, isLoopbackAddress } from "../local/net/loopback";
 import { connect, connectMany, parseFrame } from "./helpers/clients";
 import { SIGNED_LOOKING, expectNothingBefore, invocations, startTestEmulator } from "./helpers/emulator";
 import { eachMode } from "./helpers/modes";

@@ -1,7 +1,7 @@
-/** runtime/room-memory.ts over the in-memory store: which `roomOf` calls reach the table. */
+/** runtime/store/room-memory.ts over the in-memory store: which `roomOf` calls reach the table. */
 import test from "ava";
-import type { ConnectionStore } from "../runtime/connections";
-import { rememberRooms } from "../runtime/room-memory";
+import type { ConnectionStore } from "../runtime/store/connection-store";
+import { rememberRooms } from "../runtime/store/room-memory";
 import { FAKE_NOW, fakeRig, row } from "./helpers/fakes";
 
 function remembering(options: { maxEntries?: number } = {}) {

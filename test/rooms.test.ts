@@ -4,15 +4,15 @@
  * jobs planned page by page are the jobs of the whole room.
  */
 import test from "ava";
-import { broadcastToRoom } from "../runtime/broadcast";
-import { createDynamoConnectionStore, type ConnectionStore } from "../runtime/connections";
-import { withMe } from "../runtime/message";
-import { createPosterFactory } from "../runtime/post";
-import { DEFAULT_ROOM } from "../runtime/rooms";
-import { planShardJobs, type ShardJob } from "../runtime/shard-jobs";
+import { broadcastToRoom } from "../runtime/delivery/broadcast";
+import { createDynamoConnectionStore, type ConnectionStore } from "../runtime/store/connection-store";
+import { withMe } from "../runtime/contract/message";
+import { createPosterFactory } from "../runtime/delivery/poster-factory";
+import { DEFAULT_ROOM } from "../runtime/contract/rooms";
+import { planShardJobs, type ShardJob } from "../runtime/delivery/shard-jobs";
 import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "../local/store";
+import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "../local/services/dynalite-store";
 import type { Emulator } from "../local/emulator";
 import { connect, handshakeStatus, type EmulatorClient } from "./helpers/clients";
 import { expectNothingBefore, invocation, invocations, startTestEmulator } from "./helpers/emulator";

@@ -1,11 +1,11 @@
 import test from "ava";
-import { checkAccess } from "../runtime/access";
-import type { WebSocketEvent } from "../runtime/events";
-import { fanOut } from "../runtime/fanout";
-import { ENV, readRuntimeConfig } from "../runtime/lambda";
-import type { PostResult } from "../runtime/poster";
-import { classifyResponse } from "../runtime/signed-post";
-import { ConfigError } from "../runtime/config-checks";
+import { checkAccess } from "../runtime/access/access-policy";
+import type { WebSocketEvent } from "../runtime/contract/websocket-event";
+import { fanOut } from "../runtime/delivery/fanout";
+import { ENV, readRuntimeConfig } from "../runtime/host/lambda";
+import type { PostResult } from "../runtime/delivery/poster";
+import { classifyResponse } from "../runtime/delivery/signed-poster";
+import { ConfigError } from "../runtime/config/checks";
 
 function connectEvent(extra: Partial<WebSocketEvent> = {}): WebSocketEvent {
   return {

@@ -2,7 +2,7 @@ import test from "ava";
 import crypto from "node:crypto";
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import type { HashConstructor } from "@smithy/types";
-import { createSignerSha256 } from "../runtime/signer-sha256";
+import { createSignerSha256 } from "../runtime/delivery/signer-sha256";
 
 const hex = async (hash: { digest(): Promise<Uint8Array> }) => Buffer.from(await hash.digest()).toString("hex");
 const sha256 = (data: string | Buffer) => crypto.createHash("sha256").update(data).digest("hex");

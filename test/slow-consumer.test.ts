@@ -6,8 +6,8 @@
  */
 import test from "ava";
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
-import { LOCAL_AWS } from "../local/store";
-import { RANGES, type FanOutMode } from "../runtime/config-checks";
+import { LOCAL_AWS } from "../local/services/dynalite-store";
+import { RANGES, type FanOutMode } from "../runtime/config/checks";
 import { connectMany, type EmulatorClient } from "./helpers/clients";
 import { invocation, startTestEmulator, startWithWrappedHandlers } from "./helpers/emulator";
 import { eachMode } from "./helpers/modes";

@@ -4,12 +4,12 @@
  */
 import type { ExecutionContext } from "ava";
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
-import type { Handlers } from "../../runtime/handlers";
-import { createHandlers, createShardWorkerHandler, readRuntimeConfig, type HostOverrides, type RuntimeConfig } from "../../runtime/lambda";
-import type { ShardWorkerHandler } from "../../runtime/shard-worker";
+import type { Handlers } from "../../runtime/routes/handlers";
+import { createHandlers, createShardWorkerHandler, readRuntimeConfig, type HostOverrides, type RuntimeConfig } from "../../runtime/host/lambda";
+import type { ShardWorkerHandler } from "../../runtime/routes/shard-worker";
 import { startEmulator, type Emulator } from "../../local/emulator";
 import { resolveOptions, runtimeEnvironment, type EmulatorOptions } from "../../local/options";
-import { LOCAL_AWS } from "../../local/store";
+import { LOCAL_AWS } from "../../local/services/dynalite-store";
 import { within, type EmulatorClient } from "./clients";
 import { openTable } from "./table";
 

@@ -4,13 +4,13 @@
  * end-to-end tests (dynalite, the real SDK, real sockets) stay the proof that the real parts
  * behave like these.
  */
-import type { ConnectionRecord, ConnectionStore } from "../../runtime/connections";
-import type { HandlerDeps, InvocationLog } from "../../runtime/deps";
-import type { Poster, PostResult } from "../../runtime/poster";
-import type { FunctionUrlEvent } from "../../runtime/function-url";
-import type { ShardJob } from "../../runtime/shard-jobs";
-import type { ShardQueue } from "../../runtime/shard-queue";
-import { connectEvent, disconnectEvent, messageEvent, type ConnectionContext } from "../../local/events";
+import type { ConnectionRecord, ConnectionStore } from "../../runtime/store/connection-store";
+import type { HandlerDeps, InvocationLog } from "../../runtime/routes/deps";
+import type { Poster, PostResult } from "../../runtime/delivery/poster";
+import type { FunctionUrlEvent } from "../../runtime/contract/function-url-event";
+import type { ShardJob } from "../../runtime/delivery/shard-jobs";
+import type { ShardQueue } from "../../runtime/delivery/sqs-shard-queue";
+import { connectEvent, disconnectEvent, messageEvent, type ConnectionContext } from "../../local/gateway/event-builders";
 
 /** An error as the SDK throws them: the handlers log and report its name only. */
 function namedError(name: string): Error {

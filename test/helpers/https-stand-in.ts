@@ -12,7 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { ExecutionContext } from "ava";
 import aws4 from "aws4";
-import { closeServer, listen } from "../../local/http";
+import { closeServer, listen } from "../../local/net/http";
 
 export interface RecordedRequest {
   method: string;

@@ -4,9 +4,9 @@
  * sharded copies carry `_id`; sharded counts are on the shard workers' log lines).
  */
 import type { ExecutionContext } from "ava";
-import type { WebSocketEvent } from "../../runtime/events";
-import { FANOUT_MODES, type FanOutMode } from "../../runtime/config-checks";
-import { SHARD_WORKER_ROUTE } from "../../runtime/shard-worker";
+import type { WebSocketEvent } from "../../runtime/contract/websocket-event";
+import { FANOUT_MODES, type FanOutMode } from "../../runtime/config/checks";
+import { SHARD_WORKER_ROUTE } from "../../runtime/routes/shard-worker";
 import { AWS_ID } from "./clients";
 import { invocations, type LogCapture, type LogEntry } from "./emulator";
 

@@ -4,10 +4,10 @@
  * serialized shard worker delivers its jobs.
  */
 import type { ExecutionContext } from "ava";
-import type { FunctionUrlResult } from "../../runtime/function-url";
-import { ENV } from "../../runtime/lambda";
-import type { FanOutMode } from "../../runtime/config-checks";
-import type { ShardWorkerHandler, SqsBatchResponse } from "../../runtime/shard-worker";
+import type { FunctionUrlResult } from "../../runtime/contract/function-url-event";
+import { ENV } from "../../runtime/host/lambda";
+import type { FanOutMode } from "../../runtime/config/checks";
+import type { ShardWorkerHandler, SqsBatchResponse } from "../../runtime/routes/shard-worker";
 import { closeAll, connect, connectMany } from "./clients";
 import { startTestEmulator } from "./emulator";
 import type { ProgramReport } from "../../harness/program-run";

@@ -3,9 +3,9 @@
  * shard worker behind the emulator, with the local stand-in for SQS delivery between them.
  */
 import type { ExecutionContext } from "ava";
-import { LOCAL_AWS } from "../../local/store";
-import { ENV } from "../../runtime/lambda";
-import type { ShardWorkerHandler, SqsBatchResponse } from "../../runtime/shard-worker";
+import { LOCAL_AWS } from "../../local/services/dynalite-store";
+import { ENV } from "../../runtime/host/lambda";
+import type { ShardWorkerHandler, SqsBatchResponse } from "../../runtime/routes/shard-worker";
 import { AWS_ID, closeAll, connectMany, within } from "./clients";
 import { startTestEmulator } from "./emulator";
 import { startHttpsStandIn, verifySigV4 } from "./https-stand-in";

@@ -5,10 +5,10 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ExecutionContext } from "ava";
-import type { HandlerResult, RouteHandler, WebSocketEvent } from "../../runtime/events";
-import type { Handlers } from "../../runtime/handlers";
-import { ENV } from "../../runtime/lambda";
-import { LOCAL_AWS } from "../../local/store";
+import type { HandlerResult, RouteHandler, WebSocketEvent } from "../../runtime/contract/websocket-event";
+import type { Handlers } from "../../runtime/routes/handlers";
+import { ENV } from "../../runtime/host/lambda";
+import { LOCAL_AWS } from "../../local/services/dynalite-store";
 import { closeAll, connectMany, within } from "./clients";
 import { startTestEmulator } from "./emulator";
 import { startHttpsStandIn, verifySigV4 } from "./https-stand-in";

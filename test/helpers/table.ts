@@ -2,8 +2,8 @@
 import type { ExecutionContext } from "ava";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import type { ConnectionRecord } from "../../runtime/connections";
-import { LOCAL_AWS } from "../../local/store";
+import type { ConnectionRecord } from "../../runtime/store/connection-store";
+import { LOCAL_AWS } from "../../local/services/dynalite-store";
 
 export interface Table {
   put(record: ConnectionRecord): Promise<void>;

@@ -1,0 +1,55 @@
+/**
+ * What the route handlers are built from (injected, so that the Lambdas and the local emulator run
+ * exactly the same code), and the one log line each invocation writes.
+ */
+import type { AccessPolicy } from "../access/access-policy";
+import type { ConnectionStore } from "../store/connection-store";
+import type { Poster } from "../delivery/poster";
+import type { ShardQueue } from "../delivery/sqs-shard-queue";
+
+interface Limits {
+  maxMessageBytes: number;
+  fanOutConcurrency: number;
+  connectionTtlSeconds: number;
+}
+
+/** One structured line per invocation. */
+export interface InvocationLog {
+  route: string;
+  connectionId: string;
+  requestId: string;
+  statusCode: number;
+  durationMs: number;
+  error?: string;
+  receivers?: number;
+  delivered?: number;
+  gone?: number;
+  failed?: number;
+  failures?: Record<string, number>;
+  cleanupFailed?: number;
+  /** Sharded mode: shard jobs enqueued for this message. */
+  shards?: number;
+}
+
+/** Sharded fan-out: `$default` enqueues shard jobs of at most `shardSize` receivers. */
+interface ShardedFanOut {
+  queue: ShardQueue;
+  shardSize: number;
+}
+
+export interface HandlerDeps {
+  store: ConnectionStore;
+  /** The poster for a management endpoint (`https://{domainName}/{stage}` unless overridden). */
+  posterFor: (endpoint: string) => Poster;
+  /** Overrides the endpoint derived from the event (custom domains, the emulator). */
+  managementEndpoint?: string;
+  limits: Limits;
+  access: AccessPolicy;
+  /** Epoch ms; injected so tests can move time (TTL filtering, durations). */
+  now: () => number;
+  log: (entry: InvocationLog) => void;
+  /** Unset: direct fan-out, every post from the `$default` invocation itself. */
+  sharded?: ShardedFanOut;
+  /** Set: `$connect` and `$disconnect` tell the rest of the room (runtime/routes/presence.ts). */
+  presence?: boolean;
+}

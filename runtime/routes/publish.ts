@@ -1,0 +1,82 @@
+/**
+ * The publish handler: a backend POSTs a message to a room (function URL, or `/{stage}/@publish`
+ * in the emulator) and every connection of the room gets it, stamped `"_server":true` and
+ * `"_me":false`. It runs `$default`'s room fan-out (runtime/delivery/broadcast.ts) without a sender:
+ * direct posts, or shard jobs.
+ */
+import { broadcastToRoom, unavailableMessage } from "../delivery/broadcast";
+import type { FunctionUrlEvent, FunctionUrlHandler, FunctionUrlResult } from "../contract/function-url-event";
+import type { HandlerDeps, InvocationLog } from "./deps";
+import { publishMessage, type ErrorCode } from "../contract/message";
+import { DEFAULT_ROOM, roomFromQuery } from "../contract/rooms";
+
+/** The largest request body taken, as API Gateway takes no larger message from a client. */
+const PUBLISH_MAX_BODY_BYTES = 131072;
+/** Route name of the publish function's log lines. */
+const PUBLISH_ROUTE = "publish";
+
+type PublishErrorCode = ErrorCode | "InvalidRoom" | "MethodNotAllowed";
+
+/** What the publish handler needs beyond `$default`'s deps: the management API is not in its event. */
+export type PublishDeps = HandlerDeps & { managementEndpoint: string };
+
+/** Direct mode: 200 with the fan-out counts. Sharded mode: 202 once the shard jobs are queued. */
+export function makePublishHandler(deps: PublishDeps): FunctionUrlHandler {
+  return async (event) => {
+    const started = deps.now();
+    const { result, entry } = await publish(deps, event);
+    const { requestId } = event.requestContext;
+    deps.log({ route: PUBLISH_ROUTE, connectionId: "", requestId, statusCode: result.statusCode, durationMs: deps.now() - started, ...entry });
+    return result;
+  };
+}
+
+type Outcome = { result: FunctionUrlResult; entry: Partial<InvocationLog> };
+
+async function publish(deps: PublishDeps, event: FunctionUrlEvent): Promise<Outcome> {
+  const { requestId, timeEpoch: now, http } = event.requestContext;
+  if (http.method !== "POST") {
+    return refuse(405, "MethodNotAllowed", `${http.method} is not supported; POST the message`, { Allow: "POST" });
+  }
+  const room = roomFromQuery(event.queryStringParameters?.room);
+  if (room === undefined) return refuse(400, "InvalidRoom", "room must be 1 to 64 characters from A-Z a-z 0-9 _ . : -");
+  const body = bodyBytes(event);
+  if (body.length > PUBLISH_MAX_BODY_BYTES) {
+    return refuse(413, "MessageTooLarge", `request body is ${body.length} bytes, the limit is ${PUBLISH_MAX_BODY_BYTES}`, {}, PUBLISH_MAX_BODY_BYTES);
+  }
+  // Only sharded copies carry `_id` (and only then does broadcastToRoom make shard jobs); the
+  // function URL's request id is unique per request.
+  const id = deps.sharded ? requestId : undefined;
+  const message = publishMessage(body.toString("utf8"), now, deps.limits.maxMessageBytes, id);
+  if (!message.ok) return refuse(message.code === "MessageTooLarge" ? 413 : 400, message.code, message.error.message, {}, message.error.limit);
+
+  const outcome = await broadcastToRoom(deps, { room, outgoing: message.outgoing, endpoint: deps.managementEndpoint, messageId: id });
+  if (!outcome.ok) {
+    return refuse(503, "Unavailable", unavailableMessage(outcome), {}, undefined, outcome.counts);
+  }
+  const { receivers = 0, delivered = 0, gone = 0, failed = 0, shards = 0 } = outcome.counts;
+  // The room as the request named it; null for the default room.
+  const named = room === DEFAULT_ROOM ? null : room;
+  const answer = id === undefined ? { room: named, receivers, delivered, gone, failed } : { room: named, shards };
+  return { result: json(id === undefined ? 200 : 202, answer), entry: outcome.counts };
+}
+
+function bodyBytes(event: FunctionUrlEvent): Buffer {
+  return Buffer.from(event.body ?? "", event.isBase64Encoded ? "base64" : "utf8");
+}
+
+function refuse(
+  statusCode: number,
+  code: PublishErrorCode,
+  message: string,
+  headers: Record<string, string> = {},
+  limit?: number,
+  entry: Partial<InvocationLog> = {},
+): Outcome {
+  const error = limit === undefined ? { code, message } : { code, message, limit };
+  return { result: json(statusCode, { _error: error }, headers), entry: { ...entry, error: code } };
+}
+
+function json(statusCode: number, body: object, headers: Record<string, string> = {}): FunctionUrlResult {
+  return { statusCode, headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) };
+}

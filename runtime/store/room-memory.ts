@@ -1,0 +1,43 @@
+/**
+ * rememberRooms: a connection's room is fixed at `$connect`, so a container need not read it again
+ * for every message of that connection. The wrapped store answers `roomOf` from memory for
+ * `maxAgeMs` after a read, which bounds how long a row deleted behind a live connection goes
+ * unnoticed, for at most `maxEntries` connections (the longest-remembered is dropped first).
+ * Only rooms found are remembered: a sender without a row is looked up on every message.
+ */
+import type { ConnectionStore } from "./connection-store";
+
+export interface RoomMemoryOptions {
+  maxEntries: number;
+  maxAgeMs: number;
+  /** Epoch ms. */
+  now: () => number;
+}
+
+export function rememberRooms(store: ConnectionStore, options: RoomMemoryOptions): ConnectionStore {
+  const { maxEntries, maxAgeMs, now } = options;
+  // Per container, made here: runtime/SERIALIZER.md, rule 3.
+  const rooms = new Map<string, { room: string; readAt: number }>();
+  return {
+    put: (record) => store.put(record),
+    forEachRoomPage: (room, nowSeconds, onPage) => store.forEachRoomPage(room, nowSeconds, onPage),
+    remove(connectionId) {
+      rooms.delete(connectionId);
+      return store.remove(connectionId);
+    },
+    async roomOf(connectionId) {
+      const readAt = now();
+      const known = rooms.get(connectionId);
+      if (known !== undefined && readAt - known.readAt < maxAgeMs) return known.room;
+      rooms.delete(connectionId);
+      const room = await store.roomOf(connectionId);
+      if (room === undefined) return undefined;
+      rooms.set(connectionId, { room, readAt });
+      if (rooms.size > maxEntries) {
+        const oldest = rooms.keys().next();
+        if (oldest.done !== true) rooms.delete(oldest.value);
+      }
+      return room;
+    },
+  };
+}
