@@ -19,10 +19,10 @@ export interface ControlAnswer {
   entry: Partial<InvocationLog>;
 }
 
-type ControlOp = (deps: HandlerDeps, request: ControlRequest, context: ControlContext) => Promise<ControlAnswer>;
+type ControlOp = (deps: HandlerDeps, request: ControlRequest, context: ControlContext) => ControlAnswer | Promise<ControlAnswer>;
 
 /** `{"_op":"ping"}` → `{"_pong":true,…}`: a keep-alive that also counts as activity for the idle timeout. */
-async function answerPing(_deps: HandlerDeps, request: ControlRequest, context: ControlContext): Promise<ControlAnswer> {
+function answerPing(_deps: HandlerDeps, request: ControlRequest, context: ControlContext): ControlAnswer {
   const field = unexpectedField(request.fields, []);
   if (field !== undefined) return badRequest(`ping takes no fields, got "${field}"`, context.now);
   return { frame: controlAnswer("_pong", true, context.now), entry: {} };
