@@ -50,9 +50,10 @@ function virtualStore(n: number): ConnectionStore {
   const ids = Array.from({ length: n }, (_, i) => `virtual-${i}`);
   return {
     put: () => Promise.resolve(),
-    remove: () => Promise.resolve(DEFAULT_ROOM),
-    roomOf: () => Promise.resolve(DEFAULT_ROOM),
+    remove: () => Promise.resolve({ room: DEFAULT_ROOM, publish: true }),
+    membershipOf: () => Promise.resolve({ room: DEFAULT_ROOM, publish: true }),
     forEachRoomPage: (_room, _now, onPage) => onPage([...ids]),
+    listMembers: () => Promise.resolve(ids.map((connectionId) => ({ connectionId }))),
   };
 }
 

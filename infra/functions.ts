@@ -7,7 +7,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { HandlerResult, WebSocketEvent } from "../runtime/contract/websocket-event";
 import type { FunctionUrlEvent, FunctionUrlResult } from "../runtime/contract/function-url-event";
-import { handlersFromEnvironment, publishFromEnvironment, shardWorkerFromEnvironment } from "../runtime/host/lambda";
+import { connectFromEnvironment, handlersFromEnvironment, publishFromEnvironment, shardWorkerFromEnvironment } from "../runtime/host/lambda";
 import type { SqsBatchResponse, SqsEvent } from "../runtime/routes/shard-worker";
 import type { StackConfig } from "./config";
 import { lambdaAssumeRolePolicy } from "./policies";
@@ -37,7 +37,7 @@ const AWS_SDK_PACKAGES = [
 // Each factory runs once per container (at cold start) and returns that container's handler, so
 // SDK clients and their sockets are reused across invocations.
 const FACTORIES = {
-  connect: () => handlersFromEnvironment().connect,
+  connect: () => connectFromEnvironment(),
   disconnect: () => handlersFromEnvironment().disconnect,
   default: () => handlersFromEnvironment().message,
 };

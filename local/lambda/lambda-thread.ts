@@ -6,7 +6,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { Handlers } from "../../runtime/routes/handlers";
 import type { FunctionUrlHandler } from "../../runtime/contract/function-url-event";
-import { createHandlers, createPublisher, createShardWorkerHandler, readRuntimeConfig, type RuntimeConfig } from "../../runtime/host/lambda";
+import { createHandlers, createPublisher, createShardWorkerHandler, readRuntimeConfig, tokenVerifierFor, type RuntimeConfig } from "../../runtime/host/lambda";
 import type { ShardWorkerHandler } from "../../runtime/routes/shard-worker";
 import type { InvocationRequest, LambdaThreadData, ThreadReply, WireError } from "./lambda-pool";
 
@@ -18,7 +18,8 @@ function main(port: NonNullable<typeof parentPort>): void {
   let handlers: Handlers;
   try {
     config = readRuntimeConfig(environment);
-    handlers = createHandlers(config, overrides);
+    // One thread serves every route, so it builds `$connect`'s token verifier too.
+    handlers = createHandlers(config, { ...overrides, verifyToken: tokenVerifierFor(config) });
   } catch (err) {
     // Sent as a message, not thrown: an error crossing as the thread's 'error' event arrives
     // without its class, and the pool must report it as the error it is.

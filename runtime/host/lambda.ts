@@ -17,6 +17,9 @@ import { rememberRooms } from "../store/room-memory";
 import { ConfigError, checkFanOutMode, checkInteger, checkRange, checkSwitch, integerRange, splitList, type FanOutMode } from "../config/checks";
 import { createSqsShardQueue } from "../delivery/sqs-shard-queue";
 import { makeShardWorkerHandler, type ShardWorkerHandler } from "../routes/shard-worker";
+import type { RouteHandler } from "../contract/websocket-event";
+import { checkAccessSettings, type AccessSettings } from "../access/token-settings";
+import { createTokenVerifier, type TokenVerifier } from "../access/token-verifier";
 
 // Items per page of a room Query. Only tests and benchmarks set it (to force paging); production lets DynamoDB fill 1 MB pages.
 const SCAN_PAGE_LIMIT = integerRange(1, 100000, 100000, "items");
@@ -29,6 +32,10 @@ const ENV = {
   connectionTtlSeconds: "CONNECTION_TTL_SECONDS",
   managementEndpoint: "MANAGEMENT_ENDPOINT",
   accessToken: "ACCESS_TOKEN",
+  jwtSecret: "JWT_SECRET",
+  jwksUrl: "JWKS_URL",
+  jwtIssuer: "JWT_ISSUER",
+  jwtAudience: "JWT_AUDIENCE",
   allowedOrigins: "ALLOWED_ORIGINS",
   dynamoEndpoint: "DYNAMODB_ENDPOINT",
   scanPageLimit: "SCAN_PAGE_LIMIT",
@@ -49,6 +56,11 @@ export interface RuntimeConfig {
   connectionTtlSeconds: number;
   managementEndpoint?: string;
   accessToken?: string;
+  /** Signed tokens (runtime/access/token-verifier.ts): an HMAC secret, or a key set's URL. */
+  jwtSecret?: string;
+  jwksUrl?: string;
+  jwtIssuer?: string;
+  jwtAudience?: string;
   allowedOrigins: string[];
   dynamoEndpoint?: string;
   scanPageLimit?: number;
@@ -74,13 +86,21 @@ export function readRuntimeConfig(env: Record<string, string | undefined>): Runt
   const fanout = checkFanOutMode(ENV.fanout, env[ENV.fanout]);
   const shardQueueUrl = optional(ENV.shardQueueUrl);
   if (fanout === "sharded" && shardQueueUrl === undefined) throw new ConfigError(ENV.shardQueueUrl, "is required when FANOUT_MODE is sharded");
+  const access: AccessSettings = {
+    accessToken: optional(ENV.accessToken),
+    jwtSecret: optional(ENV.jwtSecret),
+    jwksUrl: optional(ENV.jwksUrl),
+    jwtIssuer: optional(ENV.jwtIssuer),
+    jwtAudience: optional(ENV.jwtAudience),
+  };
+  checkAccessSettings(ENV, access);
   return {
+    ...access,
     tableName,
     maxMessageBytes: checkRange("maxMessageBytes", ENV.maxMessageBytes, env[ENV.maxMessageBytes]),
     fanOutConcurrency: checkRange("fanOutConcurrency", ENV.fanOutConcurrency, env[ENV.fanOutConcurrency]),
     connectionTtlSeconds: checkRange("connectionTtlSeconds", ENV.connectionTtlSeconds, env[ENV.connectionTtlSeconds]),
     managementEndpoint: optional(ENV.managementEndpoint),
-    accessToken: optional(ENV.accessToken),
     allowedOrigins: splitList(env[ENV.allowedOrigins]),
     dynamoEndpoint: optional(ENV.dynamoEndpoint),
     scanPageLimit: pageLimit === undefined ? undefined : checkInteger(ENV.scanPageLimit, pageLimit, SCAN_PAGE_LIMIT),
@@ -122,6 +142,8 @@ export interface HostOverrides {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Replaces the SDK poster: the bench measures the same handler posting over bare HTTP. */
   posterFor?: (endpoint: string) => Poster;
+  /** `$connect`'s token check, which `tokenVerifierFor` builds; required when a JWT setting is on. */
+  verifyToken?: TokenVerifier;
 }
 
 /** The handlers with real SDK clients, built once per container from `config`. */
@@ -150,10 +172,14 @@ export function createShardWorkerHandler(config: RuntimeConfig, overrides: HostO
 
 // Each message reads its sender's room at most once a minute per container: a chatty connection
 // skips the read, and a row deleted behind a live connection still gets NotConnected within a
-// minute. 10,000 remembered rooms take about 2 MB.
+// minute. 10,000 remembered rooms take about 2 MB (up to 7 MB with identities and their 512-byte meta).
 const ROOM_MEMORY = { maxEntries: 10_000, maxAgeMs: 60_000 };
 
 function createDeps(config: RuntimeConfig, overrides: HostOverrides): HandlerDeps {
+  // Fail closed: a host that forgot the verifier must not admit everyone.
+  if ((config.jwtSecret !== undefined || config.jwksUrl !== undefined) && overrides.verifyToken === undefined) {
+    throw new ConfigError(config.jwtSecret !== undefined ? ENV.jwtSecret : ENV.jwksUrl, "is set but this host built no token verifier (tokenVerifierFor)");
+  }
   const dynamo = new DynamoDBClient({
     region: config.region,
     endpoint: config.dynamoEndpoint,
@@ -177,7 +203,7 @@ function createDeps(config: RuntimeConfig, overrides: HostOverrides): HandlerDep
       fanOutConcurrency: config.fanOutConcurrency,
       connectionTtlSeconds: config.connectionTtlSeconds,
     },
-    access: { token: config.accessToken, allowedOrigins: config.allowedOrigins },
+    access: { token: config.accessToken, verifyToken: overrides.verifyToken, allowedOrigins: config.allowedOrigins },
     now,
     log: overrides.log ?? invocationLogger(process.env),
     presence: config.presence,
@@ -195,7 +221,22 @@ export function invocationLogger(env: Record<string, string | undefined>): (entr
   return (entry) => console.log(JSON.stringify(entry));
 }
 
-/** What each Lambda's `callbackFactory` calls: config from `process.env`, then the handlers. */
+/**
+ * `$connect`'s token verifier for `config`, undefined when no JWT setting is on. Only hosts of
+ * `$connect` call this, so that no other function's code loads jose.
+ */
+export function tokenVerifierFor(config: RuntimeConfig): TokenVerifier | undefined {
+  const settings = checkAccessSettings(ENV, config);
+  return settings === undefined ? undefined : createTokenVerifier(settings);
+}
+
+/** What the `$connect` Lambda's `callbackFactory` calls: the handlers with the token verifier. */
+export function connectFromEnvironment(): RouteHandler {
+  const config = readRuntimeConfig(process.env);
+  return createHandlers(config, { verifyToken: tokenVerifierFor(config) }).connect;
+}
+
+/** What the other route Lambdas' `callbackFactory` calls: config from `process.env`, then the handlers. */
 export function handlersFromEnvironment(): Handlers {
   return createHandlers(readRuntimeConfig(process.env));
 }

@@ -5,7 +5,7 @@
 import type { ExecutionContext } from "ava";
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import type { Handlers } from "../../runtime/routes/handlers";
-import { createHandlers, createShardWorkerHandler, readRuntimeConfig, type HostOverrides, type RuntimeConfig } from "../../runtime/host/lambda";
+import { createHandlers, createShardWorkerHandler, readRuntimeConfig, tokenVerifierFor, type HostOverrides, type RuntimeConfig } from "../../runtime/host/lambda";
 import type { ShardWorkerHandler } from "../../runtime/routes/shard-worker";
 import { startEmulator, type Emulator } from "../../local/emulator";
 import { resolveOptions, runtimeEnvironment, type EmulatorOptions } from "../../local/options";
@@ -166,7 +166,8 @@ function lambdaSetup(emulator: Emulator, logs: LogCapture, options: EmulatorOpti
     dynamo: endpoints.dynamo ?? emulator.dynamoEndpoint,
     shardQueue: endpoints.shardQueue ?? emulator.shardQueueUrl,
   });
-  return [readRuntimeConfig(environment), { credentials: LOCAL_AWS.credentials, log: (entry) => logs.log(JSON.stringify(entry)) }];
+  const config = readRuntimeConfig(environment);
+  return [config, { credentials: LOCAL_AWS.credentials, log: (entry) => logs.log(JSON.stringify(entry)), verifyToken: tokenVerifierFor(config) }];
 }
 
 /**
