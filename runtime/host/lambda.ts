@@ -17,9 +17,8 @@ import { rememberRooms } from "../store/room-memory";
 import { ConfigError, checkFanOutMode, checkInteger, checkRange, checkSwitch, integerRange, splitList, type FanOutMode } from "../config/checks";
 import { createSqsShardQueue } from "../delivery/sqs-shard-queue";
 import { makeShardWorkerHandler, type ShardWorkerHandler } from "../routes/shard-worker";
-import type { RouteHandler } from "../contract/websocket-event";
 import { checkAccessSettings, type AccessSettings } from "../access/token-settings";
-import { createTokenVerifier, type TokenVerifier } from "../access/token-verifier";
+import type { TokenVerifier } from "../access/token-verifier";
 
 // Items per page of a room Query. Only tests and benchmarks set it (to force paging); production lets DynamoDB fill 1 MB pages.
 const SCAN_PAGE_LIMIT = integerRange(1, 100000, 100000, "items");
@@ -142,7 +141,7 @@ export interface HostOverrides {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Replaces the SDK poster: the bench measures the same handler posting over bare HTTP. */
   posterFor?: (endpoint: string) => Poster;
-  /** `$connect`'s token check, which `tokenVerifierFor` builds; required when a JWT setting is on. */
+  /** `$connect`'s token check (runtime/host/connect.ts builds it); required when a JWT setting is on. */
   verifyToken?: TokenVerifier;
 }
 
@@ -221,22 +220,7 @@ export function invocationLogger(env: Record<string, string | undefined>): (entr
   return (entry) => console.log(JSON.stringify(entry));
 }
 
-/**
- * `$connect`'s token verifier for `config`, undefined when no JWT setting is on. Only hosts of
- * `$connect` call this, so that no other function's code loads jose.
- */
-export function tokenVerifierFor(config: RuntimeConfig): TokenVerifier | undefined {
-  const settings = checkAccessSettings(ENV, config);
-  return settings === undefined ? undefined : createTokenVerifier(settings);
-}
-
-/** What the `$connect` Lambda's `callbackFactory` calls: the handlers with the token verifier. */
-export function connectFromEnvironment(): RouteHandler {
-  const config = readRuntimeConfig(process.env);
-  return createHandlers(config, { verifyToken: tokenVerifierFor(config) }).connect;
-}
-
-/** What the other route Lambdas' `callbackFactory` calls: config from `process.env`, then the handlers. */
+/** What the `$disconnect` and `$default` Lambdas' `callbackFactory` calls: config from `process.env`, then the handlers. */
 export function handlersFromEnvironment(): Handlers {
   return createHandlers(readRuntimeConfig(process.env));
 }
