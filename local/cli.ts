@@ -5,6 +5,8 @@
 import { parseArgs } from "node:util";
 import { RANGES, checkFanOutMode, checkInteger, splitList } from "../runtime/config/checks";
 import { startEmulator, type Emulator } from "./emulator";
+import { checkAccessSettings } from "../runtime/access/token-settings";
+import { mintToken } from "../tools/mint-token";
 import { NUMERIC_OPTIONS, checkStage, type EmulatorOptions, type NumericOption } from "./options";
 
 // Each flag's range is its option's (NUMERIC_OPTIONS), so the flag and the option fail alike.
@@ -29,6 +31,10 @@ const TEXT_FLAGS: Record<string, string> = {
   stage: "stage name in the URLs (default dev)",
   data: "directory that keeps the DynamoDB data across restarts (default in memory)",
   token: "require this token as ?token= or Authorization: Bearer",
+  "jwt-secret": "require signed tokens (HS256/384/512) with this secret; they name the user (docs/identity.md)",
+  "jwks-url": "require signed tokens (RS256, PS256, ES256, EdDSA) verified with this key set (https, or http on loopback)",
+  "jwt-issuer": "with --jwt-secret or --jwks-url: the iss every token must carry",
+  "jwt-audience": "with --jwt-secret or --jwks-url: the aud every token must carry",
   "allowed-origins": "comma-separated Origin values allowed to connect",
   fanout: "direct (default) or sharded: shard jobs through a local stand-in for SQS to the worker",
 };
@@ -73,19 +79,35 @@ function parseCommandLine(args: string[], env: NodeJS.ProcessEnv): EmulatorOptio
   if (options.port === undefined && env.PORT) options.port = checkInteger("PORT", env.PORT, NUMERIC_OPTIONS.port);
   const stage = text("stage");
   const fanout = text("fanout");
+  const access = { accessToken: text("token"), jwtSecret: text("jwt-secret"), jwksUrl: text("jwks-url"), jwtIssuer: text("jwt-issuer"), jwtAudience: text("jwt-audience") };
+  checkAccessSettings({ accessToken: "--token", jwtSecret: "--jwt-secret", jwksUrl: "--jwks-url", jwtIssuer: "--jwt-issuer", jwtAudience: "--jwt-audience" }, access);
   return {
     fanout: fanout === undefined ? undefined : checkFanOutMode("--fanout", fanout),
     ...options,
     host: text("host"),
     stage: stage === undefined ? undefined : checkStage("--stage", stage),
     dataDir: text("data"),
-    accessToken: text("token"),
+    ...access,
     allowedOrigins: splitList(text("allowed-origins")),
     presence: values.presence === true,
   };
 }
 
-function banner(emulator: Emulator, options: EmulatorOptions): string {
+/** With --jwt-secret, two tokens to try it with: alice for every room, bob read-only. */
+async function sampleTokens(emulator: Emulator, options: EmulatorOptions): Promise<string[]> {
+  const secret = options.jwtSecret;
+  if (secret === undefined) return [];
+  const claims = { secret, ttlSeconds: 86_400, issuer: options.jwtIssuer, audience: options.jwtAudience };
+  const alice = await mintToken({ ...claims, sub: "alice", meta: { name: "Alice" } });
+  const bob = await mintToken({ ...claims, sub: "bob", meta: { name: "Bob" }, readOnly: true });
+  return [
+    "  Tokens      signed with --jwt-secret, valid 24 h (npm run token -- --help for more):",
+    `    alice     ${emulator.httpUrl}?token=${alice}`,
+    `    bob       ${emulator.httpUrl}?token=${bob}   (read-only)`,
+  ];
+}
+
+function banner(emulator: Emulator, options: EmulatorOptions, tokens: string[]): string {
   const base = emulator.endpoint.slice(0, emulator.endpoint.lastIndexOf("/"));
   const lines = [
     "message-broadcast emulator is running",
@@ -99,6 +121,8 @@ function banner(emulator: Emulator, options: EmulatorOptions): string {
     lines.push(`  WARNING     --host ${options.host} is not a loopback address: anyone who can reach it can connect, and can call the management API (signatures are not verified)`);
   }
   if (options.accessToken) lines.push("  Access      token required (?token= or Authorization: Bearer)");
+  if (options.jwtSecret || options.jwksUrl) lines.push(`  Identity    signed tokens required (?token= or Authorization: Bearer), ${options.jwksUrl ? `keys from ${options.jwksUrl}` : "HS256/384/512"}`);
+  lines.push(...tokens);
   if (options.allowedOrigins?.length) lines.push(`  Origins     ${options.allowedOrigins.join(", ")}`);
   const throttleRate = options.throttleRateLimit ?? RANGES.throttleRateLimit.default;
   const throttleBurst = options.throttleBurstLimit ?? RANGES.throttleBurstLimit.default;
@@ -138,7 +162,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  console.log(banner(emulator, options));
+  console.log(banner(emulator, options, await sampleTokens(emulator, options)));
   const stop = (signal: NodeJS.Signals) => {
     // `once` means a second Ctrl+C gets Node's default: exit at once.
     console.log(`${signal}: closing connections (1001), running $disconnect, stopping DynamoDB...`);

@@ -9,6 +9,7 @@ import type { ShardWorkerHandler } from "../runtime/routes/shard-worker";
 import { RANGES, checkFanOutMode, checkStageName, checkInteger, type FanOutMode, type IntegerRange } from "../runtime/config/checks";
 import { AWS_LIMITS } from "./gateway/aws-limits";
 import { LOCAL_AWS } from "./services/dynalite-store";
+import { checkAccessSettings } from "../runtime/access/token-settings";
 
 /** What startEmulator (local/emulator.ts) takes; every field optional. */
 export interface EmulatorOptions {
@@ -33,6 +34,12 @@ export interface EmulatorOptions {
   /** Requests the stage admits at once before the rate applies, as deployed (default 200). */
   throttleBurstLimit?: number;
   accessToken?: string;
+  /** Signed tokens (docs/identity.md): an HMAC secret (HS256/384/512)… */
+  jwtSecret?: string;
+  /** …or a JSON Web Key Set's URL (https://, or http:// on loopback). */
+  jwksUrl?: string;
+  jwtIssuer?: string;
+  jwtAudience?: string;
   allowedOrigins?: string[];
   /** PostToConnection quota per second; posts over it get 429 LimitExceededException. Default unlimited. */
   postRate?: number;
@@ -111,7 +118,10 @@ const DEFAULT_TABLE_NAME = "message-broadcast-connections";
 /** The options with every default filled in and every value checked. */
 export type ResolvedOptions = Record<NumericOption, number> &
   Required<Pick<EmulatorOptions, "host" | "stage" | "tableName" | "allowedOrigins" | "fanout">> &
-  Pick<EmulatorOptions, "dataDir" | "accessToken" | "scanPageLimit"> & { presence: boolean };
+  Pick<EmulatorOptions, "dataDir" | "accessToken" | "jwtSecret" | "jwksUrl" | "jwtIssuer" | "jwtAudience" | "scanPageLimit"> & { presence: boolean };
+
+/** The access options under their own names, for the errors of checkAccessSettings. */
+const ACCESS_OPTION_NAMES = { accessToken: "accessToken", jwtSecret: "jwtSecret", jwksUrl: "jwksUrl", jwtIssuer: "jwtIssuer", jwtAudience: "jwtAudience" };
 
 /** Fills in defaults and range-checks every option; a bad one throws ConfigError naming it. */
 export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
@@ -125,12 +135,20 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     stage: checkStage("stage", options.stage ?? DEFAULT_STAGE),
     dataDir: options.dataDir,
     tableName: options.tableName ?? DEFAULT_TABLE_NAME,
-    accessToken: options.accessToken,
+    ...resolveAccess(options),
     allowedOrigins: options.allowedOrigins ?? [],
     scanPageLimit: options.scanPageLimit === undefined ? undefined : checkInteger("scanPageLimit", options.scanPageLimit, SCAN_PAGE_LIMIT),
     fanout: checkFanOutMode("fanout", options.fanout),
     presence: options.presence ?? false,
   };
+}
+
+/** The token options, checked as every host checks them (at most one way; see runtime/access/token-settings.ts). */
+function resolveAccess(options: EmulatorOptions): Pick<ResolvedOptions, "accessToken" | "jwtSecret" | "jwksUrl" | "jwtIssuer" | "jwtAudience"> {
+  const { accessToken, jwtSecret, jwksUrl, jwtIssuer, jwtAudience } = options;
+  const access = { accessToken, jwtSecret, jwksUrl, jwtIssuer, jwtAudience };
+  checkAccessSettings(ACCESS_OPTION_NAMES, access);
+  return access;
 }
 
 /** The PostToConnection quota options, range-checked; the burst defaults to the rate. */
@@ -159,6 +177,10 @@ export function runtimeEnvironment(
       managementEndpoint: endpoints.management,
       dynamoEndpoint: endpoints.dynamo,
       accessToken: options.accessToken,
+      jwtSecret: options.jwtSecret,
+      jwksUrl: options.jwksUrl,
+      jwtIssuer: options.jwtIssuer,
+      jwtAudience: options.jwtAudience,
       allowedOrigins: options.allowedOrigins,
       scanPageLimit: options.scanPageLimit,
       fanout: options.fanout,
