@@ -147,6 +147,10 @@ export interface HostOverrides {
 
 /** The handlers with real SDK clients, built once per container from `config`. */
 export function createHandlers(config: RuntimeConfig, overrides: HostOverrides = {}): Handlers {
+  // Fail closed: a `$connect` whose host forgot the verifier must not admit everyone.
+  if ((config.jwtSecret !== undefined || config.jwksUrl !== undefined) && overrides.verifyToken === undefined) {
+    throw new ConfigError(config.jwtSecret !== undefined ? ENV.jwtSecret : ENV.jwksUrl, "is set but this host built no token verifier (runtime/host/connect.ts)");
+  }
   return makeHandlers(withSharding(createDeps(config, overrides), config, overrides));
 }
 
@@ -175,10 +179,6 @@ export function createShardWorkerHandler(config: RuntimeConfig, overrides: HostO
 const ROOM_MEMORY = { maxEntries: 10_000, maxAgeMs: 60_000 };
 
 function createDeps(config: RuntimeConfig, overrides: HostOverrides): HandlerDeps {
-  // Fail closed: a host that forgot the verifier must not admit everyone.
-  if ((config.jwtSecret !== undefined || config.jwksUrl !== undefined) && overrides.verifyToken === undefined) {
-    throw new ConfigError(config.jwtSecret !== undefined ? ENV.jwtSecret : ENV.jwksUrl, "is set but this host built no token verifier (tokenVerifierFor)");
-  }
   const dynamo = new DynamoDBClient({
     region: config.region,
     endpoint: config.dynamoEndpoint,

@@ -161,7 +161,7 @@ export function buildShardWorker(emulator: Emulator, logs: LogCapture, options: 
 }
 
 // The config the emulator's Lambda threads read from its environment, and the overrides it gives them.
-function lambdaSetup(emulator: Emulator, logs: LogCapture, options: EmulatorOptions, endpoints: EndpointOverrides = {}): [RuntimeConfig, HostOverrides] {
+export function lambdaSetup(emulator: Emulator, logs: LogCapture, options: EmulatorOptions, endpoints: EndpointOverrides = {}): [RuntimeConfig, HostOverrides] {
   const environment = runtimeEnvironment(resolveOptions({ ...options, port: emulator.port }), {
     management: emulator.managementEndpoint,
     dynamo: endpoints.dynamo ?? emulator.dynamoEndpoint,
