@@ -24,10 +24,13 @@ function isHandlerResult(value: unknown): value is HandlerResult {
   return typeof value === "object" && value !== null && "statusCode" in value && typeof value.statusCode === "number";
 }
 
-// Sets `values` in process.env until the test ends (SDK clients read credentials lazily).
-function setEnv(t: ExecutionContext, values: Record<string, string>): void {
+// Sets `values` in process.env until the test ends (SDK clients read credentials lazily); undefined unsets.
+function setEnv(t: ExecutionContext, values: Record<string, string | undefined>): void {
   const saved = Object.fromEntries(Object.keys(values).map((key) => [key, process.env[key]]));
-  Object.assign(process.env, values);
+  for (const [key, value] of Object.entries(values)) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
   t.teardown(() => {
     for (const [key, value] of Object.entries(saved)) {
       if (value === undefined) delete process.env[key];
@@ -49,17 +52,24 @@ function functionEnvironment(report: ProgramReport, functionName: string): Recor
  * repo's node_modules), sets the function's environment as Lambda would plus `local`, and
  * requires it: the module's factory runs at load, as at a cold start.
  */
-export function loadSerializedHandlers(t: ExecutionContext, report: ProgramReport, namePrefix: string, local: Record<string, string>): Handlers {
-  const load = (route: string): RouteHandler => {
-    const functionName = `${namePrefix}-${route}`;
-    const handler = requireArchive(t, report, functionName, local);
+export function loadSerializedHandlers(
+  t: ExecutionContext,
+  report: ProgramReport,
+  namePrefix: string,
+  local: Record<string, string>,
+  /** Variables for one function only (the connect function's local key set, say). */
+  only: Partial<Record<keyof Handlers, Record<string, string>>> = {},
+): Handlers {
+  const load = (route: keyof Handlers): RouteHandler => {
+    const functionName = `${namePrefix}-${ROUTES[route]}`;
+    const handler = requireArchive(t, report, functionName, { ...local, ...only[route] });
     return async (event: WebSocketEvent) => {
       const result: unknown = await handler(event, LAMBDA_CONTEXT, () => undefined);
       if (!isHandlerResult(result)) throw new Error(`${functionName} returned ${JSON.stringify(result)}`);
       return result;
     };
   };
-  return { connect: load(ROUTES.connect), disconnect: load(ROUTES.disconnect), message: load(ROUTES.message) };
+  return { connect: load("connect"), disconnect: load("disconnect"), message: load("message") };
 }
 
 /** The exported `handler` of `functionName`'s `__index.js`, required as Lambda requires it (see loadSerializedHandlers). */
@@ -76,7 +86,14 @@ export function requireArchive(
   setEnv(t, { AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, AWS_REGION: LOCAL_AWS.region });
   const file = path.join(dir, "__index.js");
   fs.writeFileSync(file, archive.indexJs);
-  setEnv(t, { ...functionEnvironment(report, functionName), ...local });
+  // The archive's other files beside it, as Lambda unpacks them (the connect function's part of
+  // jose): a package found there is loaded from there, so a file the archive lacks fails here too.
+  for (const name of Object.keys(archive.files)) {
+    if (name !== "__index.js") fs.cpSync(path.join(ROOT, name), path.join(dir, name), { recursive: true });
+  }
+  // Each function sees only its own variables, as in Lambda: none left over from one loaded before.
+  const unset = Object.fromEntries(Object.values(ENV).map((key) => [key, undefined]));
+  setEnv(t, { ...unset, ...functionEnvironment(report, functionName), ...local });
   // The archive exists only at run time and Lambda loads it synchronously, as this does.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const loaded: unknown = require(file);
