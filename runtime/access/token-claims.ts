@@ -12,8 +12,6 @@ const MAX_USER_LENGTH = 128;
 const MAX_META_BYTES = 512;
 /** A `rooms` entry: room-name characters and `*`, or the default room's own name. */
 const ROOM_GRANT_PATTERN = /^[A-Za-z0-9_.:*-]{1,64}$/;
-// Not `export const`: runtime/SERIALIZER.md, rule 1.
-export { MAX_META_BYTES, MAX_USER_LENGTH };
 
 /** An identified connection: what `$connect` records in its row. */
 export interface Identity {

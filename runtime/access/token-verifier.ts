@@ -27,8 +27,6 @@ export interface KeySetCaching {
 const KEY_SET_CACHING: KeySetCaching = { cooldownMs: 60_000, maxAgeMs: 600_000 };
 /** A key set that does not answer within this is unavailable (the integration gives up at 29 s). */
 const KEY_SET_TIMEOUT_MS = 5_000;
-// Not `export const`: runtime/SERIALIZER.md, rule 1.
-export { KEY_SET_CACHING };
 
 /** How tokens are verified: exactly one of `secret` and `jwksUrl`. */
 export interface JwtSettings {
