@@ -11,14 +11,13 @@ import { errorName } from "../../runtime/contract/errors";
 import { SHARD_MAX_RECEIVE_COUNT } from "../../runtime/delivery/shard-jobs";
 import type { ShardWorkerHandler, SqsEvent } from "../../runtime/routes/shard-worker";
 import { closeServer, listen, readBody, replyAws } from "../net/http";
+import type { EmulatorSeams } from "../seams";
 
 export interface LocalShardQueueOptions {
   /** The worker each message goes to; read at delivery, so it may be set after the queue starts. */
   worker: () => ShardWorkerHandler;
   /** Concurrent worker invocations, as the event source mapping's maximumConcurrency; default 10. */
   workers?: number;
-  /** Test hook: entries it returns true for are reported Failed, as SQS reports throttled entries. */
-  refuse?: (body: string) => boolean;
   log: (line: string) => void;
 }
 
@@ -46,7 +45,8 @@ interface Message {
 const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 const QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:shards";
 
-export async function startLocalShardQueue(options: LocalShardQueueOptions): Promise<LocalShardQueue> {
+/** `seams.refuseShardJob`: entries it returns true for are reported Failed, as SQS reports throttled entries. */
+export async function startLocalShardQueue(options: LocalShardQueueOptions, seams: Pick<EmulatorSeams, "refuseShardJob"> = {}): Promise<LocalShardQueue> {
   const workers = options.workers ?? 10;
   const waiting: Message[] = [];
   const dead: Array<{ messageId: string; body: string }> = [];
@@ -89,7 +89,7 @@ export async function startLocalShardQueue(options: LocalShardQueueOptions): Pro
   };
 
   const server = createServer((req, res) => {
-    sendMessageBatch(req, res, options.refuse ?? (() => false)).then(
+    sendMessageBatch(req, res, seams.refuseShardJob ?? (() => false)).then(
       (accepted) => {
         waiting.push(...accepted);
         pump();
