@@ -6,7 +6,7 @@
  */
 import { broadcastToRoom, unavailableMessage } from "../delivery/broadcast";
 import type { FunctionUrlEvent, FunctionUrlHandler, FunctionUrlResult } from "../contract/function-url-event";
-import type { HandlerDeps, InvocationLog } from "./deps";
+import { logInvocation, type HandlerDeps, type InvocationLog, type Logged } from "./deps";
 import { publishMessage, type ErrorCode } from "../contract/message";
 import { DEFAULT_ROOM, roomFromQuery } from "../contract/rooms";
 
@@ -22,16 +22,10 @@ export type PublishDeps = HandlerDeps & { managementEndpoint: string };
 
 /** Direct mode: 200 with the fan-out counts. Sharded mode: 202 once the shard jobs are queued. */
 export function makePublishHandler(deps: PublishDeps): FunctionUrlHandler {
-  return async (event) => {
-    const started = deps.now();
-    const { result, entry } = await publish(deps, event);
-    const { requestId } = event.requestContext;
-    deps.log({ route: PUBLISH_ROUTE, connectionId: "", requestId, statusCode: result.statusCode, durationMs: deps.now() - started, ...entry });
-    return result;
-  };
+  return (event) => logInvocation(deps, { route: PUBLISH_ROUTE, connectionId: "", requestId: event.requestContext.requestId }, () => publish(deps, event));
 }
 
-type Outcome = { result: FunctionUrlResult; entry: Partial<InvocationLog> };
+type Outcome = Logged<FunctionUrlResult>;
 
 async function publish(deps: PublishDeps, event: FunctionUrlEvent): Promise<Outcome> {
   const { requestId, timeEpoch: now, http } = event.requestContext;
