@@ -21,7 +21,7 @@ export function makeHandlers(deps: HandlerDeps): Handlers {
   return {
     connect: makeConnectHandler(deps),
     disconnect: makeDisconnectHandler(deps),
-    message: makeDefaultHandler(deps),
+    message: makeMessageHandler(deps),
   };
 }
 
@@ -67,7 +67,7 @@ function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
  * the Lambdas' store remembers for a minute: runtime/store/room-memory.ts), then broadcast to that room
  * (runtime/delivery/broadcast.ts): direct posts, or shard jobs for the workers.
  */
-export function makeDefaultHandler(deps: HandlerDeps): RouteHandler {
+export function makeMessageHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
     const { connectionId: sender, requestTimeEpoch: now, messageId, requestId } = event.requestContext;
     const endpoint = endpointOf(deps, event);
