@@ -8,7 +8,7 @@ import { broadcastToRoom, unavailableMessage } from "../delivery/broadcast";
 import type { FunctionUrlEvent, FunctionUrlHandler, FunctionUrlResult } from "../contract/function-url-event";
 import { logInvocation, type HandlerDeps, type InvocationLog, type Logged } from "./deps";
 import { publishMessage, type ErrorCode } from "../contract/message";
-import { DEFAULT_ROOM, roomFromQuery } from "../contract/rooms";
+import { DEFAULT_ROOM, ROOM_NAME_RULE, roomFromQuery } from "../contract/rooms";
 
 /** The largest request body taken, as API Gateway takes no larger message from a client. */
 const PUBLISH_MAX_BODY_BYTES = 131072;
@@ -33,7 +33,7 @@ async function publish(deps: PublishDeps, event: FunctionUrlEvent): Promise<Outc
     return refuse(405, "MethodNotAllowed", `${http.method} is not supported; POST the message`, { Allow: "POST" });
   }
   const room = roomFromQuery(event.queryStringParameters?.room);
-  if (room === undefined) return refuse(400, "InvalidRoom", "room must be 1 to 64 characters from A-Z a-z 0-9 _ . : -");
+  if (room === undefined) return refuse(400, "InvalidRoom", ROOM_NAME_RULE);
   const body = bodyBytes(event);
   if (body.length > PUBLISH_MAX_BODY_BYTES) {
     return refuse(413, "MessageTooLarge", `request body is ${body.length} bytes, the limit is ${PUBLISH_MAX_BODY_BYTES}`, {}, PUBLISH_MAX_BODY_BYTES);
