@@ -11,7 +11,7 @@ import type { StackConfig } from "./config";
 import { createRouteFunction, type Route, type RouteFunction } from "./functions";
 import { createOperations } from "./operations";
 import { connectPolicy, defaultRoutePolicy, disconnectPolicy } from "./policies";
-import { createPublisher } from "./publish";
+import { createPublisher, managementEndpointOf } from "./publish";
 import { createShardQueues, createShardWorker, type ShardQueues } from "./shards";
 
 /** The component takes the validated stack config as they are. */
@@ -105,7 +105,7 @@ export class BroadcastApi extends pulumi.ComponentResource {
     }
 
     this.endpoint = pulumi.interpolate`${api.apiEndpoint}/${stage.name}`;
-    this.managementEndpoint = pulumi.interpolate`${api.apiEndpoint.apply((url) => url.replace(/^wss:/, "https:"))}/${stage.name}`;
+    this.managementEndpoint = managementEndpointOf(api, stage.name);
     this.tableName = table.name;
     this.apiId = api.id;
     this.stage = stage.name;

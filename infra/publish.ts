@@ -19,10 +19,15 @@ export interface PublisherArgs {
   stack: Pick<StackConfig, "architecture" | "lambdaMemoryMb" | "lambdaTimeoutSeconds" | "logRetentionDays" | "bundleAwsSdk" | "stageName">;
 }
 
+/** The stage's management API, `https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`: the API's `wss:` endpoint over HTTPS. */
+export function managementEndpointOf(api: aws.apigatewayv2.Api, stageName: pulumi.Input<string>): pulumi.Output<string> {
+  return pulumi.interpolate`${api.apiEndpoint.apply((url) => url.replace(/^wss:/, "https:"))}/${stageName}`;
+}
+
 export function createPublisher(name: string, args: PublisherArgs, parent: pulumi.Resource): { fn: PublishFunction; url: aws.lambda.FunctionUrl } {
   const { table, api, stack } = args;
   // A function URL event names no WebSocket API, so the stage's management API is configured.
-  const managementEndpoint = pulumi.interpolate`${api.apiEndpoint.apply((url) => url.replace(/^wss:/, "https:"))}/${stack.stageName}`;
+  const managementEndpoint = managementEndpointOf(api, stack.stageName);
   const fn = createPublishFunction(
     `${name}-publish`,
     {
