@@ -28,7 +28,22 @@ export interface OperationsArgs {
 }
 
 export function createOperations(name: string, args: OperationsArgs, parent: pulumi.Resource): void {
-  const functions = Object.entries(args.functions);
+  createDashboard(name, args, parent);
+  const actions = args.alarmEmail === undefined ? [] : [emailTopic(name, args.alarmEmail, parent).arn];
+  for (const kind of ["errors", "throttles"] as const) {
+    for (const [route, fn] of Object.entries(args.functions)) {
+      lambdaMetrics[kind]({ function: fn, statistic: "Sum", period: 300 }).createAlarm(
+        `${name}-${route}-${kind}`,
+        // Any error or throttle in five minutes; no invocations means nothing failed.
+        { threshold: 1, evaluationPeriods: 1, treatMissingData: "notBreaching", alarmActions: actions, okActions: actions },
+        { parent },
+      );
+    }
+  }
+  if (args.deadLetterQueue) deadLetterAlarm(name, args.deadLetterQueue, actions, parent);
+}
+
+function createDashboard(name: string, args: OperationsArgs, parent: pulumi.Resource): void {
   const apiMetric = (metricName: string) =>
     new cloudwatch.Metric({
       namespace: "AWS/ApiGateway",
@@ -38,7 +53,7 @@ export function createOperations(name: string, args: OperationsArgs, parent: pul
       label: metricName,
     });
   const perFunction = (metric: LambdaMetric, change: awsx.classic.lambda.metrics.LambdaMetricChange) =>
-    functions.map(([route, fn]) => metric({ function: fn, label: route, ...change }));
+    Object.entries(args.functions).map(([route, fn]) => metric({ function: fn, label: route, ...change }));
 
   new cloudwatch.Dashboard(
     `${name}-dashboard`,
@@ -57,37 +72,27 @@ export function createOperations(name: string, args: OperationsArgs, parent: pul
     },
     { parent },
   );
+}
 
-  const actions = args.alarmEmail === undefined ? [] : [emailTopic(name, args.alarmEmail, parent).arn];
-  for (const kind of ["errors", "throttles"] as const) {
-    for (const [route, fn] of functions) {
-      lambdaMetrics[kind]({ function: fn, statistic: "Sum", period: 300 }).createAlarm(
-        `${name}-${route}-${kind}`,
-        // Any error or throttle in five minutes; no invocations means nothing failed.
-        { threshold: 1, evaluationPeriods: 1, treatMissingData: "notBreaching", alarmActions: actions, okActions: actions },
-        { parent },
-      );
-    }
-  }
-  if (args.deadLetterQueue) {
-    new aws.cloudwatch.MetricAlarm(
-      `${name}-shards-dead-letters`,
-      {
-        namespace: "AWS/SQS",
-        metricName: "ApproximateNumberOfMessagesVisible",
-        dimensions: { QueueName: args.deadLetterQueue.name },
-        statistic: "Maximum",
-        period: 300,
-        evaluationPeriods: 1,
-        comparisonOperator: "GreaterThanOrEqualToThreshold",
-        threshold: 1,
-        treatMissingData: "notBreaching",
-        alarmActions: actions,
-        okActions: actions,
-      },
-      { parent },
-    );
-  }
+// Sharded mode: any message on the dead-letter queue is a shard that never got delivered.
+function deadLetterAlarm(name: string, queue: aws.sqs.Queue, actions: pulumi.Output<string>[], parent: pulumi.Resource): void {
+  new aws.cloudwatch.MetricAlarm(
+    `${name}-shards-dead-letters`,
+    {
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      dimensions: { QueueName: queue.name },
+      statistic: "Maximum",
+      period: 300,
+      evaluationPeriods: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      threshold: 1,
+      treatMissingData: "notBreaching",
+      alarmActions: actions,
+      okActions: actions,
+    },
+    { parent },
+  );
 }
 
 // The subscriber must confirm the email AWS sends before alarms reach them.
