@@ -50,23 +50,7 @@ export class BroadcastApi extends pulumi.ComponentResource {
     super("message-broadcast:index:BroadcastApi", name, {}, opts);
     const parent = { parent: this };
 
-    const table = new aws.dynamodb.Table(
-      `${name}-connections`,
-      {
-        attributes: [
-          { name: CONNECTION_TABLE.hashKey, type: CONNECTION_TABLE.hashKeyType },
-          { name: CONNECTION_TABLE.roomAttribute, type: "S" },
-        ],
-        hashKey: CONNECTION_TABLE.hashKey,
-        globalSecondaryIndexes: [roomIndex()],
-        billingMode: "PAY_PER_REQUEST",
-        ttl: { attributeName: CONNECTION_TABLE.ttlAttribute, enabled: true },
-        // Unset, DynamoDB encrypts with its AWS-owned key at no charge; a KMS key only when asked.
-        ...(args.tableKmsKeyArn ? { serverSideEncryption: { enabled: true, kmsKeyArn: args.tableKmsKeyArn } } : {}),
-        deletionProtectionEnabled: args.tableDeletionProtection,
-      },
-      { parent: this, retainOnDelete: args.retainTable },
-    );
+    const table = createConnectionTable(name, args, this);
     const api = new aws.apigatewayv2.Api(`${name}-api`, { protocolType: "WEBSOCKET", routeSelectionExpression: "$request.body.action" }, parent);
 
     // Sharded fan-out only; `$default` needs the queue's URL and ARN.
@@ -173,6 +157,27 @@ export class BroadcastApi extends pulumi.ComponentResource {
     );
     return new aws.apigatewayv2.Route(`${name}-route`, { apiId: api.id, routeKey, target: pulumi.interpolate`integrations/${integration.id}` }, parent);
   }
+}
+
+// The one schema of runtime/store/connection-store.ts, with TTL, and the stack's key and protection.
+function createConnectionTable(name: string, args: BroadcastApiArgs, parent: pulumi.Resource): aws.dynamodb.Table {
+  return new aws.dynamodb.Table(
+    `${name}-connections`,
+    {
+      attributes: [
+        { name: CONNECTION_TABLE.hashKey, type: CONNECTION_TABLE.hashKeyType },
+        { name: CONNECTION_TABLE.roomAttribute, type: "S" },
+      ],
+      hashKey: CONNECTION_TABLE.hashKey,
+      globalSecondaryIndexes: [roomIndex()],
+      billingMode: "PAY_PER_REQUEST",
+      ttl: { attributeName: CONNECTION_TABLE.ttlAttribute, enabled: true },
+      // Unset, DynamoDB encrypts with its AWS-owned key at no charge; a KMS key only when asked.
+      ...(args.tableKmsKeyArn ? { serverSideEncryption: { enabled: true, kmsKeyArn: args.tableKmsKeyArn } } : {}),
+      deletionProtectionEnabled: args.tableDeletionProtection,
+    },
+    { parent, retainOnDelete: args.retainTable },
+  );
 }
 
 // The room index of runtime/store/connection-store.ts's schema, as the provider spells it.
