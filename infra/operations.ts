@@ -7,6 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
+import { functionNames, stackNames, type FunctionKey } from "./names";
 
 const cloudwatch = awsx.classic.cloudwatch;
 const lambdaMetrics = awsx.classic.lambda.metrics;
@@ -21,7 +22,7 @@ export interface OperationsArgs {
   apiId: pulumi.Input<string>;
   stageName: pulumi.Input<string>;
   /** By label: the three routes, and `shards` in sharded mode. */
-  functions: Record<string, aws.lambda.Function>;
+  functions: Partial<Record<FunctionKey, aws.lambda.Function>>;
   /** Sharded mode: any message here is a shard that never got delivered. */
   deadLetterQueue?: aws.sqs.Queue;
   alarmEmail?: string;
@@ -31,9 +32,9 @@ export function createOperations(name: string, args: OperationsArgs, parent: pul
   createDashboard(name, args, parent);
   const actions = args.alarmEmail === undefined ? [] : [emailTopic(name, args.alarmEmail, parent).arn];
   for (const kind of ["errors", "throttles"] as const) {
-    for (const [route, fn] of Object.entries(args.functions)) {
+    for (const [route, fn] of monitored(args.functions)) {
       lambdaMetrics[kind]({ function: fn, statistic: "Sum", period: 300 }).createAlarm(
-        `${name}-${route}-${kind}`,
+        functionNames(name, route)[kind],
         // Any error or throttle in five minutes; no invocations means nothing failed.
         { threshold: 1, evaluationPeriods: 1, treatMissingData: "notBreaching", alarmActions: actions, okActions: actions },
         { parent },
@@ -53,10 +54,10 @@ function createDashboard(name: string, args: OperationsArgs, parent: pulumi.Reso
       label: metricName,
     });
   const perFunction = (metric: LambdaMetric, change: awsx.classic.lambda.metrics.LambdaMetricChange) =>
-    Object.entries(args.functions).map(([route, fn]) => metric({ function: fn, label: route, ...change }));
+    monitored(args.functions).map(([route, fn]) => metric({ function: fn, label: route, ...change }));
 
   new cloudwatch.Dashboard(
-    `${name}-dashboard`,
+    stackNames(name).dashboard,
     {
       widgets: [
         new cloudwatch.RowWidget(
@@ -77,7 +78,7 @@ function createDashboard(name: string, args: OperationsArgs, parent: pulumi.Reso
 // Sharded mode: any message on the dead-letter queue is a shard that never got delivered.
 function deadLetterAlarm(name: string, queue: aws.sqs.Queue, actions: pulumi.Output<string>[], parent: pulumi.Resource): void {
   new aws.cloudwatch.MetricAlarm(
-    `${name}-shards-dead-letters`,
+    stackNames(name).deadLetterAlarm,
     {
       namespace: "AWS/SQS",
       metricName: "ApproximateNumberOfMessagesVisible",
@@ -95,9 +96,13 @@ function deadLetterAlarm(name: string, queue: aws.sqs.Queue, actions: pulumi.Out
   );
 }
 
+function monitored(functions: OperationsArgs["functions"]): Array<[FunctionKey, aws.lambda.Function]> {
+  return Object.entries(functions) as Array<[FunctionKey, aws.lambda.Function]>;
+}
+
 // The subscriber must confirm the email AWS sends before alarms reach them.
 function emailTopic(name: string, email: string, parent: pulumi.Resource): aws.sns.Topic {
-  const topic = new aws.sns.Topic(`${name}-alarms`, {}, { parent });
+  const topic = new aws.sns.Topic(stackNames(name).alarmTopic, {}, { parent });
   new aws.sns.TopicSubscription(`${name}-alarms-email`, { topic: topic.arn, protocol: "email", endpoint: email }, { parent });
   return topic;
 }

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { toEnvironment } from "../runtime/host/lambda";
 import type { StackConfig } from "./config";
 import { createPublishFunction, type PublishFunction } from "./functions";
+import { functionNames } from "./names";
 import { publishPolicy } from "./policies";
 import type { ShardQueues } from "./shards";
 
@@ -28,10 +29,10 @@ export function createPublisher(name: string, args: PublisherArgs, parent: pulum
   const { table, api, stack } = args;
   // A function URL event names no WebSocket API, so the stage's management API is configured.
   const managementEndpoint = managementEndpointOf(api, stack.stageName);
+  const names = functionNames(name, "publish");
   const fn = createPublishFunction(
-    `${name}-publish`,
+    names,
     {
-      functionName: `${name}-publish`,
       environment: { ...args.environment, ...toEnvironment<pulumi.Input<string>>({ managementEndpoint }) },
       policy: (logGroupArn) =>
         publishPolicy({ tableArn: table.arn, logGroupArn, apiExecutionArn: api.executionArn, stageName: stack.stageName, shardQueueArn: args.shardQueues?.queue.arn }),
@@ -39,6 +40,6 @@ export function createPublisher(name: string, args: PublisherArgs, parent: pulum
     },
     parent,
   );
-  const url = new aws.lambda.FunctionUrl(`${name}-publish-url`, { functionName: fn.name, authorizationType: "AWS_IAM" }, { parent });
+  const url = new aws.lambda.FunctionUrl(`${names.function}-url`, { functionName: fn.name, authorizationType: "AWS_IAM" }, { parent });
   return { fn, url };
 }
