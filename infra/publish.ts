@@ -16,7 +16,7 @@ export interface PublisherArgs {
   /** The stack config and (sharded mode) queue variables `$default` gets. */
   environment: Record<string, pulumi.Input<string>>;
   shardQueues?: ShardQueues;
-  stack: Pick<StackConfig, "architecture" | "lambdaMemoryMb" | "lambdaTimeoutSeconds" | "logRetentionDays" | "bundleAwsSdk" | "stageName">;
+  stack: Pick<StackConfig, "architecture" | "lambdaMemoryMb" | "lambdaTimeoutSeconds" | "logRetentionDays" | "bundleAwsSdk" | "tableKmsKeyArn" | "stageName">;
 }
 
 export function createPublisher(name: string, args: PublisherArgs, parent: pulumi.Resource): { fn: PublishFunction; url: aws.lambda.FunctionUrl } {

@@ -66,7 +66,7 @@ export interface ShardWorkerArgs {
   environment: Record<string, pulumi.Input<string>>;
   stack: Pick<
     StackConfig,
-    "architecture" | "lambdaMemoryMb" | "logRetentionDays" | "bundleAwsSdk" | "stageName" | "shardWorkers" | "shardWorkerTimeoutSeconds" | "shardWorkerReservedConcurrency"
+    "architecture" | "lambdaMemoryMb" | "logRetentionDays" | "bundleAwsSdk" | "tableKmsKeyArn" | "stageName" | "shardWorkers" | "shardWorkerTimeoutSeconds" | "shardWorkerReservedConcurrency"
   >;
 }
 
