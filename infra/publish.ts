@@ -1,6 +1,7 @@
 /**
  * Server-side publish: the `publish` function behind a Lambda function URL with `AWS_IAM` auth,
- * so only signed requests of principals allowed `lambda:InvokeFunctionUrl` reach it.
+ * so only signed requests of principals allowed both `lambda:InvokeFunctionUrl` and
+ * `lambda:InvokeFunction` reach it (function URLs created since October 2025 need both).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
