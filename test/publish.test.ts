@@ -112,12 +112,16 @@ eachMode(test, "refusals: 405 with Allow, 413 over 128 KiB or over maxMessageByt
 
 test("the emulator hands the publish function a payload format 2.0 event, base64-encoding untyped bodies as Lambda does", async (t) => {
   const events: FunctionUrlEvent[] = [];
-  const { emulator } = await startTestEmulator(t, {
-    publish: (event) => {
-      events.push(event);
-      return Promise.resolve({ statusCode: 202, headers: { "x-seen": "yes" }, body: "{}" });
+  const { emulator } = await startTestEmulator(
+    t,
+    {},
+    {
+      publish: (event) => {
+        events.push(event);
+        return Promise.resolve({ statusCode: 202, headers: { "x-seen": "yes" }, body: "{}" });
+      },
     },
-  });
+  );
   const before = Date.now();
   const typed = await publishTo(emulator.publishUrl, "héllo", "a", { headers: { "content-type": "text/plain" } });
   t.is(typed.status, 202);
