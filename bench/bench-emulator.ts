@@ -6,7 +6,7 @@
  */
 import { startEmulator, type Emulator } from "../local/emulator";
 import type { EmulatorOptions } from "../local/options";
-import { RANGES } from "../runtime/config/checks";
+import { SETTINGS } from "../runtime/config/settings";
 
 export interface BenchEmulator extends Emulator {
   /** `ws://127.0.0.1:PORT/STAGE` */
@@ -20,8 +20,8 @@ export async function startBenchEmulator(options: EmulatorOptions, progress: (li
   };
   const emulator = await startEmulator({
     port: 0,
-    throttleRateLimit: RANGES.throttleRateLimit.max,
-    throttleBurstLimit: RANGES.throttleBurstLimit.max,
+    throttleRateLimit: SETTINGS.throttleRateLimit.max,
+    throttleBurstLimit: SETTINGS.throttleBurstLimit.max,
     ...options,
     log,
   });

@@ -9,13 +9,14 @@ import { createHash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { errorName } from "../../runtime/contract/errors";
 import { SHARD_MAX_RECEIVE_COUNT } from "../../runtime/delivery/shard-jobs";
+import { SETTINGS } from "../../runtime/config/settings";
 import type { ShardWorkerHandler, SqsEvent } from "../../runtime/routes/shard-worker";
 import { closeServer, listen, readBody, replyAws } from "../net/http";
 
 export interface LocalShardQueueOptions {
   /** The worker each message goes to; read at delivery, so it may be set after the queue starts. */
   worker: () => ShardWorkerHandler;
-  /** Concurrent worker invocations, as the event source mapping's maximumConcurrency; default 10. */
+  /** Concurrent worker invocations, as the event source mapping's maximumConcurrency; default the `shardWorkers` setting's. */
   workers?: number;
   /** Test hook: entries it returns true for are reported Failed, as SQS reports throttled entries. */
   refuse?: (body: string) => boolean;
@@ -47,7 +48,7 @@ const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 const QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:shards";
 
 export async function startLocalShardQueue(options: LocalShardQueueOptions): Promise<LocalShardQueue> {
-  const workers = options.workers ?? 10;
+  const workers = options.workers ?? SETTINGS.shardWorkers.default;
   const waiting: Message[] = [];
   const dead: Array<{ messageId: string; body: string }> = [];
   let active = 0;
