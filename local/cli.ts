@@ -4,7 +4,7 @@
  * resolveOptions, and a bad one exits with status 2 and names the flag.
  */
 import { parseArgs } from "node:util";
-import type { Setting } from "../runtime/config/setting";
+import { describeSetting, type Setting } from "../runtime/config/setting";
 import { SETTINGS } from "../runtime/config/settings";
 import { startEmulator, type Emulator } from "./emulator";
 import { isLoopbackAddress } from "./net/loopback";
@@ -15,17 +15,18 @@ const USAGE_ERROR = 2;
 
 const flagOf = (option: keyof typeof SETTINGS) => SETTINGS[option].homes.flag ?? option;
 
-function describe(setting: Setting): [string, string] {
-  const flag = `--${setting.homes.flag}`;
-  if (setting.kind === "boolean") return [flag, setting.meaning];
-  if (setting.kind === "integer") return [`${flag} N`, `${setting.meaning} (${setting.min}-${setting.max}, default ${String(setting.default)})`];
-  if (setting.kind === "enum") return [`${flag} VALUE`, `${setting.meaning} (${setting.choices.join(" or ")}, default ${String(setting.default)})`];
-  const fallback = setting.default === undefined || Array.isArray(setting.default) ? "" : ` (default ${String(setting.default)})`;
-  return [`${flag} VALUE`, `${setting.meaning}${setting.kind === "list" ? " Comma-separated." : ""}${fallback}`];
+// The flag as --help writes it, and its line: the setting's description and default.
+function helpRow(option: keyof typeof SETTINGS): [string, string] {
+  const setting: Setting = SETTINGS[option];
+  const flag = `--${flagOf(option)}`;
+  const shown = setting.default === undefined || Array.isArray(setting.default) ? "" : ` Default ${String(setting.default)}.`;
+  const format = setting.kind === "list" ? " Comma-separated." : "";
+  if (setting.kind === "boolean") return [flag, `${describeSetting(option, setting, "emulator")}${format}`];
+  return [`${flag} ${setting.kind === "integer" ? "N" : "VALUE"}`, `${describeSetting(option, setting, "emulator")}${format}${shown}`];
 }
 
 function usage(): string {
-  const rows = [...flagOptions().map((option) => describe(SETTINGS[option])), ["--help", "show this help"]];
+  const rows = [...flagOptions().map(helpRow), ["--help", "show this help"]];
   return ["Usage: npm start -- [flags]", ...rows.map(([flag, help]) => `  ${flag.padEnd(26)}${help}`)].join("\n");
 }
 

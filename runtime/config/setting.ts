@@ -5,13 +5,13 @@
 import { checkBoolean, checkChoice, checkInteger, splitList } from "./checks";
 
 /** How a value is written and checked. `secret` is text that only ever travels as a secret. */
-export type SettingKind = "integer" | "boolean" | "enum" | "string" | "list" | "secret";
+type SettingKind = "integer" | "boolean" | "enum" | "string" | "list" | "secret";
 
 /** The Lambdas a variable is set on (infra/broadcast-api.ts, infra/publish.ts, infra/shards.ts). */
-export type FunctionName = "connect" | "disconnect" | "default" | "publish" | "shardWorker";
+type FunctionName = "connect" | "disconnect" | "default" | "publish" | "shardWorker";
 
 /** Where a setting is read. Every field optional: a setting may live on one host only. */
-export interface SettingHomes {
+interface SettingHomes {
   /** Deployable: the stack config key is the setting's name (`message-broadcast:<name>`). */
   stack?: boolean;
   /** The Lambda environment variable the functions read. */
@@ -92,4 +92,16 @@ export function checkSetting<T extends Value>(key: string, setting: Setting<T> |
   if (setting.kind === "enum") return checked(checkChoice(key, raw as string | undefined, setting.choices, setting.default as string));
   if (setting.kind === "list") return checked(Array.isArray(raw) ? raw : splitList(raw as string | undefined));
   return checked(raw === undefined || raw === "" ? setting.default : raw);
+}
+
+/**
+ * The one-line description `pulumi config` and `npm start -- --help` show: the meaning, then
+ * what is allowed (Pulumi.yaml's `description` is this, as test/settings.test.ts checks).
+ */
+export function describeSetting(name: string, setting: Setting, host: "stack" | "emulator" = "stack"): string {
+  if (setting.kind === "integer") return `${setting.meaning} ${setting.min}-${setting.max} ${setting.unit}.`;
+  if (setting.kind === "enum") return `${setting.meaning} One of ${setting.choices.join(", ")}.`;
+  if (setting.kind === "secret" && host === "stack") return `${setting.meaning} Set it only as a secret: pulumi config set --secret ${name} <value>.`;
+  if (setting.kind === "list" && host === "stack") return `${setting.meaning} Set entries with pulumi config set --path '${name}[0]' <value>.`;
+  return setting.meaning;
 }

@@ -50,38 +50,38 @@ const SETTINGS = {
   accessToken: secret({ meaning: "Token $connect requires (?token= or Authorization: Bearer); unset = open.", stack: true, env: "ACCESS_TOKEN", functions: ["connect"], flag: "token" }),
   allowedOrigins: list({ meaning: "Browser Origin values allowed to connect; empty = any.", stack: true, env: "ALLOWED_ORIGINS", functions: ["connect"], flag: "allowed-origins" }),
   fanout: choice({ choices: FANOUT_MODES, default: "direct",
-    meaning: "direct: $default posts to everyone; sharded: shard jobs through SQS, posted by a worker function.", stack: true, env: "FANOUT_MODE", functions: ["default", "publish"], flag: "fanout" }),
+    meaning: "direct: $default posts to everyone; sharded: shard jobs through SQS, posted by a worker function (docs/scaling.md).", stack: true, env: "FANOUT_MODE", functions: ["default", "publish"], flag: "fanout" }),
   /** A job's ids and message must fit one SQS message. */
   shardSize: integer({ default: 1000, min: 1, max: 10000, unit: "receivers per shard job",
     meaning: "Receivers per shard job (sharded only).", stack: true, env: "SHARD_SIZE", functions: ["default", "publish"], flag: "shard-size" }),
-  presence: boolean({ default: false, meaning: "$connect and $disconnect post join/leave events with the room's count to the rest of the room.",
+  presence: boolean({ default: false, meaning: "$connect and $disconnect post join/leave events with the room's count to the rest of the room (docs/rooms.md).",
     stack: true, env: "PRESENCE", functions: ["connect", "disconnect"], flag: "presence" }),
 
   // The stack only.
   lambdaMemoryMb: integer({ default: 512, min: 128, max: 10240, unit: "MB", meaning: "Memory of every function in MB.", stack: true }),
   /** A WebSocket integration gives up at 29 s, so more would only run unheard. */
-  lambdaTimeoutSeconds: integer({ default: 29, min: 1, max: 29, unit: "seconds", meaning: "Timeout of the route functions in seconds.", stack: true }),
+  lambdaTimeoutSeconds: integer({ default: 29, min: 1, max: 29, unit: "seconds", meaning: "Timeout of the route functions in seconds (a WebSocket integration gives up at 29 s).", stack: true }),
   architecture: choice({ choices: ["arm64", "x86_64"] as const, default: "arm64", meaning: "The functions' architecture.", stack: true }),
   logRetentionDays: choice({ choices: LOG_RETENTION_DAYS, default: 14, unit: "days", meaning: "Log retention in days, one of CloudWatch's values (0 = never expire).", stack: true }),
   stageName: text({ meaning: "The API stage, [A-Za-z0-9_-]{1,128}; unset = the stack name.", stack: true }),
   bundleAwsSdk: boolean({ default: false, meaning: "Pack the pinned AWS SDK into each function instead of using the Lambda runtime's.", stack: true }),
   monitoring: boolean({ default: true, meaning: "CloudWatch dashboard and alarms.", stack: true }),
-  alarmEmail: text({ meaning: "E-mail address the alarms notify through SNS; unset = no one.", stack: true }),
-  accessLogging: boolean({ default: false, meaning: "JSON access logs to /aws/apigateway/<prefix>/access; needs apiGatewayCloudWatchRole.", stack: true }),
+  alarmEmail: text({ meaning: "E-mail address the alarms notify through SNS (confirm the subscription); unset = no one.", stack: true }),
+  accessLogging: boolean({ default: false, meaning: "JSON access logs to /aws/apigateway/<prefix>/access; needs apiGatewayCloudWatchRole true or existing.", stack: true }),
   apiGatewayCloudWatchRole: choice({ choices: ["true", "false", "existing"] as const, default: "false",
-    meaning: "API Gateway's account-wide CloudWatch Logs role: true creates it here, existing = the account has one.", stack: true }),
+    meaning: "API Gateway's account-wide CloudWatch Logs role (one per account and region): true creates it in this stack, existing = the account already has one, false = none.", stack: true }),
   tableKmsKeyArn: text({ meaning: "A customer managed KMS key ARN for the table; unset = the AWS-owned key.", stack: true }),
   tableDeletionProtection: boolean({ default: false, meaning: "DynamoDB deletion protection on the connections table.", stack: true }),
   retainTable: boolean({ default: false, meaning: "Keep the connections table on pulumi destroy.", stack: true }),
   /** The event source mapping's maximumConcurrency (AWS's minimum is 2); the emulator's SQS stand-in runs as many. */
-  shardWorkers: integer({ default: 10, min: 2, max: 1000, unit: "concurrent worker invocations", meaning: "Most worker invocations at once (sharded only).", stack: true }),
+  shardWorkers: integer({ default: 10, min: 2, max: 1000, unit: "concurrent worker invocations", meaning: "Most worker invocations at once (the event source mapping's maximumConcurrency; sharded only).", stack: true }),
   /**
    * SQS, not API Gateway, invokes the worker, so the 29 s limit does not apply; under the post
    * quota a 1,000-receiver job may wait up to 3 s per throttled post, and a timed-out job is
    * delivered again to all its receivers.
    */
-  shardWorkerTimeoutSeconds: integer({ default: 60, min: 1, max: 900, unit: "seconds", meaning: "Timeout of the shard worker in seconds (sharded only).", stack: true }),
-  shardWorkerReservedConcurrency: boolean({ default: false, meaning: "Reserve shardWorkers concurrent executions for the worker (sharded only).", stack: true }),
+  shardWorkerTimeoutSeconds: integer({ default: 60, min: 1, max: 900, unit: "seconds", meaning: "Timeout of the shard worker in seconds (SQS invokes it, so the 29 s limit does not apply; sharded only).", stack: true }),
+  shardWorkerReservedConcurrency: boolean({ default: false, meaning: "Reserve shardWorkers concurrent executions for the worker (fails on accounts that cannot keep 100 unreserved; sharded only).", stack: true }),
 
   // The Lambda environment only: set by the stack's resources or the emulator, not by users.
   tableName: text({ meaning: "The connections table (required).", env: "TABLE_NAME", functions: ["connect", "disconnect", "default", "publish", "shardWorker"] }),
