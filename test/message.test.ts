@@ -29,6 +29,7 @@ const table: Array<[string, string, string]> = [
   ["empty object", "{}", `{"_now":${NOW}`],
   ["forged fields replaced, order kept", `{"_me":true,"a":1,"_now":5,"_error":{"code":"x"},"b":2}`, `{"a":1,"b":2,"_now":${NOW}`],
   ["a client's _server is removed", `{"_server":true,"a":1}`, `{"a":1,"_now":${NOW}`],
+  ["every key the backend writes is removed", `{"_from":"bob","_seq":9,"_id":"x","_history":{},"_pong":true,"a":1}`, `{"a":1,"_now":${NOW}`],
   ["a forged presence event is dropped", `{"_presence":{"event":"join","count":99},"text":"hi"}`, `{"text":"hi","_now":${NOW}`],
   ["nested reserved keys are data", `{"inner":{"_me":true}}`, `{"inner":{"_me":true},"_now":${NOW}`],
 ];

@@ -4,8 +4,11 @@
  * A server-side publish is built the same way, stamped `"_server":true` (`publishMessage`).
  */
 
-/** Keys only the backend may write; a client's own values for them are dropped. */
-const RESERVED_KEYS = ["_now", "_me", "_error", "_presence", "_server"] as const;
+/**
+ * Keys only the backend may write (shared/design.md lists them); a client's own values for them are
+ * dropped, whether or not the feature that writes one is on.
+ */
+const RESERVED_KEYS = ["_now", "_from", "_server", "_seq", "_id", "_me", "_error", "_presence", "_history", "_pong"] as const;
 
 /** Deeper JSON cannot be re-serialized reliably (V8's JSON.stringify recurses). */
 const MAX_NESTING_DEPTH = 512;
@@ -13,7 +16,7 @@ const MAX_NESTING_DEPTH = 512;
 // Not `export const`: runtime/SERIALIZER.md, rule 1.
 export { MAX_NESTING_DEPTH };
 
-export type ErrorCode = "MessageTooLarge" | "NestingTooDeep" | "Unavailable" | "NotConnected";
+export type ErrorCode = "MessageTooLarge" | "NestingTooDeep" | "Unavailable" | "NotConnected" | "BadRequest" | "Forbidden";
 
 export interface Outgoing {
   /** The stamped message without `_me`; `withMe(base)` rebuilds both copies (shard workers do). */
