@@ -13,7 +13,7 @@ import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk
 import { CONNECTION_TABLE, createDynamoConnectionStore, listRoom, type ConnectionRecord, type ConnectionStore } from "../runtime/store/connection-store";
 import type { InvocationLog } from "../runtime/routes/deps";
 import { makeMessageHandler } from "../runtime/routes/handlers";
-import { RANGES } from "../runtime/config/checks";
+import { SETTINGS } from "../runtime/config/settings";
 import type { Poster } from "../runtime/delivery/poster";
 import { DEFAULT_ROOM } from "../runtime/contract/rooms";
 import { messageEvent } from "../local/gateway/event-builders";
@@ -85,7 +85,7 @@ async function plant(doc: DynamoDBDocumentClient, tableName: string, rows: Conne
 }
 
 function rowsOf(rooms: Array<{ room: string; size: number }>): ConnectionRecord[] {
-  const expiresAt = Math.floor(Date.now() / 1000) + RANGES.connectionTtlSeconds.default;
+  const expiresAt = Math.floor(Date.now() / 1000) + SETTINGS.connectionTtlSeconds.default;
   // Ids as long as AWS's (16 characters), so item sizes are those of a real table.
   let n = 0;
   return rooms.flatMap(({ room, size }) =>
@@ -154,7 +154,7 @@ async function measureRoom(
       store,
       posterFor: () => poster,
       managementEndpoint: "http://virtual.invalid/dev",
-      limits: { maxMessageBytes: RANGES.maxMessageBytes.default, fanOutConcurrency: RANGES.fanOutConcurrency.default, connectionTtlSeconds: RANGES.connectionTtlSeconds.default },
+      limits: { maxMessageBytes: SETTINGS.maxMessageBytes.default, fanOutConcurrency: SETTINGS.fanOutConcurrency.default, connectionTtlSeconds: SETTINGS.connectionTtlSeconds.default },
       access: { allowedOrigins: [] },
       now: Date.now,
       log: (entry) => logs.push(entry),

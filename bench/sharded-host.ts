@@ -16,8 +16,8 @@ import { DEFAULT_ROOM } from "../runtime/contract/rooms";
 import type { HandlerDeps, InvocationLog } from "../runtime/routes/deps";
 import { makeMessageHandler } from "../runtime/routes/handlers";
 import { createPosterFactory } from "../runtime/delivery/poster-factory";
-import { RANGES, type FanOutMode } from "../runtime/config/checks";
-import { ENV } from "../runtime/host/lambda";
+import { SETTINGS, type FanOutMode } from "../runtime/config/settings";
+import { ENV } from "../runtime/config/environment";
 import { createSqsShardQueue } from "../runtime/delivery/sqs-shard-queue";
 import { SHARD_WORKER_ROUTE } from "../runtime/routes/shard-worker";
 
@@ -63,9 +63,9 @@ async function run(request: SimRequest): Promise<SimReply> {
     posterFor: createPosterFactory({ region: LOCAL_AWS.region, maxSockets: request.concurrency, credentials: LOCAL_AWS.credentials }),
     managementEndpoint: request.endpoint,
     limits: {
-      maxMessageBytes: RANGES.maxMessageBytes.default,
+      maxMessageBytes: SETTINGS.maxMessageBytes.default,
       fanOutConcurrency: request.concurrency,
-      connectionTtlSeconds: RANGES.connectionTtlSeconds.default,
+      connectionTtlSeconds: SETTINGS.connectionTtlSeconds.default,
     },
     access: { allowedOrigins: [] },
     now: Date.now,

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { createManagementApi, managementConnectionId } from "../local/services/management-api";
 import { closeServer, listen } from "../local/net/http";
 import { createTokenBucket } from "../local/gateway/token-bucket";
-import type { FanOutMode } from "../runtime/config/checks";
+import type { FanOutMode } from "../runtime/config/settings";
 import { forkChild } from "./child";
 import type { SimReply, SimRequest } from "./sharded-host";
 
