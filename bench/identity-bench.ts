@@ -16,7 +16,7 @@ import { closeServer, listen } from "../local/net/http";
 import { createTokenVerifier, type TokenVerifier } from "../runtime/access/token-verifier";
 import { makeHandlers } from "../runtime/routes/handlers";
 import type { ConnectionStore } from "../runtime/store/connection-store";
-import { ENV } from "../runtime/host/lambda";
+import { ENV } from "../runtime/config/environment";
 import { runProgram } from "../harness/program-run";
 import { runColdStart } from "./cold-bench";
 import { markdownTable, textTable, updateResultsFile } from "./report";

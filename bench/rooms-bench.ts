@@ -12,8 +12,8 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { CONNECTION_TABLE, createDynamoConnectionStore, listRoom, type ConnectionRecord, type ConnectionStore } from "../runtime/store/connection-store";
 import type { InvocationLog } from "../runtime/routes/deps";
-import { makeDefaultHandler } from "../runtime/routes/handlers";
-import { RANGES } from "../runtime/config/checks";
+import { makeMessageHandler } from "../runtime/routes/handlers";
+import { SETTINGS } from "../runtime/config/settings";
 import type { Poster } from "../runtime/delivery/poster";
 import { DEFAULT_ROOM } from "../runtime/contract/rooms";
 import { messageEvent } from "../local/gateway/event-builders";
@@ -85,7 +85,7 @@ async function plant(doc: DynamoDBDocumentClient, tableName: string, rows: Conne
 }
 
 function rowsOf(rooms: Array<{ room: string; size: number }>): ConnectionRecord[] {
-  const expiresAt = Math.floor(Date.now() / 1000) + RANGES.connectionTtlSeconds.default;
+  const expiresAt = Math.floor(Date.now() / 1000) + SETTINGS.connectionTtlSeconds.default;
   // Ids as long as AWS's (16 characters), so item sizes are those of a real table.
   let n = 0;
   return rooms.flatMap(({ room, size }) =>
@@ -150,11 +150,11 @@ async function measureRoom(
     const sender = setup.rows.find((row) => row.room === setup.room)?.connectionId ?? "";
     const poster = virtualPoster();
     const logs: InvocationLog[] = [];
-    const handler = makeDefaultHandler({
+    const handler = makeMessageHandler({
       store,
       posterFor: () => poster,
       managementEndpoint: "http://virtual.invalid/dev",
-      limits: { maxMessageBytes: RANGES.maxMessageBytes.default, fanOutConcurrency: RANGES.fanOutConcurrency.default, connectionTtlSeconds: RANGES.connectionTtlSeconds.default },
+      limits: { maxMessageBytes: SETTINGS.maxMessageBytes.default, fanOutConcurrency: SETTINGS.fanOutConcurrency.default, connectionTtlSeconds: SETTINGS.connectionTtlSeconds.default },
       access: { allowedOrigins: [] },
       now: Date.now,
       log: (entry) => logs.push(entry),

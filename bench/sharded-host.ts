@@ -14,10 +14,10 @@ import { LOCAL_AWS } from "../local/services/dynalite-store";
 import type { ConnectionStore } from "../runtime/store/connection-store";
 import { DEFAULT_ROOM } from "../runtime/contract/rooms";
 import type { HandlerDeps, InvocationLog } from "../runtime/routes/deps";
-import { makeDefaultHandler } from "../runtime/routes/handlers";
+import { makeMessageHandler } from "../runtime/routes/handlers";
 import { createPosterFactory } from "../runtime/delivery/poster-factory";
-import { RANGES, type FanOutMode } from "../runtime/config/checks";
-import { ENV } from "../runtime/host/lambda";
+import { SETTINGS, type FanOutMode } from "../runtime/config/settings";
+import { ENV } from "../runtime/config/environment";
 import { createSqsShardQueue } from "../runtime/delivery/sqs-shard-queue";
 import { SHARD_WORKER_ROUTE } from "../runtime/routes/shard-worker";
 
@@ -64,9 +64,9 @@ async function run(request: SimRequest): Promise<SimReply> {
     posterFor: createPosterFactory({ region: LOCAL_AWS.region, maxSockets: request.concurrency, credentials: LOCAL_AWS.credentials }),
     managementEndpoint: request.endpoint,
     limits: {
-      maxMessageBytes: RANGES.maxMessageBytes.default,
+      maxMessageBytes: SETTINGS.maxMessageBytes.default,
       fanOutConcurrency: request.concurrency,
-      connectionTtlSeconds: RANGES.connectionTtlSeconds.default,
+      connectionTtlSeconds: SETTINGS.connectionTtlSeconds.default,
     },
     access: { allowedOrigins: [] },
     now: Date.now,
@@ -82,7 +82,7 @@ async function run(request: SimRequest): Promise<SimReply> {
   const queue = pool ? await startLocalShardQueue({ worker: () => pool.shardWorker, workers: request.workers, log: () => undefined }) : undefined;
   const sqs = queue ? new SQSClient({ region: LOCAL_AWS.region, credentials: LOCAL_AWS.credentials, endpoint: new URL(queue.url).origin }) : undefined;
   if (queue && sqs) defaultDeps.sharded = { queue: createSqsShardQueue(sqs, queue.url, request.concurrency), shardSize: request.shardSize };
-  const handler = makeDefaultHandler(defaultDeps);
+  const handler = makeMessageHandler(defaultDeps);
   const context = { connectionId: "virtual-0", connectedAt: Date.now(), domainName: "sim", stage: "sim", apiId: "simulation", identity: { sourceIp: "127.0.0.1" } };
 
   const cpu = process.cpuUsage();

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { createManagementApi, managementConnectionId } from "../local/services/management-api";
 import { closeServer, listen } from "../local/net/http";
 import { createTokenBucket } from "../local/gateway/token-bucket";
-import type { FanOutMode } from "../runtime/config/checks";
+import type { FanOutMode } from "../runtime/config/settings";
 import { forkChild } from "./child";
 import type { SimReply, SimRequest } from "./sharded-host";
 
@@ -70,9 +70,8 @@ async function startSink(n: number, latencyMs: number): Promise<Sink> {
       disconnect: () => false,
     },
     postQuota: () => quota,
-    postLatencyMs: latencyMs,
     log: () => result.throttled++,
-  });
+  }, { postLatencyMs: latencyMs });
   const server = createServer((req, res) => {
     const id = managementConnectionId(new URL(req.url ?? "/", "http://sink").pathname, STAGE);
     if (id === undefined) return void res.writeHead(404).end();

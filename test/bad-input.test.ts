@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import anyTest, { type ExecutionContext, type TestFn } from "ava";
 import type { Emulator } from "../local/emulator";
 import type { WebSocketEvent } from "../runtime/contract/websocket-event";
-import { RANGES, type FanOutMode } from "../runtime/config/checks";
+import { SETTINGS, type FanOutMode } from "../runtime/config/settings";
 import { closeAll, connect, connectMany, sendInFragments, type EmulatorClient, parseFrame } from "./helpers/clients";
 import { captureLog, expectEnded, invocation, recordMessageEvents, startWrappedEmulator, type LogCapture } from "./helpers/emulator";
 import { MODES, eachMode, idPart, stampOf } from "./helpers/modes";
@@ -32,7 +32,7 @@ const test = anyTest as TestFn<Context>;
 const FRAME_BYTES = 32 * 1024;
 const MESSAGE_BYTES = 128 * 1024;
 /** The emulator's default maxMessageBytes, the deployed default too. */
-const MAX_PAYLOAD = RANGES.maxMessageBytes.default;
+const MAX_PAYLOAD = SETTINGS.maxMessageBytes.default;
 
 test.before(async (t) => {
   for (const mode of MODES) {
@@ -143,6 +143,22 @@ eachMode<Context>(test.serial, "JSON nested 10,000 deep: NestingTooDeep to the s
   const frame = await offender.next();
   const { _now } = parseFrame(frame);
   t.is(frame, `{"_error":{"code":"NestingTooDeep","message":"JSON nesting is limited to 512 levels","limit":512},"_now":${String(_now)},"_me":true}`);
+  await stillServing(t, context, [offender]);
+  await closeAll([offender]);
+});
+
+eachMode<Context>(test.serial, "a number JSON parses but JavaScript cannot hold (1e400): BadRequest to the sender only, never null", async (t, mode) => {
+  const context = battery(t, mode);
+  const offender = await connect(context.emulator);
+  for (const [body, path] of [
+    ["1e400", "$"],
+    ['{"pos":{"x":1,"y":[0,-1E+400]}}', "$.pos.y[1]"],
+  ]) {
+    offender.ws.send(body);
+    const frame = await offender.next();
+    const { _now } = parseFrame(frame);
+    t.is(frame, `{"_error":{"code":"BadRequest","message":"the number at ${path} is too large for JavaScript (beyond ±1.7976931348623157e308)"},"_now":${String(_now)},"_me":true}`);
+  }
   await stillServing(t, context, [offender]);
   await closeAll([offender]);
 });

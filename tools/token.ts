@@ -4,14 +4,14 @@
  * emulator's `--jwt-secret S` or a stack's `jwtSecret`. Exits 2 on a bad command line.
  */
 import { parseArgs } from "node:util";
-import { checkInteger, integerRange } from "../runtime/config/checks";
+import { checkInteger, type IntegerRange } from "../runtime/config/checks";
 import { readClaims } from "../runtime/access/token-claims";
 import { MIN_SECRET_BYTES } from "../runtime/access/token-settings";
 import { mintToken, type TokenRequest } from "./mint-token";
 
 const USAGE_ERROR = 2;
 /** One second to one year. */
-const TTL = integerRange(1, 31_536_000, 3600, "seconds");
+const TTL: IntegerRange = { min: 1, max: 31_536_000, default: 3600, unit: "seconds" };
 
 const USAGE = `Usage: npm run token -- --sub USER --secret SECRET [flags]
   --sub USER       the user (1-128 characters): every message of the connection carries "_from":USER

@@ -6,7 +6,8 @@
 import type { RouteHandler } from "../contract/websocket-event";
 import { checkAccessSettings } from "../access/token-settings";
 import { createTokenVerifier, type TokenVerifier } from "../access/token-verifier";
-import { ENV, createHandlers, readRuntimeConfig, type RuntimeConfig } from "./lambda";
+import { createHandlers } from "./lambda";
+import { ENV, readRuntimeConfig, type RuntimeConfig } from "../config/environment";
 
 /** `$connect`'s token verifier for `config`; undefined when no JWT setting is on. */
 export function tokenVerifierFor(config: RuntimeConfig): TokenVerifier | undefined {

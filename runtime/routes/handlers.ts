@@ -4,7 +4,7 @@
  */
 import { checkAccess } from "../access/access-policy";
 import { broadcastToRoom, unavailableMessage } from "../delivery/broadcast";
-import type { HandlerDeps, InvocationLog } from "./deps";
+import { logInvocation, type HandlerDeps, type InvocationLog, type Logged } from "./deps";
 import type { HandlerResult, RouteHandler, WebSocketEvent } from "../contract/websocket-event";
 import { errorName } from "../contract/errors";
 import { errorFrame, transformMessage, type ErrorCode } from "../contract/message";
@@ -26,7 +26,7 @@ export function makeHandlers(deps: HandlerDeps): Handlers {
   return {
     connect: makeConnectHandler(deps),
     disconnect: makeDisconnectHandler(deps),
-    message: makeDefaultHandler(deps),
+    message: makeMessageHandler(deps),
   };
 }
 
@@ -83,7 +83,7 @@ function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
  * for an identified sender), then broadcast to that room (runtime/delivery/broadcast.ts): direct
  * posts, or shard jobs for the workers. A read-only connection's data frames reach nobody.
  */
-export function makeDefaultHandler(deps: HandlerDeps): RouteHandler {
+export function makeMessageHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
     const { connectionId: sender, requestTimeEpoch: now, messageId, requestId } = event.requestContext;
     const endpoint = endpointOf(deps, event);
@@ -127,7 +127,7 @@ const REFUSAL_TEXT = { 401: "Unauthorized", 403: "Forbidden", 503: "Service Unav
 const REFUSAL_ERROR = { 401: "Unauthorized", 403: "Forbidden", 503: "Unavailable" } as const;
 
 // The status and its text for the client; the reason only in the log line.
-function refused(refusal: Refusal): Outcome {
+function refused(refusal: Refusal): Logged<HandlerResult> {
   const { statusCode, reason } = refusal;
   return { result: { statusCode, body: REFUSAL_TEXT[statusCode] }, entry: { error: REFUSAL_ERROR[statusCode], reason } };
 }
@@ -137,16 +137,11 @@ function endpointOf(deps: HandlerDeps, event: WebSocketEvent): string {
   return deps.managementEndpoint ?? `https://${event.requestContext.domainName}/${event.requestContext.stage}`;
 }
 
-type Outcome = { result: HandlerResult; entry: Partial<InvocationLog> };
-
-// Wraps a route body with timing and the single log line every invocation writes.
-function logged(deps: HandlerDeps, body: (event: WebSocketEvent) => Promise<Outcome>): RouteHandler {
-  return async (event) => {
-    const started = deps.now();
-    const { result, entry } = await body(event);
+// A route body with the log line every invocation writes, named by the event's route and ids.
+function logged(deps: HandlerDeps, body: (event: WebSocketEvent) => Promise<Logged<HandlerResult>>): RouteHandler {
+  return (event) => {
     const { routeKey, connectionId, requestId } = event.requestContext;
-    deps.log({ route: routeKey, connectionId, requestId, statusCode: result.statusCode, durationMs: deps.now() - started, ...entry });
-    return result;
+    return logInvocation(deps, { route: routeKey, connectionId, requestId }, () => body(event));
   };
 }
 

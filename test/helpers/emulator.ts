@@ -5,11 +5,13 @@
 import type { ExecutionContext } from "ava";
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import type { Handlers } from "../../runtime/routes/handlers";
-import { createHandlers, createShardWorkerHandler, readRuntimeConfig, type HostOverrides, type RuntimeConfig } from "../../runtime/host/lambda";
+import { createHandlers, createShardWorkerHandler, type HostOverrides } from "../../runtime/host/lambda";
+import { readRuntimeConfig, type RuntimeConfig } from "../../runtime/config/environment";
 import { tokenVerifierFor } from "../../runtime/host/connect";
 import type { ShardWorkerHandler } from "../../runtime/routes/shard-worker";
 import { startEmulator, type Emulator } from "../../local/emulator";
 import { resolveOptions, runtimeEnvironment, type EmulatorOptions } from "../../local/options";
+import type { EmulatorSeams } from "../../local/seams";
 import { LOCAL_AWS } from "../../local/services/dynalite-store";
 import { within, type EmulatorClient } from "./clients";
 import { openTable } from "./table";
@@ -91,9 +93,10 @@ export function recordMessageEvents(events: LogCapture): (real: Handlers) => Han
 export async function startTestEmulator(
   t: ExecutionContext,
   options: EmulatorOptions = {},
+  seams: EmulatorSeams = {},
 ): Promise<{ emulator: Emulator; logs: LogCapture }> {
   const logs = captureLog();
-  const emulator = await startEmulator({ port: 0, log: logs.log, ...options });
+  const emulator = await startEmulator({ port: 0, log: logs.log, ...options }, seams);
   t.teardown(() => emulator.close());
   return { emulator, logs };
 }
@@ -107,8 +110,9 @@ export async function startWithWrappedHandlers(
   t: ExecutionContext,
   wrap: Wrap,
   options: EmulatorOptions = {},
+  seams: EmulatorSeams = {},
 ): Promise<{ emulator: Emulator; logs: LogCapture }> {
-  const started = await startWrappedEmulator(wrap, options);
+  const started = await startWrappedEmulator(wrap, options, seams);
   t.teardown(() => started.emulator.close());
   return started;
 }
@@ -120,6 +124,7 @@ export type Wrap = (real: Handlers, started: { emulator: Emulator; logs: LogCapt
 export async function startWrappedEmulator(
   wrap: Wrap,
   options: EmulatorOptions = {},
+  seams: EmulatorSeams = {},
 ): Promise<{ emulator: Emulator; logs: LogCapture }> {
   let wrapped: Handlers | undefined;
   const current = (): Handlers => {
@@ -127,16 +132,17 @@ export async function startWrappedEmulator(
     return wrapped;
   };
   const logs = captureLog();
-  const emulator = await startEmulator({
-    port: 0,
-    log: logs.log,
-    ...options,
-    handlers: {
-      connect: (event) => current().connect(event),
-      message: (event) => current().message(event),
-      disconnect: (event) => current().disconnect(event),
+  const emulator = await startEmulator(
+    { port: 0, log: logs.log, ...options },
+    {
+      ...seams,
+      handlers: {
+        connect: (event) => current().connect(event),
+        message: (event) => current().message(event),
+        disconnect: (event) => current().disconnect(event),
+      },
     },
-  });
+  );
   wrapped = wrap(buildHandlers(emulator, logs, options), { emulator, logs });
   return { emulator, logs };
 }

