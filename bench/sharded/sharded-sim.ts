@@ -1,21 +1,21 @@
 /**
- * `npx tsx bench/sharded-sim.ts [--n 100000] [--latency 20]`: one broadcast to N receivers,
+ * `npx tsx bench/sharded/sharded-sim.ts [--n 100000] [--latency 20]`: one broadcast to N receivers,
  * direct vs sharded, with the real `$default` handler, shard workers, poster and SDK clients.
  *
  * Receivers are simulated, and only here: N = 100,000 sockets cannot exist in one process (the
  * descriptor limit is 20,000, hard), so the emulator's management API (local/services/management-api.ts,
  * with its post latency and a post-rate quota) answers posts to `virtual-{i}` ids and counts each
  * delivery in a sink instead of writing to a socket. The Lambda side runs in a child process
- * (bench/sharded-host.ts). Prints a table, then the figures as one JSON line.
+ * (bench/sharded/sharded-host.ts). Prints a table, then the figures as one JSON line.
  */
 import { createServer, type Server } from "node:http";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { createManagementApi, managementConnectionId } from "../local/services/management-api";
-import { closeServer, listen } from "../local/net/http";
-import { createTokenBucket } from "../local/gateway/token-bucket";
-import type { FanOutMode } from "../runtime/config/checks";
-import { forkChild } from "./child";
+import { createManagementApi, managementConnectionId } from "../../local/services/management-api";
+import { closeServer, listen } from "../../local/net/http";
+import { createTokenBucket } from "../../local/gateway/token-bucket";
+import type { FanOutMode } from "../../runtime/config/checks";
+import { forkChild } from "../shared/child";
 import type { SimReply, SimRequest } from "./sharded-host";
 
 const STAGE = "sim";
@@ -105,7 +105,7 @@ export interface SimRow extends SinkResult, SimReply {
 }
 
 async function simulate(sink: Sink, request: SimRequest): Promise<SimRow> {
-  const host = forkChild<SimRequest, SimReply>("sharded-host.ts");
+  const host = forkChild<SimRequest, SimReply>("sharded/sharded-host.ts");
   try {
     const { done } = sink.broadcast();
     const reply = await host.request(request);

@@ -1,5 +1,5 @@
 /**
- * The Lambda side of bench/sharded-sim.ts, in its own process so its CPU is not shared with the
+ * The Lambda side of bench/sharded/sharded-sim.ts, in its own process so its CPU is not shared with the
  * simulated API Gateway: the real `$default` handler and (sharded) the real shard workers, built
  * from the Lambda environment in the emulator's Lambda threads (local/lambda/lambda-pool.ts) and fed by
  * local/services/sqs-stand-in.ts (the stand-in for SQS delivery) through the real SQS client. Receivers are
@@ -7,19 +7,19 @@
  */
 import { performance } from "node:perf_hooks";
 import { SQSClient } from "@aws-sdk/client-sqs";
-import { messageEvent } from "../local/gateway/event-builders";
-import { startLambdaPool } from "../local/lambda/lambda-pool";
-import { startLocalShardQueue } from "../local/services/sqs-stand-in";
-import { LOCAL_AWS } from "../local/services/dynalite-store";
-import type { ConnectionStore } from "../runtime/store/connection-store";
-import { DEFAULT_ROOM } from "../runtime/contract/rooms";
-import type { HandlerDeps, InvocationLog } from "../runtime/routes/deps";
-import { makeDefaultHandler } from "../runtime/routes/handlers";
-import { createPosterFactory } from "../runtime/delivery/poster-factory";
-import { RANGES, type FanOutMode } from "../runtime/config/checks";
-import { ENV } from "../runtime/host/lambda";
-import { createSqsShardQueue } from "../runtime/delivery/sqs-shard-queue";
-import { SHARD_WORKER_ROUTE } from "../runtime/routes/shard-worker";
+import { messageEvent } from "../../local/gateway/event-builders";
+import { startLambdaPool } from "../../local/lambda/lambda-pool";
+import { startLocalShardQueue } from "../../local/services/sqs-stand-in";
+import { LOCAL_AWS } from "../../local/services/dynalite-store";
+import type { ConnectionStore } from "../../runtime/store/connection-store";
+import { DEFAULT_ROOM } from "../../runtime/contract/rooms";
+import type { HandlerDeps, InvocationLog } from "../../runtime/routes/deps";
+import { makeDefaultHandler } from "../../runtime/routes/handlers";
+import { createPosterFactory } from "../../runtime/delivery/poster-factory";
+import { RANGES, type FanOutMode } from "../../runtime/config/checks";
+import { ENV } from "../../runtime/host/lambda";
+import { createSqsShardQueue } from "../../runtime/delivery/sqs-shard-queue";
+import { SHARD_WORKER_ROUTE } from "../../runtime/routes/shard-worker";
 
 export interface SimRequest {
   mode: FanOutMode;

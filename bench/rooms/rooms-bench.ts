@@ -10,15 +10,15 @@ import os from "node:os";
 import path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { CONNECTION_TABLE, createDynamoConnectionStore, listRoom, type ConnectionRecord, type ConnectionStore } from "../runtime/store/connection-store";
-import type { InvocationLog } from "../runtime/routes/deps";
-import { makeDefaultHandler } from "../runtime/routes/handlers";
-import { RANGES } from "../runtime/config/checks";
-import type { Poster } from "../runtime/delivery/poster";
-import { DEFAULT_ROOM } from "../runtime/contract/rooms";
-import { messageEvent } from "../local/gateway/event-builders";
-import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "../local/services/dynalite-store";
-import { markdownTable, textTable, updateResultsFile } from "./report";
+import { CONNECTION_TABLE, createDynamoConnectionStore, listRoom, type ConnectionRecord, type ConnectionStore } from "../../runtime/store/connection-store";
+import type { InvocationLog } from "../../runtime/routes/deps";
+import { makeDefaultHandler } from "../../runtime/routes/handlers";
+import { RANGES } from "../../runtime/config/checks";
+import type { Poster } from "../../runtime/delivery/poster";
+import { DEFAULT_ROOM } from "../../runtime/contract/rooms";
+import { messageEvent } from "../../local/gateway/event-builders";
+import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "../../local/services/dynalite-store";
+import { markdownTable, textTable, updateResultsFile } from "../shared/report";
 
 const ROOM_SIZE = 10;
 const OTHER_ROOMS = 500;
@@ -249,7 +249,7 @@ async function main(): Promise<void> {
       JSON.stringify(json),
       "```",
     ].join("\n");
-    updateResultsFile(path.join(__dirname, "RESULTS.md"), "rooms", section);
+    updateResultsFile(path.join(__dirname, "..", "RESULTS.md"), "rooms", section);
   }
   process.stdout.write(`${textTable(header, rows)}\n\n${JSON.stringify(json)}\n`);
 }
