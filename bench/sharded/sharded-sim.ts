@@ -1,134 +1,143 @@
 /**
  * `npx tsx bench/sharded/sharded-sim.ts [--n 100000] [--latency 20]`: one broadcast to N receivers,
- * direct vs sharded, with the real `$default` handler, shard workers, poster and SDK clients.
+ * direct vs sharded, through the emulator (`fanout` each way) with the real `$default` handler,
+ * shard workers, poster, SDK clients and SQS client.
  *
  * Receivers are simulated, and only here: N = 100,000 sockets cannot exist in one process (the
- * descriptor limit is 20,000, hard), so the emulator's management API (local/services/management-api.ts,
- * with its post latency and a post-rate quota) answers posts to `virtual-{i}` ids and counts each
- * delivery in a sink instead of writing to a socket. The Lambda side runs in a child process
- * (bench/sharded/sharded-host.ts). Prints a table, then the figures as one JSON line.
+ * descriptor limit is 20,000, hard), so the emulator's management API (with its post latency and
+ * post quota) hands posts to `virtual-{i}` ids to a sink (bench/sharded/sink.ts, the
+ * `virtualReceivers` seam) that counts each delivery instead of writing to a socket. `$default`
+ * runs in a child process (bench/sharded/sharded-host.ts, the `handlers` seam); the shard workers
+ * in the emulator's Lambda threads. Prints a table, then the figures as one JSON line.
  */
-import { createServer, type Server } from "node:http";
-import { performance } from "node:perf_hooks";
+import { once } from "node:events";
 import { parseArgs } from "node:util";
-import { createManagementApi, managementConnectionId } from "../../local/services/management-api";
-import { closeServer, listen } from "../../local/net/http";
-import { createTokenBucket } from "../../local/gateway/token-bucket";
+import WebSocket from "ws";
+import { startEmulator, type Emulator } from "../../local/emulator";
+import type { Handlers } from "../../runtime/routes/handlers";
 import type { FanOutMode } from "../../runtime/config/checks";
-import { forkChild } from "../shared/child";
-import type { SimReply, SimRequest } from "./sharded-host";
+import { toEnvironment } from "../../runtime/host/lambda";
+import { forkChild, type Child } from "../shared/child";
+import type { DefaultReport, SimReply, SimRequest } from "./sharded-host";
+import { Sink, type SinkResult } from "./sink";
 
-const STAGE = "sim";
 /** API Gateway's default account-level throttle, which PostToConnection calls count against. */
 const QUOTA = { rate: 10_000, burst: 5_000 };
 const CONCURRENCY = 64;
 const SHARD_SIZE = 1000;
-/** Enough workers to reach the quota: workers × concurrency / latency ≥ quota. */
+/** The SQS stand-in's 10 concurrent worker invocations reach the quota: workers × concurrency / latency ≥ quota. */
 const WORKERS = 10;
-// Every post is answered only after its frame is counted, so once the handler side is done the
-// count is final; this only bounds a run that loses posts.
-const QUIET_MS = 5000;
+const REGION = "us-east-1";
 
-interface Sink {
-  server: Server;
-  endpoint: string;
-  /** Starts counting a new broadcast; resolves when every receiver got it or deliveries stop. */
-  broadcast(): { done: Promise<SinkResult> };
-}
+// Node 22.19 added it, after the @types/node in use; `npm run` runs the project's Node 22.
+type ThreadCpuUsage = (previous?: NodeJS.CpuUsage) => NodeJS.CpuUsage;
+const threadCpuUsage = (process as NodeJS.Process & { threadCpuUsage?: ThreadCpuUsage }).threadCpuUsage?.bind(process);
 
-interface SinkResult {
-  delivered: number;
-  duplicates: number;
-  /** From `broadcast()` to the last first-time delivery. */
-  lastDeliveryMs: number;
+interface EmulatorCounts {
+  workerInvocations: number;
+  workerFailedPosts: number;
   throttled: number;
-  withId: number;
 }
 
-async function startSink(n: number, latencyMs: number): Promise<Sink> {
-  let counts = new Uint8Array(n);
-  let result: SinkResult = { delivered: 0, duplicates: 0, lastDeliveryMs: 0, throttled: 0, withId: 0 };
-  let started = 0;
-  let lastActivity = 0;
-  const receiverIndex = (id: string) => (/^virtual-\d+$/.test(id) ? Number(id.slice(8)) : -1);
-  const quota = createTokenBucket(QUOTA.rate, QUOTA.burst, () => performance.now());
-  const management = createManagementApi({
-    gateway: {
-      send(connectionId, body) {
-        const index = receiverIndex(connectionId);
-        if (index < 0 || index >= n) return "gone";
-        lastActivity = performance.now();
-        if (counts[index]++ > 0) result.duplicates++;
-        else {
-          result.delivered++;
-          result.lastDeliveryMs = lastActivity - started;
-          if (body.includes('"_id":')) result.withId++;
-        }
-        return "sent";
-      },
-      describe: () => undefined,
-      disconnect: () => false,
-    },
-    postQuota: () => quota,
-    log: () => result.throttled++,
-  }, { postLatencyMs: latencyMs });
-  const server = createServer((req, res) => {
-    const id = managementConnectionId(new URL(req.url ?? "/", "http://sink").pathname, STAGE);
-    if (id === undefined) return void res.writeHead(404).end();
-    management(req, res, id).catch((err: unknown) => res.destroy(err instanceof Error ? err : undefined));
-  });
-  server.keepAliveTimeout = 60_000;
-  const port = await listen(server, 0, "127.0.0.1");
-  return {
-    server,
-    endpoint: `http://127.0.0.1:${port}/${STAGE}`,
-    broadcast() {
-      counts = new Uint8Array(n);
-      result = { delivered: 0, duplicates: 0, lastDeliveryMs: 0, throttled: 0, withId: 0 };
-      started = performance.now();
-      lastActivity = started;
-      const done = new Promise<SinkResult>((resolve) => {
-        const check = setInterval(() => {
-          if (result.delivered === n || performance.now() - lastActivity > QUIET_MS) {
-            clearInterval(check);
-            resolve({ ...result });
-          }
-        }, 20);
-      });
-      return { done };
-    },
+export interface SimRow extends SinkResult, Omit<DefaultReport, "failedPosts"> {
+  mode: FanOutMode;
+  workerInvocations: number;
+  failedPosts: number;
+  throttled: number;
+  deadLetters: number;
+  /** `$default`'s process, plus the emulator's threads other than its main one (the Lambda threads). */
+  cpuMs: number;
+}
+
+/**
+ * Routes every handler to the child, one request per invocation. The child answers in the order
+ * its work ends, and the child's replies are matched in the order they were asked for, so
+ * `settled()` must resolve before anything else is asked.
+ */
+function childHandlers(host: Child<SimRequest, SimReply>): { handlers: Handlers; settled: () => Promise<unknown> } {
+  let last: Promise<unknown> = Promise.resolve();
+  const invoke = (route: keyof Handlers) => (event: Parameters<Handlers["message"]>[0]) => {
+    const reply = host.request({ kind: "invoke", route, event }) as Promise<Awaited<ReturnType<Handlers["message"]>>>;
+    last = reply;
+    return reply;
+  };
+  return { handlers: { connect: invoke("connect"), disconnect: invoke("disconnect"), message: invoke("message") }, settled: () => last };
+}
+
+function countLines(counts: EmulatorCounts): (line: string) => void {
+  return (line) => {
+    if (line.includes('"emulator":"throttled"')) counts.throttled++;
+    else if (line.includes('"route":"shard"')) {
+      counts.workerInvocations++;
+      counts.workerFailedPosts += (JSON.parse(line) as { failed?: number }).failed ?? 0;
+    } else if (/"emulator":"(handlerError|httpError)"/.test(line)) process.stderr.write(`${line}\n`);
   };
 }
 
-export interface SimRow extends SinkResult, SimReply {
-  mode: FanOutMode;
+function runtimeEnvironment(emulator: Emulator, mode: FanOutMode): Record<string, string> {
+  const environment = toEnvironment({
+    tableName: emulator.tableName,
+    dynamoEndpoint: emulator.dynamoEndpoint,
+    managementEndpoint: emulator.managementEndpoint,
+    fanOutConcurrency: CONCURRENCY,
+    fanout: mode,
+    shardQueueUrl: emulator.shardQueueUrl,
+    sqsEndpoint: emulator.shardQueueUrl === undefined ? undefined : new URL(emulator.shardQueueUrl).origin,
+    shardSize: SHARD_SIZE,
+  });
+  return { ...environment, AWS_REGION: REGION };
 }
 
-async function simulate(sink: Sink, request: SimRequest): Promise<SimRow> {
+async function simulate(mode: FanOutMode, n: number, latencyMs: number, mainThreadCpu: ThreadCpuUsage): Promise<SimRow> {
+  const sink = new Sink(n);
+  const counts: EmulatorCounts = { workerInvocations: 0, workerFailedPosts: 0, throttled: 0 };
   const host = forkChild<SimRequest, SimReply>("sharded/sharded-host.ts");
+  const child = childHandlers(host);
+  const emulator = await startEmulator(
+    { port: 0, fanout: mode, shardSize: SHARD_SIZE, fanOutConcurrency: CONCURRENCY, postRate: QUOTA.rate, postBurst: QUOTA.burst, log: countLines(counts) },
+    { handlers: child.handlers, postLatencyMs: latencyMs, virtualReceivers: sink.receive },
+  );
   try {
-    const { done } = sink.broadcast();
-    const reply = await host.request(request);
-    return { mode: request.mode, ...(await done), ...reply };
+    await host.request({ kind: "start", environment: runtimeEnvironment(emulator, mode), n });
+    const sender = new WebSocket(emulator.endpoint.replace("//localhost:", "//127.0.0.1:"));
+    await once(sender, "open");
+    sink.sender = emulator.connectionIds()[0];
+    const cpu = process.cpuUsage();
+    const mainThread = mainThreadCpu();
+    const delivered = sink.broadcast();
+    sender.send('{"type":"chat","text":"to everyone"}');
+    const result = await delivered;
+    // `$default` returns after its last post is answered, so after the sink counted it.
+    await child.settled();
+    const report = (await host.request({ kind: "report" })) as DefaultReport;
+    await workersDone(counts, report.shards);
+    const total = process.cpuUsage(cpu);
+    const main = mainThreadCpu(mainThread);
+    const lambdaThreadsMs = (total.user + total.system - main.user - main.system) / 1000;
+    sender.close();
+    await once(sender, "close");
+    return {
+      mode,
+      ...result,
+      ...report,
+      workerInvocations: counts.workerInvocations,
+      failedPosts: report.failedPosts + counts.workerFailedPosts,
+      throttled: counts.throttled,
+      deadLetters: emulator.deadLetters().length,
+      cpuMs: report.cpuMs + lambdaThreadsMs,
+    };
   } finally {
+    await emulator.close();
     await host.finish();
   }
 }
 
-async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { n: { type: "string", default: "100000" }, latency: { type: "string", default: "20" } } });
-  const n = Number(values.n);
-  const latencyMs = Number(values.latency);
-  const sink = await startSink(n, latencyMs);
-  const rows: SimRow[] = [];
-  try {
-    for (const mode of ["direct", "sharded"] as const) {
-      process.stderr.write(`[sim] ${mode}: N=${n}, L=${latencyMs} ms, quota ${QUOTA.rate}/s burst ${QUOTA.burst}...\n`);
-      rows.push(await simulate(sink, { mode, n, concurrency: CONCURRENCY, shardSize: SHARD_SIZE, workers: WORKERS, endpoint: sink.endpoint }));
-    }
-  } finally {
-    await closeServer(sink.server);
-  }
+/** Waits for the workers' last log lines (each shard job's invocation logs once it is done; retries log again). */
+async function workersDone(counts: EmulatorCounts, shards: number): Promise<void> {
+  for (let waited = 0; counts.workerInvocations < shards && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+function printRows(rows: SimRow[]): void {
   const header = ["mode", "last delivery s", "$default s", "delivered", "duplicates", "with _id", "429s", "worker invocations", "failed posts", "dead letters", "Lambda-side CPU s"];
   console.log(header.join(" | "));
   for (const row of rows) {
@@ -137,6 +146,19 @@ async function main(): Promise<void> {
       [row.mode, s(row.lastDeliveryMs), s(row.defaultMs), row.delivered, row.duplicates, row.withId, row.throttled, row.workerInvocations, row.failedPosts, row.deadLetters, s(row.cpuMs)].join(" | "),
     );
   }
+}
+
+async function main(): Promise<void> {
+  if (!threadCpuUsage) throw new Error(`the Lambda-side CPU figure needs process.threadCpuUsage (Node 22.19 or later; this is ${process.version}): run it with npm run bench:sharded`);
+  const { values } = parseArgs({ options: { n: { type: "string", default: "100000" }, latency: { type: "string", default: "20" } } });
+  const n = Number(values.n);
+  const latencyMs = Number(values.latency);
+  const rows: SimRow[] = [];
+  for (const mode of ["direct", "sharded"] as const) {
+    process.stderr.write(`[sim] ${mode}: N=${n}, L=${latencyMs} ms, quota ${QUOTA.rate}/s burst ${QUOTA.burst}...\n`);
+    rows.push(await simulate(mode, n, latencyMs, threadCpuUsage));
+  }
+  printRows(rows);
   console.log(JSON.stringify({ n, latencyMs, quota: QUOTA, concurrency: CONCURRENCY, shardSize: SHARD_SIZE, workers: WORKERS, rows }));
 }
 
