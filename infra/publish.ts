@@ -1,12 +1,14 @@
 /**
  * Server-side publish: the `publish` function behind a Lambda function URL with `AWS_IAM` auth,
- * so only signed requests of principals allowed `lambda:InvokeFunctionUrl` reach it.
+ * so only signed requests of principals allowed both `lambda:InvokeFunctionUrl` and
+ * `lambda:InvokeFunction` reach it (function URLs created since October 2025 need both).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { toEnvironment } from "../runtime/host/lambda";
 import type { StackConfig } from "./config";
 import { createPublishFunction, type PublishFunction } from "./functions";
+import { functionNames } from "./names";
 import { publishPolicy } from "./policies";
 import type { ShardQueues } from "./shards";
 
@@ -16,17 +18,22 @@ export interface PublisherArgs {
   /** The stack config and (sharded mode) queue variables `$default` gets. */
   environment: Record<string, pulumi.Input<string>>;
   shardQueues?: ShardQueues;
-  stack: Pick<StackConfig, "architecture" | "lambdaMemoryMb" | "lambdaTimeoutSeconds" | "logRetentionDays" | "bundleAwsSdk" | "stageName">;
+  stack: Pick<StackConfig, "architecture" | "lambdaMemoryMb" | "lambdaTimeoutSeconds" | "logRetentionDays" | "bundleAwsSdk" | "tableKmsKeyArn" | "stageName">;
+}
+
+/** The stage's management API, `https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`: the API's `wss:` endpoint over HTTPS. */
+export function managementEndpointOf(api: aws.apigatewayv2.Api, stageName: pulumi.Input<string>): pulumi.Output<string> {
+  return pulumi.interpolate`${api.apiEndpoint.apply((url) => url.replace(/^wss:/, "https:"))}/${stageName}`;
 }
 
 export function createPublisher(name: string, args: PublisherArgs, parent: pulumi.Resource): { fn: PublishFunction; url: aws.lambda.FunctionUrl } {
   const { table, api, stack } = args;
   // A function URL event names no WebSocket API, so the stage's management API is configured.
-  const managementEndpoint = pulumi.interpolate`${api.apiEndpoint.apply((url) => url.replace(/^wss:/, "https:"))}/${stack.stageName}`;
+  const managementEndpoint = managementEndpointOf(api, stack.stageName);
+  const names = functionNames(name, "publish");
   const fn = createPublishFunction(
-    `${name}-publish`,
+    names,
     {
-      functionName: `${name}-publish`,
       environment: { ...args.environment, ...toEnvironment<pulumi.Input<string>>({ managementEndpoint }) },
       policy: (logGroupArn) =>
         publishPolicy({ tableArn: table.arn, logGroupArn, apiExecutionArn: api.executionArn, stageName: stack.stageName, shardQueueArn: args.shardQueues?.queue.arn }),
@@ -34,6 +41,6 @@ export function createPublisher(name: string, args: PublisherArgs, parent: pulum
     },
     parent,
   );
-  const url = new aws.lambda.FunctionUrl(`${name}-publish-url`, { functionName: fn.name, authorizationType: "AWS_IAM" }, { parent });
+  const url = new aws.lambda.FunctionUrl(`${names.function}-url`, { functionName: fn.name, authorizationType: "AWS_IAM" }, { parent });
   return { fn, url };
 }

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { SHARD_MAX_RECEIVE_COUNT } from "../runtime/delivery/shard-jobs";
 import type { StackConfig } from "./config";
 import { createShardWorkerFunction, type ShardWorkerFunction } from "./functions";
+import { functionNames, stackNames } from "./names";
 import { shardWorkerPolicy } from "./policies";
 
 export interface ShardQueues {
@@ -14,21 +15,44 @@ export interface ShardQueues {
   deadLetterQueue: aws.sqs.Queue;
 }
 
+/** SQS's bounds on a queue's message retention, in seconds (1 minute to 14 days). */
+const SQS_RETENTION_SECONDS = { min: 60, max: 1209600 } as const;
+/** AWS's advice for a Lambda event source: a visibility timeout of at least six times the function timeout. */
+const VISIBILITY_PER_TIMEOUT = 6;
+
+/** How long a received job stays hidden from the other workers. */
+export function shardVisibilitySeconds(workerTimeoutSeconds: number): number {
+  return VISIBILITY_PER_TIMEOUT * workerTimeoutSeconds;
+}
+
+/**
+ * A job that fails every time is dead-lettered at its receive after the last, about
+ * maxReceiveCount × visibility after it was sent; a standard queue counts retention from that first
+ * send, so retention must outlast it or the job expires unseen and the dead-letter alarm never
+ * fires. One visibility more is the margin for the poll that moves it. Never under an hour (a
+ * broadcast later than that is no longer worth delivering, but a shorter life would only drop jobs
+ * a backlog delays).
+ */
+export function shardRetentionSeconds(workerTimeoutSeconds: number): number {
+  const deadLetteredBy = (SHARD_MAX_RECEIVE_COUNT + 1) * shardVisibilitySeconds(workerTimeoutSeconds);
+  return Math.min(SQS_RETENTION_SECONDS.max, Math.max(3600, deadLetteredBy));
+}
+
 export function createShardQueues(name: string, stack: Pick<StackConfig, "shardWorkerTimeoutSeconds">, parent: pulumi.Resource): ShardQueues {
+  const { shardQueue, deadLetterQueue: deadLetterQueueName } = stackNames(name);
   const deadLetterQueue = new aws.sqs.Queue(
-    `${name}-shards-dlq`,
-    // Two weeks, SQS's longest: time to look at what failed.
-    { name: `${name}-shards-dlq`, messageRetentionSeconds: 1209600, sqsManagedSseEnabled: true },
+    deadLetterQueueName,
+    // SQS's longest: a standard queue keeps a dead-lettered job's first enqueue time, so its two
+    // weeks count from then; at most shardRetentionSeconds of them are spent before it arrives.
+    { name: deadLetterQueueName, messageRetentionSeconds: SQS_RETENTION_SECONDS.max, sqsManagedSseEnabled: true },
     { parent },
   );
   const queue = new aws.sqs.Queue(
-    `${name}-shards`,
+    shardQueue,
     {
-      name: `${name}-shards`,
-      // AWS's advice for a Lambda event source: at least six times the function timeout.
-      visibilityTimeoutSeconds: 6 * stack.shardWorkerTimeoutSeconds,
-      // A broadcast an hour late is no longer worth delivering.
-      messageRetentionSeconds: 3600,
+      name: shardQueue,
+      visibilityTimeoutSeconds: shardVisibilitySeconds(stack.shardWorkerTimeoutSeconds),
+      messageRetentionSeconds: shardRetentionSeconds(stack.shardWorkerTimeoutSeconds),
       sqsManagedSseEnabled: true,
       redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: deadLetterQueue.arn, maxReceiveCount: SHARD_MAX_RECEIVE_COUNT }),
     },
@@ -44,7 +68,7 @@ export interface ShardWorkerArgs {
   environment: Record<string, pulumi.Input<string>>;
   stack: Pick<
     StackConfig,
-    "architecture" | "lambdaMemoryMb" | "logRetentionDays" | "bundleAwsSdk" | "stageName" | "shardWorkers" | "shardWorkerTimeoutSeconds" | "shardWorkerReservedConcurrency"
+    "architecture" | "lambdaMemoryMb" | "logRetentionDays" | "bundleAwsSdk" | "tableKmsKeyArn" | "stageName" | "shardWorkers" | "shardWorkerTimeoutSeconds" | "shardWorkerReservedConcurrency"
   >;
 }
 
@@ -54,10 +78,10 @@ export interface ShardWorkerArgs {
  */
 export function createShardWorker(name: string, args: ShardWorkerArgs, parent: pulumi.Resource): { fn: ShardWorkerFunction; mapping: aws.lambda.EventSourceMapping } {
   const { queues, table, api, stack } = args;
+  const names = functionNames(name, "shards");
   const fn = createShardWorkerFunction(
-    `${name}-shards`,
+    names,
     {
-      functionName: `${name}-shards`,
       environment: args.environment,
       policy: (logGroupArn) =>
         shardWorkerPolicy({ tableArn: table.arn, logGroupArn, apiExecutionArn: api.executionArn, stageName: stack.stageName, shardQueueArn: queues.queue.arn }),
@@ -69,7 +93,7 @@ export function createShardWorker(name: string, args: ShardWorkerArgs, parent: p
     parent,
   );
   const mapping = new aws.lambda.EventSourceMapping(
-    `${name}-shards-source`,
+    `${names.function}-source`,
     {
       eventSourceArn: queues.queue.arn,
       functionName: fn.arn,

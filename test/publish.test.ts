@@ -100,7 +100,7 @@ eachMode(test, "refusals: 405 with Allow, 413 over 128 KiB or over maxMessageByt
   for (const room of ["has space", "x".repeat(65), "a/b", "ümlaut"]) {
     const bad = await publishTo(emulator.publishUrl, "hi", room);
     t.is(bad.status, 400, room);
-    t.deepEqual(bad.json, { _error: { code: "InvalidRoom", message: "room must be 1 to 64 characters from A-Z a-z 0-9 _ . : -" } });
+    t.deepEqual(bad.json, { _error: { code: "InvalidRoom", message: "room must be 1-64 characters of A-Z a-z 0-9 _ . : -" } });
   }
   // Nothing reached the client: the next frame it gets is a marker posted now.
   await expectNothingBefore(t, emulator, client);
