@@ -12,7 +12,7 @@ import { functionUrlEvent } from "../../local/services/publish-endpoint";
 import { LOCAL_AWS } from "../../local/services/dynalite-store";
 import type { WebSocketEvent } from "../../runtime/contract/websocket-event";
 import type { FunctionUrlEvent } from "../../runtime/contract/function-url-event";
-import { ENV } from "../../runtime/host/lambda";
+import { ENV } from "../../runtime/config/environment";
 import { ROOT, runProgram, type ProgramReport } from "../../harness/program-run";
 import { startBenchEmulator } from "../shared/bench-emulator";
 

@@ -12,8 +12,8 @@ import { messageEvent, type ConnectionContext } from "../../local/gateway/event-
 import { LOCAL_AWS } from "../../local/services/dynalite-store";
 import { createDynamoConnectionStore, listRoom, type ConnectionStore } from "../../runtime/store/connection-store";
 import { DEFAULT_ROOM } from "../../runtime/contract/rooms";
-import { ENV } from "../../runtime/host/lambda";
-import { RANGES } from "../../runtime/config/checks";
+import { ENV } from "../../runtime/config/environment";
+import { SETTINGS } from "../../runtime/config/settings";
 import { startBenchEmulator } from "../shared/bench-emulator";
 import type { Child } from "../shared/child";
 import type { HostReply, HostRequest } from "./lambda-host";
@@ -147,7 +147,7 @@ export async function withRig(host: Host, options: RigOptions, body: (rig: Rig) 
 // The sockets behind deleted rows are still open: put their rows back so the next run has all N.
 async function restoreRows(store: ConnectionStore, ids: string[]): Promise<void> {
   const now = Date.now();
-  const expiresAt = Math.floor(now / 1000) + RANGES.connectionTtlSeconds.default;
+  const expiresAt = Math.floor(now / 1000) + SETTINGS.connectionTtlSeconds.default;
   // 32 writes at a time: a baseline run can delete thousands of rows, and one at a time takes seconds.
   for (let at = 0; at < ids.length; at += 32) {
     await Promise.all(ids.slice(at, at + 32).map((connectionId) => store.put({ connectionId, connectedAt: now, expiresAt, room: DEFAULT_ROOM })));

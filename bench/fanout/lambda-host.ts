@@ -7,7 +7,8 @@
 import { performance } from "node:perf_hooks";
 import type { RouteHandler, WebSocketEvent } from "../../runtime/contract/websocket-event";
 import type { InvocationLog } from "../../runtime/routes/deps";
-import { createHandlers, readRuntimeConfig } from "../../runtime/host/lambda";
+import { createHandlers } from "../../runtime/host/lambda";
+import { readRuntimeConfig } from "../../runtime/config/environment";
 import { makeBaselineHandler, type BaselineLog, type BaselineOptions } from "./baseline";
 import { createRawHttpPosterFactory } from "./raw-http-poster";
 

@@ -14,7 +14,7 @@ import type { Emulator } from "../../local/emulator";
 import { LOCAL_AWS } from "../../local/services/dynalite-store";
 import { createDynamoConnectionStore, listRoom } from "../../runtime/store/connection-store";
 import { DEFAULT_ROOM } from "../../runtime/contract/rooms";
-import type { FanOutMode } from "../../runtime/config/checks";
+import type { FanOutMode } from "../../runtime/config/settings";
 import { startBenchEmulator } from "../shared/bench-emulator";
 import { openSocket } from "../e2e/e2e-clients";
 

@@ -13,7 +13,7 @@
  */
 import type WebSocket from "ws";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { FanOutMode } from "../../runtime/config/checks";
+import type { FanOutMode } from "../../runtime/config/settings";
 import { frameText } from "../../harness/frames";
 import { startBenchEmulator, type BenchEmulator } from "../shared/bench-emulator";
 import { openSocket } from "../e2e/e2e-clients";

@@ -8,9 +8,10 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { CONNECTION_TABLE, createDynamoConnectionStore, listRoom, type ConnectionRecord, type ConnectionStore } from "../../runtime/store/connection-store";
 import type { InvocationLog } from "../../runtime/routes/deps";
-import { RANGES } from "../../runtime/config/checks";
+import { SETTINGS } from "../../runtime/config/settings";
 import type { Poster } from "../../runtime/delivery/poster";
-import { createHandlers, readRuntimeConfig, toEnvironment } from "../../runtime/host/lambda";
+import { createHandlers } from "../../runtime/host/lambda";
+import { readRuntimeConfig, toEnvironment } from "../../runtime/config/environment";
 import { messageEvent } from "../../local/gateway/event-builders";
 import { LOCAL_AWS, ensureConnectionTable } from "../../local/services/dynalite-store";
 
@@ -79,7 +80,7 @@ async function plant(doc: DynamoDBDocumentClient, tableName: string, rows: Conne
 }
 
 export function rowsOf(rooms: Array<{ room: string; size: number }>): ConnectionRecord[] {
-  const expiresAt = Math.floor(Date.now() / 1000) + RANGES.connectionTtlSeconds.default;
+  const expiresAt = Math.floor(Date.now() / 1000) + SETTINGS.connectionTtlSeconds.default;
   // Ids as long as AWS's (16 characters), so item sizes are those of a real table.
   let n = 0;
   return rooms.flatMap(({ room, size }) =>

@@ -11,7 +11,8 @@ import { DEFAULT_ROOM } from "../../runtime/contract/rooms";
 import type { InvocationLog } from "../../runtime/routes/deps";
 import type { Handlers } from "../../runtime/routes/handlers";
 import type { ConnectionStore } from "../../runtime/store/connection-store";
-import { createHandlers, readRuntimeConfig } from "../../runtime/host/lambda";
+import { createHandlers } from "../../runtime/host/lambda";
+import { readRuntimeConfig } from "../../runtime/config/environment";
 
 export type SimRequest =
   /** Builds the handlers; `n` receivers' ids are the sender's, then `virtual-1` … `virtual-{n-1}`. */

@@ -7,7 +7,7 @@
 import { startEmulator, type Emulator } from "../../local/emulator";
 import type { EmulatorOptions } from "../../local/options";
 import type { EmulatorSeams } from "../../local/seams";
-import { RANGES } from "../../runtime/config/checks";
+import { SETTINGS } from "../../runtime/config/settings";
 
 export interface BenchEmulator extends Emulator {
   /** `ws://127.0.0.1:PORT/STAGE` */
@@ -21,8 +21,8 @@ export async function startBenchEmulator(options: EmulatorOptions, progress: (li
   };
   const emulator = await startEmulator({
     port: 0,
-    throttleRateLimit: RANGES.throttleRateLimit.max,
-    throttleBurstLimit: RANGES.throttleBurstLimit.max,
+    throttleRateLimit: SETTINGS.throttleRateLimit.max,
+    throttleBurstLimit: SETTINGS.throttleBurstLimit.max,
     ...options,
     log,
   }, seams);

@@ -9,7 +9,7 @@ import * as path from "node:path";
 import type { ExecutionContext } from "ava";
 import type { HandlerResult, RouteHandler, WebSocketEvent } from "../../runtime/contract/websocket-event";
 import type { Handlers } from "../../runtime/routes/handlers";
-import { ENV } from "../../runtime/host/lambda";
+import { ENV } from "../../runtime/config/environment";
 import { LOCAL_AWS } from "../../local/services/dynalite-store";
 import { closeAll, connectMany, within } from "./clients";
 import { startTestEmulator } from "./emulator";
