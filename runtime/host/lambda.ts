@@ -6,7 +6,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { createDynamoConnectionStore } from "../store/connection-store";
+import { createDynamoConnectionStore, type ConnectionStore } from "../store/connection-store";
 import type { HandlerDeps, InvocationLog } from "../routes/deps";
 import { makeHandlers, type Handlers } from "../routes/handlers";
 import type { FunctionUrlHandler } from "../contract/function-url-event";
@@ -28,6 +28,8 @@ export interface HostOverrides {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Replaces the SDK poster: the bench measures the same handler posting over bare HTTP. */
   posterFor?: (endpoint: string) => Poster;
+  /** Replaces the DynamoDB connection list: the sharded benchmark's 100,000 receivers have no rows. */
+  store?: ConnectionStore;
   /** `$connect`'s token check (runtime/host/connect.ts builds it); required when a JWT setting is on. */
   verifyToken?: TokenVerifier;
 }
@@ -74,7 +76,7 @@ function createDeps(config: RuntimeConfig, overrides: HostOverrides): HandlerDep
   const doc = DynamoDBDocumentClient.from(dynamo);
   const now = overrides.now ?? Date.now;
   return {
-    store: rememberRooms(createDynamoConnectionStore(doc, { tableName: config.tableName, pageLimit: config.scanPageLimit }), { ...ROOM_MEMORY, now }),
+    store: overrides.store ?? rememberRooms(createDynamoConnectionStore(doc, { tableName: config.tableName, pageLimit: config.scanPageLimit }), { ...ROOM_MEMORY, now }),
     posterFor:
       overrides.posterFor ??
       createPosterFactory({

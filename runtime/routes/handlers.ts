@@ -83,7 +83,7 @@ function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
  * for an identified sender), then broadcast to that room (runtime/delivery/broadcast.ts): direct
  * posts, or shard jobs for the workers. A read-only connection's data frames reach nobody.
  */
-export function makeMessageHandler(deps: HandlerDeps): RouteHandler {
+function makeMessageHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
     const { connectionId: sender, requestTimeEpoch: now, messageId, requestId } = event.requestContext;
     const endpoint = endpointOf(deps, event);

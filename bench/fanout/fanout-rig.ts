@@ -7,15 +7,15 @@ import { readdirSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { AdjustablePostQuota } from "../local/seams";
-import { messageEvent, type ConnectionContext } from "../local/gateway/event-builders";
-import { LOCAL_AWS } from "../local/services/dynalite-store";
-import { createDynamoConnectionStore, listRoom, type ConnectionStore } from "../runtime/store/connection-store";
-import { DEFAULT_ROOM } from "../runtime/contract/rooms";
-import { ENV } from "../runtime/config/environment";
-import { SETTINGS } from "../runtime/config/settings";
-import { startBenchEmulator } from "./bench-emulator";
-import type { Child } from "./child";
+import { AdjustablePostQuota } from "../../local/seams";
+import { messageEvent, type ConnectionContext } from "../../local/gateway/event-builders";
+import { LOCAL_AWS } from "../../local/services/dynalite-store";
+import { createDynamoConnectionStore, listRoom, type ConnectionStore } from "../../runtime/store/connection-store";
+import { DEFAULT_ROOM } from "../../runtime/contract/rooms";
+import { ENV } from "../../runtime/config/environment";
+import { SETTINGS } from "../../runtime/config/settings";
+import { startBenchEmulator } from "../shared/bench-emulator";
+import type { Child } from "../shared/child";
 import type { HostReply, HostRequest } from "./lambda-host";
 import { createReceiverPool } from "./receiver-pool";
 
@@ -44,7 +44,7 @@ const FENCE_TIMEOUT_MS = 60_000;
 /** Ours; ours posting over bare HTTP instead of the SDK (the floor); the original design. */
 type HandlerKind = "ours" | "floor" | "baseline";
 
-/** The Lambda-side process (bench/lambda-host.ts). */
+/** The Lambda-side process (bench/fanout/lambda-host.ts). */
 export type Host = Child<HostRequest, HostReply>;
 
 export interface Rig {

@@ -4,13 +4,13 @@
  * non-zero when anything was lost or duplicated. `-- --clients N --burst B --rounds R` resizes it.
  *
  * `npm run load -- --soak SECONDS [--clients N --rate R --message-bytes B]`: steady traffic with
- * one never-reading client instead (bench/soak-run.ts), memory sampled each second; exits
+ * one never-reading client instead (bench/load/soak-run.ts), memory sampled each second; exits
  * non-zero when memory keeps growing or anything was lost or duplicated.
  */
 import { parseArgs } from "node:util";
 import { runLoad } from "./load-run";
 import { runSoak } from "./soak-run";
-import { checkInteger } from "../runtime/config/checks";
+import { checkInteger } from "../../runtime/config/checks";
 
 const { values } = parseArgs({
   options: {

@@ -6,10 +6,10 @@
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { CONNECTION_TABLE } from "../runtime/store/connection-store";
-import type { RouteHandler } from "../runtime/contract/websocket-event";
-import { transformMessage } from "../runtime/contract/message";
-import { SETTINGS } from "../runtime/config/settings";
+import { CONNECTION_TABLE } from "../../runtime/store/connection-store";
+import type { RouteHandler } from "../../runtime/contract/websocket-event";
+import { transformMessage } from "../../runtime/contract/message";
+import { SETTINGS } from "../../runtime/config/settings";
 
 export interface BaselineOptions {
   tableName: string;

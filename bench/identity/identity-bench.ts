@@ -11,15 +11,15 @@ import * as http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { SignJWT, exportJWK, generateKeyPair } from "jose";
-import { connectEvent, newAwsId } from "../local/gateway/event-builders";
-import { closeServer, listen } from "../local/net/http";
-import { createTokenVerifier, type TokenVerifier } from "../runtime/access/token-verifier";
-import { makeHandlers } from "../runtime/routes/handlers";
-import type { ConnectionStore } from "../runtime/store/connection-store";
-import { ENV } from "../runtime/config/environment";
-import { runProgram } from "../harness/program-run";
-import { runColdStart } from "./cold-bench";
-import { markdownTable, textTable, updateResultsFile } from "./report";
+import { connectEvent, newAwsId } from "../../local/gateway/event-builders";
+import { closeServer, listen } from "../../local/net/http";
+import { createTokenVerifier, type TokenVerifier } from "../../runtime/access/token-verifier";
+import { makeHandlers } from "../../runtime/routes/handlers";
+import type { ConnectionStore } from "../../runtime/store/connection-store";
+import { ENV } from "../../runtime/config/environment";
+import { runProgram } from "../../harness/program-run";
+import { runColdStart } from "../cold-start/cold-bench";
+import { markdownTable, textTable, updateResultsFile } from "../shared/report";
 
 const SECRET = "bench-secret-of-at-least-32-bytes!!";
 const ROUNDS = 7;
@@ -148,7 +148,7 @@ async function main(): Promise<void> {
         JSON.stringify(json),
         "```",
       ].join("\n");
-      updateResultsFile(path.join(__dirname, "RESULTS.md"), "identity", section);
+      updateResultsFile(path.join(__dirname, "..", "RESULTS.md"), "identity", section);
     }
     process.stdout.write(`${textTable(header, table)}\n\n${JSON.stringify(json)}\n`);
   } finally {
