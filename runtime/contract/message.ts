@@ -37,20 +37,42 @@ interface ErrorDetail {
 export type Transformed = { ok: true; outgoing: Outgoing } | { ok: false; code: ErrorCode; frame: string; error: ErrorDetail };
 
 /**
- * Turns a message body into its outgoing copies, or an `_error` frame when it cannot be sent.
- * With `messageId` (sharded fan-out only) every copy also carries `"_id"` after `_now`.
+ * The backend's keys after a client's own, each present only when its feature is on (a field left
+ * undefined is left out), in wire order after `_now` (shared/design.md).
  */
-export function transformMessage(body: string, now: number, maxBytes: number, messageId?: string): Transformed {
-  return stampMessage(body, now, maxBytes, messageId === undefined ? { _now: now } : { _now: now, _id: messageId });
+export interface StampFields {
+  /** A server publish. */
+  server?: true;
+  /** History on: the message's number in its room. */
+  seq?: number;
+  /** Sharded fan-out: the inbound message's id. */
+  id?: string;
+}
+
+/** Wire key of each field, in the order the keys follow `_now`. */
+const STAMP_ORDER: ReadonlyArray<[keyof StampFields, string]> = [
+  ["server", "_server"],
+  ["seq", "_seq"],
+  ["id", "_id"],
+];
+
+function buildStamp(now: number, fields: StampFields): Record<string, unknown> {
+  const stamp: Record<string, unknown> = { _now: now };
+  for (const [field, key] of STAMP_ORDER) if (fields[field] !== undefined) stamp[key] = fields[field];
+  return stamp;
+}
+
+/** Turns a message body into its outgoing copies, or an `_error` frame when it cannot be sent. */
+export function transformMessage(body: string, now: number, maxBytes: number, fields: StampFields = {}): Transformed {
+  return stampMessage(body, now, maxBytes, buildStamp(now, fields));
 }
 
 /**
  * A server-side publish: the copies a client's message would get, stamped `"_server":true` after
- * `_now` (and before `_id` in sharded mode). It has no sender, so every receiver gets `others`.
+ * `_now`. It has no sender, so every receiver gets `others`.
  */
-export function publishMessage(body: string, now: number, maxBytes: number, messageId?: string): Transformed {
-  const stamp = { _now: now, _server: true };
-  return stampMessage(body, now, maxBytes, messageId === undefined ? stamp : { ...stamp, _id: messageId });
+export function publishMessage(body: string, now: number, maxBytes: number, fields: Omit<StampFields, "server"> = {}): Transformed {
+  return transformMessage(body, now, maxBytes, { ...fields, server: true });
 }
 
 function stampMessage(body: string, now: number, maxBytes: number, stamp: Record<string, unknown>): Transformed {

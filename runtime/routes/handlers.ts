@@ -88,7 +88,7 @@ export function makeDefaultHandler(deps: HandlerDeps): RouteHandler {
       return { result: { statusCode: 200 }, entry: answer.entry };
     }
     const id = deps.sharded ? (messageId ?? requestId) : undefined;
-    const transformed = transformMessage(text, now, deps.limits.maxMessageBytes, id);
+    const transformed = transformMessage(text, now, deps.limits.maxMessageBytes, { id });
     if (!transformed.ok) return replyError(transformed.code, transformed.frame);
 
     let room: string | undefined;

@@ -47,7 +47,7 @@ async function publish(deps: PublishDeps, event: FunctionUrlEvent): Promise<Outc
   // Only sharded copies carry `_id` (and only then does broadcastToRoom make shard jobs); the
   // function URL's request id is unique per request.
   const id = deps.sharded ? requestId : undefined;
-  const message = publishMessage(body.toString("utf8"), now, deps.limits.maxMessageBytes, id);
+  const message = publishMessage(body.toString("utf8"), now, deps.limits.maxMessageBytes, { id });
   if (!message.ok) return refuse(message.code === "MessageTooLarge" ? 413 : 400, message.code, message.error.message, {}, message.error.limit);
 
   const outcome = await broadcastToRoom(deps, { room, outgoing: message.outgoing, endpoint: deps.managementEndpoint, messageId: id });
