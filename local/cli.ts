@@ -22,6 +22,7 @@ const NUMERIC_FLAGS: Record<string, { option: NumericOption; help: string }> = {
   "max-lifetime": { option: "maxLifetimeMs", help: "ms before any connection is closed 1001" },
   "max-buffered-bytes": { option: "maxBufferedBytes", help: "bytes queued to one client before it is closed 1008" },
   "shard-size": { option: "shardSize", help: "receivers per shard job (--fanout sharded)" },
+  "history-ttl": { option: "historyTtlSeconds", help: "seconds history keeps a message (--history)" },
 };
 
 const TEXT_FLAGS: Record<string, string> = {
@@ -44,6 +45,7 @@ function usage(): string {
     }),
     ...Object.entries(TEXT_FLAGS).map(([flag, help]) => [`--${flag} VALUE`, help]),
     ["--presence", "post join/leave events with the room's count to the rest of the room"],
+    ["--history", "number messages (_seq) and keep them for {\"_op\":\"history\"} catch-up"],
     ["--help", "show this help"],
   ];
   return ["Usage: npm start -- [flags]", ...rows.map(([flag, help]) => `  ${flag.padEnd(26)}${help}`)].join("\n");
@@ -58,6 +60,7 @@ function parseCommandLine(args: string[], env: NodeJS.ProcessEnv): EmulatorOptio
     options: {
       ...Object.fromEntries(flags.map((flag) => [flag, { type: "string" as const }])),
       presence: { type: "boolean" },
+      history: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -82,6 +85,7 @@ function parseCommandLine(args: string[], env: NodeJS.ProcessEnv): EmulatorOptio
     accessToken: text("token"),
     allowedOrigins: splitList(text("allowed-origins")),
     presence: values.presence === true,
+    history: values.history === true,
   };
 }
 
@@ -108,6 +112,7 @@ function banner(emulator: Emulator, options: EmulatorOptions): string {
     lines.push(`  Fan-out     sharded, ${options.shardSize ?? RANGES.shardSize.default} receivers per job, local queue ${emulator.shardQueueUrl}`);
   }
   if (options.presence) lines.push("  Presence    join/leave events to the rest of each room");
+  if (options.history) lines.push(`  History     _seq on every message, kept ${options.historyTtlSeconds ?? RANGES.historyTtlSeconds.default} s for {"_op":"history"}`);
   lines.push("Press Ctrl+C to stop.");
   return lines.join("\n");
 }

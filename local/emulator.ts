@@ -10,13 +10,13 @@ import { newApiId } from "./gateway/event-builders";
 import { createGateway } from "./gateway/gateway";
 import { startLambdaPool, type LambdaPool } from "./lambda/lambda-pool";
 import { createManagementApi } from "./services/management-api";
-import { resolveOptions, resolvePostQuota, runtimeEnvironment, type EmulatorOptions } from "./options";
+import { HISTORY_TABLE_NAME, resolveOptions, resolvePostQuota, runtimeEnvironment, type EmulatorOptions } from "./options";
 import { createPublishEndpoint } from "./services/publish-endpoint";
 import { closeServer, listen } from "./net/http";
 import { routeRequests } from "./net/server";
 import { startLocalShardQueue, type LocalShardQueue } from "./services/sqs-stand-in";
 import { DEMO_DIR } from "./net/static";
-import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "./services/dynalite-store";
+import { LOCAL_AWS, ensureConnectionTable, ensureHistoryTable, startDynamo } from "./services/dynalite-store";
 import { createTokenBucket } from "./gateway/token-bucket";
 
 export interface Emulator {
@@ -32,6 +32,8 @@ export interface Emulator {
   /** `http://127.0.0.1:DYNAPORT` */
   dynamoEndpoint: string;
   tableName: string;
+  /** History on: the history table's name. */
+  historyTableName?: string;
   /** Sharded mode: the local queue's URL, what `SHARD_QUEUE_URL` is set to. */
   shardQueueUrl?: string;
   /** Sharded mode: shard jobs that failed every delivery (the dead-letter queue). */
@@ -60,6 +62,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   let shardQueue: LocalShardQueue | undefined;
   try {
     await ensureConnectionTable(dynamo.endpoint, resolved.tableName);
+    if (resolved.history) await ensureHistoryTable(dynamo.endpoint, HISTORY_TABLE_NAME);
     port = await listen(http, resolved.port, resolved.host);
     if (resolved.fanout === "sharded") {
       shardQueue = await startLocalShardQueue({
@@ -131,6 +134,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     publishUrl: `${managementEndpoint}/@publish`,
     dynamoEndpoint: dynamo.endpoint,
     tableName: resolved.tableName,
+    historyTableName: resolved.history ? HISTORY_TABLE_NAME : undefined,
     shardQueueUrl: shardQueue?.url,
     deadLetters: () => shardQueue?.deadLetters() ?? [],
     connectionIds: () => gateway.connectionIds(),

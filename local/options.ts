@@ -6,7 +6,7 @@ import type { FunctionUrlHandler } from "../runtime/contract/function-url-event"
 import type { Handlers } from "../runtime/routes/handlers";
 import { SCAN_PAGE_LIMIT, toEnvironment } from "../runtime/host/lambda";
 import type { ShardWorkerHandler } from "../runtime/routes/shard-worker";
-import { RANGES, checkFanOutMode, checkStageName, checkInteger, type FanOutMode, type IntegerRange } from "../runtime/config/checks";
+import { LOCAL_HISTORY_TTL, RANGES, checkFanOutMode, checkStageName, checkInteger, type FanOutMode, type IntegerRange } from "../runtime/config/checks";
 import { AWS_LIMITS } from "./gateway/aws-limits";
 import { LOCAL_AWS } from "./services/dynalite-store";
 
@@ -60,6 +60,10 @@ export interface EmulatorOptions {
   shardSize?: number;
   /** `$connect` and `$disconnect` post join/leave events to the rest of the room (default false). */
   presence?: boolean;
+  /** Data messages are numbered (`_seq`) and stored for `{"_op":"history"}` catch-up (default false). */
+  history?: boolean;
+  /** How long history keeps a message: 1 s to a year (default 86,400; the stack takes 60 s and up). */
+  historyTtlSeconds?: number;
   /** Replaces the handlers built from runtime/host/lambda.ts, e.g. with the code Pulumi would upload. */
   handlers?: Handlers;
   /** Replaces the shard worker built from runtime/host/lambda.ts (sharded mode). */
@@ -100,6 +104,7 @@ const NUMERIC_OPTIONS = {
   maxLifetimeMs: EMULATOR_RANGES.maxLifetimeMs,
   maxBufferedBytes: EMULATOR_RANGES.maxBufferedBytes,
   shardSize: RANGES.shardSize,
+  historyTtlSeconds: LOCAL_HISTORY_TTL,
 } as const satisfies Partial<Record<keyof EmulatorOptions, IntegerRange>>;
 export { NUMERIC_OPTIONS };
 export type NumericOption = keyof typeof NUMERIC_OPTIONS;
@@ -107,11 +112,14 @@ export type NumericOption = keyof typeof NUMERIC_OPTIONS;
 const DEFAULT_HOST = "127.0.0.1";
 const DEFAULT_STAGE = "dev";
 const DEFAULT_TABLE_NAME = "message-broadcast-connections";
+/** The history table's name (history on). */
+const HISTORY_TABLE_NAME = "message-broadcast-history";
+export { HISTORY_TABLE_NAME };
 
 /** The options with every default filled in and every value checked. */
 export type ResolvedOptions = Record<NumericOption, number> &
   Required<Pick<EmulatorOptions, "host" | "stage" | "tableName" | "allowedOrigins" | "fanout">> &
-  Pick<EmulatorOptions, "dataDir" | "accessToken" | "scanPageLimit"> & { presence: boolean };
+  Pick<EmulatorOptions, "dataDir" | "accessToken" | "scanPageLimit"> & { presence: boolean; history: boolean };
 
 /** Fills in defaults and range-checks every option; a bad one throws ConfigError naming it. */
 export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
@@ -130,6 +138,7 @@ export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
     scanPageLimit: options.scanPageLimit === undefined ? undefined : checkInteger("scanPageLimit", options.scanPageLimit, SCAN_PAGE_LIMIT),
     fanout: checkFanOutMode("fanout", options.fanout),
     presence: options.presence ?? false,
+    history: options.history ?? false,
   };
 }
 
@@ -166,6 +175,9 @@ export function runtimeEnvironment(
       sqsEndpoint: endpoints.shardQueue === undefined ? undefined : new URL(endpoints.shardQueue).origin,
       shardSize: options.shardSize,
       presence: options.presence,
+      history: options.history,
+      historyTableName: options.history ? HISTORY_TABLE_NAME : undefined,
+      historyTtlSeconds: options.historyTtlSeconds,
     }),
     AWS_REGION: LOCAL_AWS.region,
   };

@@ -46,9 +46,13 @@ const RANGES = {
   throttleBurstLimit: integerRange(1, 5000, 200, "messages"),
   /** Receivers per shard job (sharded fan-out); a job's ids and message must fit one SQS message. */
   shardSize: integerRange(1, 10000, 1000, "receivers per shard job"),
+  /** History on: how long a message is kept for catch-up (docs/history.md); at most a year. */
+  historyTtlSeconds: integerRange(60, 31536000, 86400, "seconds"),
 } as const satisfies Record<string, IntegerRange>;
+/** historyTtlSeconds as the emulator and the Lambda environment take it: down to 1 s, so tests can see retention pass. */
+const LOCAL_HISTORY_TTL = integerRange(1, RANGES.historyTtlSeconds.max, RANGES.historyTtlSeconds.default, "seconds");
 // Not `export const`: runtime/SERIALIZER.md, rule 1.
-export { RANGES };
+export { LOCAL_HISTORY_TTL, RANGES };
 
 export type RangeName = keyof typeof RANGES;
 

@@ -14,7 +14,8 @@ import { createPosterFactory } from "../delivery/poster-factory";
 import type { Poster } from "../delivery/poster";
 import { makePublishHandler } from "../routes/publish";
 import { rememberRooms } from "../store/room-memory";
-import { ConfigError, checkFanOutMode, checkInteger, checkRange, checkSwitch, integerRange, splitList, type FanOutMode } from "../config/checks";
+import { ConfigError, LOCAL_HISTORY_TTL, checkFanOutMode, checkInteger, checkRange, checkSwitch, integerRange, splitList, type FanOutMode } from "../config/checks";
+import { createDynamoHistoryStore } from "../store/history-store";
 import { createSqsShardQueue } from "../delivery/sqs-shard-queue";
 import { makeShardWorkerHandler, type ShardWorkerHandler } from "../routes/shard-worker";
 
@@ -38,6 +39,9 @@ const ENV = {
   sqsEndpoint: "SQS_ENDPOINT",
   presence: "PRESENCE",
   managementCaFile: "MANAGEMENT_CA_FILE",
+  history: "HISTORY",
+  historyTableName: "HISTORY_TABLE_NAME",
+  historyTtlSeconds: "HISTORY_TTL_SECONDS",
 } as const;
 // Not `export const`: runtime/SERIALIZER.md, rule 1.
 export { ENV, SCAN_PAGE_LIMIT };
@@ -63,6 +67,11 @@ export interface RuntimeConfig {
   presence: boolean;
   /** Local hosts only: a PEM file of certificate authorities trusted for the management endpoint. */
   managementCaFile?: string;
+  /** Data messages are numbered and stored for catch-up (runtime/store/history-store.ts). */
+  history: boolean;
+  /** Required with history: the history table. */
+  historyTableName?: string;
+  historyTtlSeconds: number;
 }
 
 /** Reads and validates the handler configuration; a bad value throws ConfigError naming the variable. */
@@ -74,6 +83,9 @@ export function readRuntimeConfig(env: Record<string, string | undefined>): Runt
   const fanout = checkFanOutMode(ENV.fanout, env[ENV.fanout]);
   const shardQueueUrl = optional(ENV.shardQueueUrl);
   if (fanout === "sharded" && shardQueueUrl === undefined) throw new ConfigError(ENV.shardQueueUrl, "is required when FANOUT_MODE is sharded");
+  const history = checkSwitch(ENV.history, env[ENV.history]);
+  const historyTableName = optional(ENV.historyTableName);
+  if (history && historyTableName === undefined) throw new ConfigError(ENV.historyTableName, "is required when HISTORY is true");
   return {
     tableName,
     maxMessageBytes: checkRange("maxMessageBytes", ENV.maxMessageBytes, env[ENV.maxMessageBytes]),
@@ -91,6 +103,9 @@ export function readRuntimeConfig(env: Record<string, string | undefined>): Runt
     sqsEndpoint: optional(ENV.sqsEndpoint),
     presence: checkSwitch(ENV.presence, env[ENV.presence]),
     managementCaFile: optional(ENV.managementCaFile),
+    history,
+    historyTableName,
+    historyTtlSeconds: checkInteger(ENV.historyTtlSeconds, env[ENV.historyTtlSeconds], LOCAL_HISTORY_TTL),
   };
 }
 
@@ -181,6 +196,10 @@ function createDeps(config: RuntimeConfig, overrides: HostOverrides): HandlerDep
     now,
     log: overrides.log ?? invocationLogger(process.env),
     presence: config.presence,
+    history:
+      config.history && config.historyTableName !== undefined
+        ? createDynamoHistoryStore(doc, { tableName: config.historyTableName, ttlSeconds: config.historyTtlSeconds })
+        : undefined,
   };
 }
 

@@ -10,6 +10,8 @@ import { errorName } from "../contract/errors";
 import { errorFrame, transformMessage, type ErrorCode } from "../contract/message";
 import { classifyFrame } from "../contract/control-frame";
 import { answerControl } from "./control";
+import { storeNumbered } from "./history-append";
+import { historyMessageLimit } from "../contract/history-answer";
 import { announcePresence } from "./presence";
 import { requestedRoom } from "../contract/rooms";
 
@@ -88,7 +90,8 @@ export function makeDefaultHandler(deps: HandlerDeps): RouteHandler {
       return { result: { statusCode: 200 }, entry: answer.entry };
     }
     const id = deps.sharded ? (messageId ?? requestId) : undefined;
-    const transformed = transformMessage(text, now, deps.limits.maxMessageBytes, { id });
+    const maxBytes = deps.history ? historyMessageLimit(deps.limits.maxMessageBytes) : deps.limits.maxMessageBytes;
+    const transformed = transformMessage(text, now, maxBytes, { id });
     if (!transformed.ok) return replyError(transformed.code, transformed.frame);
 
     let room: string | undefined;
@@ -102,9 +105,18 @@ export function makeDefaultHandler(deps: HandlerDeps): RouteHandler {
       return replyError("NotConnected", errorFrame("NotConnected", message, now));
     }
 
-    const outcome = await broadcastToRoom(deps, { room, sender, outgoing: transformed.outgoing, endpoint, messageId: id });
-    if (outcome.ok) return { result: { statusCode: 200 }, entry: outcome.counts };
-    return replyError("Unavailable", errorFrame("Unavailable", unavailableMessage(outcome), now), outcome.counts);
+    let outgoing = transformed.outgoing;
+    let seq: number | undefined;
+    if (deps.history) {
+      const numbered = await storeNumbered(deps.history, { room, sender, now }, (next) => transformMessage(text, now, maxBytes, { seq: next, id }));
+      if (!numbered.ok) return replyError(numbered.code, numbered.frame);
+      ({ outgoing, seq } = numbered);
+    }
+
+    const outcome = await broadcastToRoom(deps, { room, sender, outgoing, endpoint, messageId: id });
+    const entry = seq === undefined ? outcome.counts : { ...outcome.counts, seq };
+    if (outcome.ok) return { result: { statusCode: 200 }, entry };
+    return replyError("Unavailable", errorFrame("Unavailable", unavailableMessage(outcome), now), entry);
   });
 }
 
