@@ -11,6 +11,7 @@ import type { StackConfig } from "./config";
 import { createRouteFunction, type Route, type RouteFunction } from "./functions";
 import { createOperations } from "./operations";
 import { connectPolicy, defaultRoutePolicy, disconnectPolicy } from "./policies";
+import { createHistoryTable } from "./history";
 import { createPublisher } from "./publish";
 import { createShardQueues, createShardWorker, type ShardQueues } from "./shards";
 
@@ -67,17 +68,25 @@ export class BroadcastApi extends pulumi.ComponentResource {
       },
       { parent: this, retainOnDelete: args.retainTable },
     );
+    const history = args.history ? createHistoryTable(name, args, this) : undefined;
     const api = new aws.apigatewayv2.Api(`${name}-api`, { protocolType: "WEBSOCKET", routeSelectionExpression: "$request.body.action" }, parent);
 
     // Sharded fan-out only; `$default` needs the queue's URL and ARN.
     const shardQueues = args.fanout === "sharded" ? createShardQueues(name, args, this) : undefined;
-    const functions = this.createFunctions(name, args, table, api, shardQueues);
+    const functions = this.createFunctions(name, args, table, api, shardQueues, history);
     const worker = shardQueues
       ? createShardWorker(name, { queues: shardQueues, table, api, environment: this.commonEnvironment(args, table), stack: args }, this)
       : undefined;
     const publisher = createPublisher(
       name,
-      { table, api, environment: { ...this.commonEnvironment(args, table), ...this.shardedEnvironment(args, shardQueues) }, shardQueues, stack: args },
+      {
+        table,
+        api,
+        environment: { ...this.commonEnvironment(args, table), ...this.shardedEnvironment(args, shardQueues), ...historyEnvironment(args, history) },
+        shardQueues,
+        historyTable: history,
+        stack: args,
+      },
       this,
     );
     const routes = ROUTES.map((route) => this.route(`${name}-${route}`, ROUTE_KEYS[route], functions[route], api, args.stageName));
@@ -136,6 +145,7 @@ export class BroadcastApi extends pulumi.ComponentResource {
     table: aws.dynamodb.Table,
     api: aws.apigatewayv2.Api,
     shardQueue: ShardQueues | undefined,
+    history: aws.dynamodb.Table | undefined,
   ): Record<Route, RouteFunction> {
     const common = this.commonEnvironment(args, table);
     const sharded = this.shardedEnvironment(args, shardQueue);
@@ -152,8 +162,15 @@ export class BroadcastApi extends pulumi.ComponentResource {
     return {
       connect: make("connect", { ...common, ...access, ...presenceEnvironment }, (logGroupArn) => connectPolicy(table.arn, logGroupArn, presence)),
       disconnect: make("disconnect", { ...common, ...presenceEnvironment }, (logGroupArn) => disconnectPolicy(table.arn, logGroupArn, presence)),
-      default: make("default", { ...common, ...sharded }, (logGroupArn) =>
-        defaultRoutePolicy({ tableArn: table.arn, logGroupArn, apiExecutionArn: api.executionArn, stageName: args.stageName, shardQueueArn: shardQueue?.queue.arn }),
+      default: make("default", { ...common, ...sharded, ...historyEnvironment(args, history) }, (logGroupArn) =>
+        defaultRoutePolicy({
+          tableArn: table.arn,
+          logGroupArn,
+          apiExecutionArn: api.executionArn,
+          stageName: args.stageName,
+          shardQueueArn: shardQueue?.queue.arn,
+          historyTableArn: history?.arn,
+        }),
       ),
     };
   }
@@ -173,6 +190,12 @@ export class BroadcastApi extends pulumi.ComponentResource {
     );
     return new aws.apigatewayv2.Route(`${name}-route`, { apiId: api.id, routeKey, target: pulumi.interpolate`integrations/${integration.id}` }, parent);
   }
+}
+
+// History on: what makes `$default` and publish number and store messages; nothing else sends them.
+function historyEnvironment(args: BroadcastApiArgs, history: aws.dynamodb.Table | undefined): Record<string, pulumi.Input<string>> {
+  if (history === undefined) return {};
+  return toEnvironment<pulumi.Input<string>>({ history: true, historyTableName: history.name, historyTtlSeconds: args.historyTtlSeconds });
 }
 
 // The room index of runtime/store/connection-store.ts's schema, as the provider spells it.

@@ -82,6 +82,9 @@ export interface StackConfig {
   shardWorkerTimeoutSeconds: number;
   /** Reserve `shardWorkers` concurrent executions for the worker (off: new accounts cannot spare them). */
   shardWorkerReservedConcurrency: boolean;
+  /** Number (`_seq`) and keep every data message for catch-up (docs/history.md); adds the history table. */
+  history: boolean;
+  historyTtlSeconds: number;
 }
 
 export interface StackIdentity {
@@ -124,6 +127,8 @@ export function readStackConfig(config: ConfigSource, identity: StackIdentity): 
     presence: boolean("presence", false),
     shardWorkerTimeoutSeconds: integer("shardWorkerTimeoutSeconds"),
     shardWorkerReservedConcurrency: boolean("shardWorkerReservedConcurrency", false),
+    history: boolean("history", false),
+    historyTtlSeconds: setting("historyTtlSeconds"),
   };
 }
 

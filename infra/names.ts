@@ -43,6 +43,7 @@ const FUNCTION_NAMES: Array<[template: string, limit: number, autoNamed: boolean
 // Once per stack (or per option).
 const STACK_NAMES: Array<[template: string, limit: number, autoNamed: boolean, what: string]> = [
   ["{prefix}-connections", 255, true, "DynamoDB table name"],
+  ["{prefix}-history", 255, true, "DynamoDB table name"],
   ["{prefix}-api", 128, true, "API Gateway API name"],
   ["/aws/apigateway/{prefix}/access", 512, false, "log group name"],
   ["{prefix}-apigw-logs-role", 64, true, "IAM role name"],

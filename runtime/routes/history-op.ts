@@ -2,6 +2,7 @@
  * `{"_op":"history","since":S,"limit":L}` (history on): the sender's room's stored messages after
  * S, or the latest L without S, in one `_history` frame to the sender alone (docs/history.md).
  */
+import { integerRange } from "../config/checks";
 import { errorName } from "../contract/errors";
 import { errorFrame, type ErrorCode } from "../contract/message";
 import { historyAnswer } from "../contract/history-answer";
@@ -12,8 +13,8 @@ import type { HandlerDeps, InvocationLog } from "./deps";
 type Context = { sender: string; now: number };
 type Answer = { frame: string; entry: Partial<InvocationLog> };
 
-/** Messages one answer returns at most, and without `limit`. */
-const HISTORY_LIMIT = { min: 1, max: 1000, default: 100 } as const;
+/** Messages one answer returns at most, and without `limit` (a Range: runtime/config/checks.ts says why). */
+const HISTORY_LIMIT = integerRange(1, 1000, 100, "messages");
 const HISTORY_FIELDS = ["since", "limit"] as const;
 
 /** The request's `since` and `limit`, or the BadRequest message naming the field that is wrong. */
