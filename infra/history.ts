@@ -6,6 +6,7 @@ import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
 import { HISTORY_TABLE } from "../runtime/store/history-store";
 import type { StackConfig } from "./config";
+import { stackNames } from "./names";
 
 export function createHistoryTable(
   name: string,
@@ -13,7 +14,7 @@ export function createHistoryTable(
   parent: pulumi.Resource,
 ): aws.dynamodb.Table {
   return new aws.dynamodb.Table(
-    `${name}-history`,
+    stackNames(name).historyTable,
     {
       attributes: [
         { name: HISTORY_TABLE.hashKey, type: HISTORY_TABLE.hashKeyType },

@@ -25,13 +25,15 @@ export async function assertHistorySession(t: ExecutionContext, report: ProgramR
   const late = lateBoundHandlers(5);
   let publish: ((event: unknown) => Promise<FunctionUrlResult>) | undefined;
   let worker: ((event: unknown) => Promise<SqsBatchResponse>) | undefined;
-  const { emulator } = await startTestEmulator(t, {
-    fanout: mode,
-    history: true,
-    handlers: late.handlers,
-    publish: (event) => (publish ?? fail("publish"))(event),
-    shardWorker: (event) => (worker ?? fail("shard worker"))(event),
-  });
+  const { emulator } = await startTestEmulator(
+    t,
+    { fanout: mode, history: true },
+    {
+      handlers: late.handlers,
+      publish: (event) => (publish ?? fail("publish"))(event),
+      shardWorker: (event) => (worker ?? fail("shard worker"))(event),
+    },
+  );
   const queueUrl = emulator.shardQueueUrl;
   const local: Record<string, string> = {
     [ENV.tableName]: emulator.tableName,
