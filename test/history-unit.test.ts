@@ -46,7 +46,7 @@ for (const name of ["ProvisionedThroughputExceededException", "HistoryContention
     store.rows.set("b", row("b", "r"));
     history.fail(name);
     await makeHandlers(deps).message(fakeEvents.message("a", "hi"));
-    t.deepEqual(poster.posts.map((post) => [post.connectionId, JSON.parse(post.payload)]), [["a", unavailable(name)]]);
+    t.deepEqual(poster.posts.map((post): [string, unknown] => [post.connectionId, JSON.parse(post.payload)]), [["a", unavailable(name)]]);
     t.like(logs[0], { route: "$default", error: "Unavailable" });
     t.is(logs[0].seq, undefined);
   });
@@ -111,7 +111,7 @@ test("history op: Unavailable when the store fails, NotConnected without a row; 
   history.fail("InternalServerError");
   await message(fakeEvents.message("a", '{"_op":"history","since":0}'));
   t.deepEqual(
-    poster.posts.map((post) => [post.connectionId, JSON.parse(post.payload)]),
+    poster.posts.map((post): [string, unknown] => [post.connectionId, JSON.parse(post.payload)]),
     [
       ["ghost", { _error: { code: "NotConnected", message: "this connection has no row in the connections table; no history read" }, _now: FAKE_NOW, _me: true }],
       ["a", { _error: { code: "Unavailable", message: "history store unavailable (InternalServerError); no history read" }, _now: FAKE_NOW, _me: true }],
