@@ -64,7 +64,7 @@ export function defaultRoutePolicy(resources: DefaultRouteResources): pulumi.Out
     roomIndexStatement(resources.tableArn),
     postStatement(resources),
     ...(resources.shardQueueArn === undefined ? [] : [{ Effect: "Allow" as const, Action: ["sqs:SendMessage"], Resource: [resources.shardQueueArn] }]),
-    ...historyStatements(resources.historyTableArn, ["dynamodb:Query"]),
+    ...historyStatements(resources.historyTableArn),
     logStatement(resources.logGroupArn),
   ]);
 }
@@ -82,10 +82,13 @@ export function publishPolicy(resources: DefaultRouteResources): pulumi.Output<s
   return policyDocument([roomIndexStatement(resources.tableArn), ...delivery, ...historyStatements(resources.historyTableArn), logStatement(resources.logGroupArn)]);
 }
 
-/** What numbering a message takes (read the room's head, put the next number, raise the head), and `reads` besides. */
-function historyStatements(historyTableArn: pulumi.Input<string> | undefined, reads: string[] = []): Statement[] {
+/**
+ * What numbering a message takes (read the room's head, put the next number, read the room's end
+ * after a lost put, raise the head); `$default`'s catch-up reads are Queries too.
+ */
+function historyStatements(historyTableArn: pulumi.Input<string> | undefined): Statement[] {
   if (historyTableArn === undefined) return [];
-  return [tableStatement(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", ...reads], historyTableArn)];
+  return [tableStatement(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"], historyTableArn)];
 }
 
 /** The shard worker receives and deletes its queue's jobs, POSTs to this stage, deletes gone rows. */

@@ -26,6 +26,8 @@ const HISTORY_TABLE = {
 } as const;
 /** Conditional puts tried for one message before its sender gets `Unavailable` (each conflict means another message was stored). */
 const MAX_ALLOCATION_ATTEMPTS = 50;
+/** Rooms whose last number a container remembers (a hint: forgetting costs one more put). */
+const MAX_REMEMBERED_ROOMS = 10_000;
 // Not `export const`: runtime/SERIALIZER.md, rule 1.
 export { HISTORY_TABLE, MAX_ALLOCATION_ATTEMPTS };
 
@@ -130,19 +132,60 @@ export function createDynamoHistoryStore(doc: DynamoDBDocumentClient, options: D
     }
   };
 
-  return {
-    async append(room, nowSeconds, build) {
-      let seq = (await readLatest(room)) + 1;
-      for (let attempt = 0; attempt < MAX_ALLOCATION_ATTEMPTS; attempt++, seq++) {
-        const entry = build(seq);
-        if (entry === undefined) return undefined;
-        if (!(await putIfFree(room, seq, entry, nowSeconds + ttlSeconds))) continue;
-        // The message is stored and numbered; a head left behind is raised by the next message,
-        // and an allocation that trusts it only probes one number further.
+  // The room's largest stored number, read at the partition's end: where a lost put goes on from.
+  const readTop = async (room: string): Promise<number> => {
+    const { Items = [] } = await doc.send(
+      new QueryCommand({
+        TableName: tableName,
+        KeyConditionExpression: "#room = :room AND #seq > :head",
+        ExpressionAttributeNames: { "#room": hashKey, "#seq": rangeKey },
+        ExpressionAttributeValues: { ":room": room, ":head": headSeq },
+        ScanIndexForward: false,
+        ConsistentRead: true,
+        Limit: 1,
+        ProjectionExpression: "#seq",
+      }),
+    );
+    return Items.length > 0 ? Number(Items[0][rangeKey]) : 0;
+  };
+  const allocate = async (room: string, nowSeconds: number, build: (seq: number) => HistoryEntry | undefined): Promise<number | undefined> => {
+    let seq = Math.max(await readLatest(room), highWater.get(room) ?? 0) + 1;
+    for (let attempt = 0; attempt < MAX_ALLOCATION_ATTEMPTS; attempt++) {
+      const entry = build(seq);
+      if (entry === undefined) return undefined;
+      if (await putIfFree(room, seq, entry, nowSeconds + ttlSeconds)) {
+        remember(room, seq);
+        // Stored and numbered; a head left behind is raised by the next message.
         await raiseHead(room, seq).catch(() => undefined);
         return seq;
       }
-      throw new HistoryContentionError(room);
+      // Another sender holds it: go on from the end of the partition, after a jittered pause so
+      // that the senders who lost together do not collide again.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
+      seq = Math.max(seq, await readTop(room)) + 1;
+    }
+    throw new HistoryContentionError(room);
+  };
+  // Per container (runtime/SERIALIZER.md, rule 3): one append at a time per room, so that
+  // invocations sharing a container never race each other for a number, and each room's last
+  // number, so that the next append starts past it even while the head lags.
+  const queues = new Map<string, Promise<unknown>>();
+  const highWater = new Map<string, number>();
+  const remember = (room: string, seq: number) => {
+    if (highWater.size >= MAX_REMEMBERED_ROOMS && !highWater.has(room)) highWater.clear();
+    highWater.set(room, Math.max(seq, highWater.get(room) ?? 0));
+  };
+
+  return {
+    append(room, nowSeconds, build) {
+      const previous = queues.get(room) ?? Promise.resolve();
+      const mine = previous.then(() => allocate(room, nowSeconds, build));
+      const settled = mine.catch(() => undefined);
+      queues.set(room, settled);
+      void settled.then(() => {
+        if (queues.get(room) === settled) queues.delete(room);
+      });
+      return mine;
     },
 
     async read(room, query) {
