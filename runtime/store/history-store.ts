@@ -29,7 +29,7 @@ const MAX_ALLOCATION_ATTEMPTS = 50;
 /** Rooms whose last number a container remembers (a hint: forgetting costs one more put). */
 const MAX_REMEMBERED_ROOMS = 10_000;
 // Not `export const`: runtime/SERIALIZER.md, rule 1.
-export { HISTORY_TABLE, MAX_ALLOCATION_ATTEMPTS };
+export { HISTORY_TABLE };
 
 /** A message to store: the copy without `_me` and who sent it. */
 interface HistoryEntry {
