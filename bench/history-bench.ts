@@ -132,7 +132,7 @@ async function storeFigures(messages: number): Promise<StoreFigures> {
       );
       const seconds = (performance.now() - started) / 1000;
       const calls = meter.take().calls;
-      contention.push({ senders, appendsPerSecond: messages / seconds, putsPerMessage: (calls.PutCommand ?? 0) / messages });
+      contention.push({ senders, appendsPerSecond: messages / seconds, putsPerMessage: (calls.PutItemCommand ?? 0) / messages });
     }
     return {
       // Every call of append charges write units except the head's GetItem, which charges read units.
@@ -148,8 +148,8 @@ async function storeFigures(messages: number): Promise<StoreFigures> {
   }
 }
 
-// A strongly consistent GetItem of an item under 4 KB charges 1 read unit.
-const readUnitsOf = (calls: Record<string, number>) => calls.GetCommand ?? 0;
+// A strongly consistent GetItem of an item under 4 KB charges 1 read unit (the meter names the client's commands).
+const readUnitsOf = (calls: Record<string, number>) => calls.GetItemCommand ?? 0;
 
 async function main(): Promise<void> {
   const quick = process.argv.includes("--quick");
