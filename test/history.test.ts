@@ -5,7 +5,7 @@
  * removed and malformed requests get BadRequest naming the field.
  */
 import test from "ava";
-import type { FanOutMode } from "../runtime/config/checks";
+import type { FanOutMode } from "../runtime/config/settings";
 import { connect, parseFrame, within, type EmulatorClient } from "./helpers/clients";
 import { expectNothingBefore, startTestEmulator } from "./helpers/emulator";
 import { eachMode } from "./helpers/modes";

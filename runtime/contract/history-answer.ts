@@ -2,12 +2,12 @@
  * The answer to `{"_op":"history"}` (docs/history.md): one frame for the sender, built from the
  * stored copies as text (never parsed again), cut so that it fits one post.
  */
-import { RANGES } from "../config/checks";
+import { API_GATEWAY_MESSAGE_BYTES } from "../config/settings";
 import { withMe } from "./message";
 import type { HistoryRead } from "../store/history-store";
 
 /** The largest payload a post may carry (API Gateway's 128 KiB), which one answer must fit. */
-const MAX_ANSWER_BYTES = RANGES.maxMessageBytes.max;
+const MAX_ANSWER_BYTES = API_GATEWAY_MESSAGE_BYTES;
 /** Room for the answer's own keys around its messages (about 140 bytes with 16-digit numbers). */
 const ANSWER_ENVELOPE_BYTES = 256;
 /** With history on, the largest copy a message may have: one always fits an answer alone. */

@@ -2,7 +2,6 @@
  * `{"_op":"history","since":S,"limit":L}` (history on): the sender's room's stored messages after
  * S, or the latest L without S, in one `_history` frame to the sender alone (docs/history.md).
  */
-import { integerRange } from "../config/checks";
 import { errorName } from "../contract/errors";
 import { errorFrame, type ErrorCode } from "../contract/message";
 import { historyAnswer } from "../contract/history-answer";
@@ -13,20 +12,21 @@ import type { HandlerDeps, InvocationLog } from "./deps";
 type Context = { sender: string; now: number };
 type Answer = { frame: string; entry: Partial<InvocationLog> };
 
-/** Messages one answer returns at most, and without `limit` (a Range: runtime/config/checks.ts says why). */
-const HISTORY_LIMIT = integerRange(1, 1000, 100, "messages");
+/** Messages one answer returns at most; without `limit`, DEFAULT_LIMIT. */
+const HISTORY_LIMIT = { min: 1, max: 1000 };
+const DEFAULT_LIMIT = 100;
 const HISTORY_FIELDS = ["since", "limit"] as const;
 
 /** The request's `since` and `limit`, or the BadRequest message naming the field that is wrong. */
 function parseRequest(fields: Record<string, unknown>): { since?: number; limit: number } | string {
   const field = unexpectedField(fields, HISTORY_FIELDS);
   if (field !== undefined) return `history takes only since and limit, got "${field}"`;
-  const { since, limit = HISTORY_LIMIT.default } = fields;
+  const { since, limit = DEFAULT_LIMIT } = fields;
   if (since !== undefined && !(Number.isSafeInteger(since) && (since as number) >= 0)) {
     return `since must be an integer >= 0 (the last _seq received), got ${JSON.stringify(since)}`;
   }
   if (!(Number.isInteger(limit) && (limit as number) >= HISTORY_LIMIT.min && (limit as number) <= HISTORY_LIMIT.max)) {
-    return `limit must be an integer from ${HISTORY_LIMIT.min} to ${HISTORY_LIMIT.max} (default ${HISTORY_LIMIT.default}), got ${JSON.stringify(limit)}`;
+    return `limit must be an integer from ${HISTORY_LIMIT.min} to ${HISTORY_LIMIT.max} (default ${DEFAULT_LIMIT}), got ${JSON.stringify(limit)}`;
   }
   return { since: since as number | undefined, limit: limit as number };
 }

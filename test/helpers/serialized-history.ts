@@ -6,8 +6,8 @@
 import type { ExecutionContext } from "ava";
 import { DeleteTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import type { FunctionUrlResult } from "../../runtime/contract/function-url-event";
-import { ENV } from "../../runtime/host/lambda";
-import type { FanOutMode } from "../../runtime/config/checks";
+import { ENV } from "../../runtime/config/environment";
+import type { FanOutMode } from "../../runtime/config/settings";
 import type { SqsBatchResponse } from "../../runtime/routes/shard-worker";
 import { LOCAL_AWS } from "../../local/services/dynalite-store";
 import type { ProgramReport } from "../../harness/program-run";

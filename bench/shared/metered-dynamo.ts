@@ -4,7 +4,7 @@
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { LOCAL_AWS } from "../local/services/dynalite-store";
+import { LOCAL_AWS } from "../../local/services/dynalite-store";
 
 interface Meter {
   /** Capacity units (read or write) charged since the last `take`, and the calls that charged them. */

@@ -11,13 +11,13 @@
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
-import { createDynamoHistoryStore } from "../runtime/store/history-store";
-import { ensureHistoryTable, startDynamo } from "../local/services/dynalite-store";
-import { frameText } from "../harness/frames";
-import { startBenchEmulator } from "./bench-emulator";
-import { describe, runClients, type E2eRun } from "./e2e-bench";
-import { meteredClient } from "./metered-dynamo";
-import { markdownTable, textTable, updateResultsFile } from "./report";
+import { createDynamoHistoryStore } from "../../runtime/store/history-store";
+import { ensureHistoryTable, startDynamo } from "../../local/services/dynalite-store";
+import { frameText } from "../../harness/frames";
+import { startBenchEmulator } from "../shared/bench-emulator";
+import { describe, runClients, type E2eRun } from "../e2e/e2e-bench";
+import { meteredClient } from "../shared/metered-dynamo";
+import { markdownTable, textTable, updateResultsFile } from "../shared/report";
 
 const MISSED = 1000;
 const PAGE = 100;
@@ -208,7 +208,7 @@ async function main(): Promise<void> {
     JSON.stringify(json),
     "```",
   ].join("\n");
-  updateResultsFile(path.join(__dirname, "RESULTS.md"), "history", section);
+  updateResultsFile(path.join(__dirname, "..", "RESULTS.md"), "history", section);
   progress("recorded the History section of bench/RESULTS.md");
 }
 
