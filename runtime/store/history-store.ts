@@ -132,6 +132,16 @@ export function createDynamoHistoryStore(doc: DynamoDBDocumentClient, options: D
     }
   };
 
+  // Per container (runtime/SERIALIZER.md, rule 3): one append at a time per room, so that
+  // invocations sharing a container never race each other for a number, and each room's last
+  // number, so that the next append starts past it even while the head lags.
+  const queues = new Map<string, Promise<unknown>>();
+  const highWater = new Map<string, number>();
+  const remember = (room: string, seq: number) => {
+    if (highWater.size >= MAX_REMEMBERED_ROOMS && !highWater.has(room)) highWater.clear();
+    highWater.set(room, Math.max(seq, highWater.get(room) ?? 0));
+  };
+  // Declared before the closures that use them: Pulumi's serializer reads a closure's variables in order.
   // The room's largest stored number, read at the partition's end: where a lost put goes on from.
   const readTop = async (room: string): Promise<number> => {
     const { Items = [] } = await doc.send(
@@ -166,16 +176,6 @@ export function createDynamoHistoryStore(doc: DynamoDBDocumentClient, options: D
     }
     throw new HistoryContentionError(room);
   };
-  // Per container (runtime/SERIALIZER.md, rule 3): one append at a time per room, so that
-  // invocations sharing a container never race each other for a number, and each room's last
-  // number, so that the next append starts past it even while the head lags.
-  const queues = new Map<string, Promise<unknown>>();
-  const highWater = new Map<string, number>();
-  const remember = (room: string, seq: number) => {
-    if (highWater.size >= MAX_REMEMBERED_ROOMS && !highWater.has(room)) highWater.clear();
-    highWater.set(room, Math.max(seq, highWater.get(room) ?? 0));
-  };
-
   return {
     append(room, nowSeconds, build) {
       const previous = queues.get(room) ?? Promise.resolve();
