@@ -7,6 +7,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { createDynamoConnectionStore, type ConnectionStore } from "../store/connection-store";
+import { createDynamoHistoryStore } from "../store/history-store";
 import type { HandlerDeps, InvocationLog } from "../routes/deps";
 import { makeHandlers, type Handlers } from "../routes/handlers";
 import type { FunctionUrlHandler } from "../contract/function-url-event";
@@ -95,6 +96,10 @@ function createDeps(config: RuntimeConfig, overrides: HostOverrides): HandlerDep
     now,
     log: overrides.log ?? invocationLogger(process.env),
     presence: config.presence,
+    history:
+      config.history && config.historyTableName !== undefined
+        ? createDynamoHistoryStore(doc, { tableName: config.historyTableName, ttlSeconds: config.historyTtlSeconds })
+        : undefined,
   };
 }
 

@@ -11,6 +11,8 @@ import { errorFrame, transformMessage, type ErrorCode } from "../contract/messag
 import { classifyFrame } from "../contract/control-frame";
 import { answerControl } from "./control";
 import type { Membership } from "../store/connection-store";
+import { storeNumbered } from "./history-append";
+import { historyMessageLimit } from "../contract/history-answer";
 import { announcePresence } from "./presence";
 import { requestedRoom } from "../contract/rooms";
 import { grantsRoom } from "../access/token-claims";
@@ -114,12 +116,22 @@ function makeMessageHandler(deps: HandlerDeps): RouteHandler {
     const { room, user } = membership;
     if (!membership.publish) return replyError("Forbidden", errorFrame("Forbidden", "this connection may not publish", now));
     const id = deps.sharded ? (messageId ?? requestId) : undefined;
-    const transformed = transformMessage(text, { now, from: user, id }, deps.limits.maxMessageBytes);
+    const maxBytes = deps.history ? historyMessageLimit(deps.limits.maxMessageBytes) : deps.limits.maxMessageBytes;
+    const transformed = transformMessage(text, { now, from: user, id }, maxBytes);
     if (!transformed.ok) return replyError(transformed.code, transformed.frame);
 
-    const outcome = await broadcastToRoom(deps, { room, sender, outgoing: transformed.outgoing, endpoint, messageId: id });
-    if (outcome.ok) return { result: { statusCode: 200 }, entry: outcome.counts };
-    return replyError("Unavailable", errorFrame("Unavailable", unavailableMessage(outcome), now), outcome.counts);
+    let outgoing = transformed.outgoing;
+    let seq: number | undefined;
+    if (deps.history) {
+      const numbered = await storeNumbered(deps.history, { room, sender, now }, (next) => transformMessage(text, { now, from: user, seq: next, id }, maxBytes));
+      if (!numbered.ok) return replyError(numbered.code, numbered.frame);
+      ({ outgoing, seq } = numbered);
+    }
+
+    const outcome = await broadcastToRoom(deps, { room, sender, outgoing, endpoint, messageId: id });
+    const entry = seq === undefined ? outcome.counts : { ...outcome.counts, seq };
+    if (outcome.ok) return { result: { statusCode: 200 }, entry };
+    return replyError("Unavailable", errorFrame("Unavailable", unavailableMessage(outcome), now), entry);
   });
 }
 
