@@ -7,7 +7,13 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import type { HandlerResult, WebSocketEvent } from "../runtime/contract/websocket-event";
 import type { FunctionUrlEvent, FunctionUrlResult } from "../runtime/contract/function-url-event";
-import { handlersFromEnvironment, publishFromEnvironment, shardWorkerFromEnvironment } from "../runtime/host/lambda";
+import {
+  connectFromEnvironment,
+  disconnectFromEnvironment,
+  messageFromEnvironment,
+  publishFromEnvironment,
+  shardWorkerFromEnvironment,
+} from "../runtime/host/lambda";
 import type { SqsBatchResponse, SqsEvent } from "../runtime/routes/shard-worker";
 import type { StackConfig } from "./config";
 import type { FunctionNames } from "./names";
@@ -36,11 +42,12 @@ const AWS_SDK_PACKAGES = [
 ];
 
 // Each factory runs once per container (at cold start) and returns that container's handler, so
-// SDK clients and their sockets are reused across invocations.
+// SDK clients and their sockets are reused across invocations. Each builds its own route's handler
+// only, so the serializer writes (and the cold start loads) only the code and SDK clients it uses.
 const FACTORIES = {
-  connect: () => handlersFromEnvironment().connect,
-  disconnect: () => handlersFromEnvironment().disconnect,
-  default: () => handlersFromEnvironment().message,
+  connect: () => connectFromEnvironment(),
+  disconnect: () => disconnectFromEnvironment(),
+  default: () => messageFromEnvironment(),
 };
 const SHARD_WORKER_FACTORY = () => shardWorkerFromEnvironment();
 const PUBLISH_FACTORY = () => publishFromEnvironment();

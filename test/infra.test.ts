@@ -293,7 +293,8 @@ test("archives: __index.js requires only Node builtins and the SDK clients the L
     const total = Object.values(archive.files).reduce((sum, bytes) => sum + bytes, 0);
     t.true(total <= 200 * 1024, `${name}: ${total} bytes`);
     const literal = [...archive.indexJs.matchAll(/\brequire\(("[^"]*")\)/g)].map((match) => JSON.parse(match[1]) as string);
-    t.true(literal.includes("@aws-sdk/client-apigatewaymanagementapi/dist-cjs/index.js"), name);
+    // Required by the poster factory when it is built (test/archive-requires.test.ts checks which functions build one).
+    t.true(literal.includes("@aws-sdk/client-apigatewaymanagementapi"), name);
     for (const module of literal) t.true(isBuiltin(module) || runtimeProvided.test(module), `${name} requires ${module}`);
     // The one computed require: the SDK's path encoder, resolved beside the management API client.
     const computed = [...archive.indexJs.matchAll(/\brequire\((?!")/g)].length;

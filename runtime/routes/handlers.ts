@@ -28,7 +28,7 @@ export function makeHandlers(deps: HandlerDeps): Handlers {
 }
 
 /** `$connect`: admit per the access policy and a valid room name, then record the connection with its room and TTL. */
-function makeConnectHandler(deps: HandlerDeps): RouteHandler {
+export function makeConnectHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
     const refusal = checkAccess(deps.access, event);
     if (refusal) return { result: refusal, entry: { error: refusal.statusCode === 401 ? "Unauthorized" : "Forbidden" } };
@@ -49,7 +49,7 @@ function makeConnectHandler(deps: HandlerDeps): RouteHandler {
 }
 
 /** `$disconnect`: best-effort removal (the TTL and 410 cleanup catch what this misses), then presence. */
-function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
+export function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
     const { connectionId, requestTimeEpoch } = event.requestContext;
     let room: string | undefined;

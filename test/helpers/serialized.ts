@@ -36,7 +36,7 @@ function setEnv(t: ExecutionContext, values: Record<string, string>): void {
   });
 }
 
-function functionEnvironment(report: ProgramReport, functionName: string): Record<string, string> {
+export function functionEnvironment(report: ProgramReport, functionName: string): Record<string, string> {
   const fn = report.resources.find((resource) => resource.type === "aws:lambda/function:Function" && resource.inputs.name === functionName);
   const environment = fn?.inputs.environment;
   const variables = typeof environment === "object" && environment !== null && "variables" in environment ? environment.variables : undefined;
