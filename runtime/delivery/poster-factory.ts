@@ -28,10 +28,10 @@ const DEFAULT_TIMEOUT_MS = 5000;
  */
 export function createPosterFactory(options: PosterFactoryOptions): (endpoint: string) => Poster {
   // Required here, when the factory is built (at cold start), not imported: only the functions that
-  // post load the client (runtime/SERIALIZER.md, rule 4).
+  // post load the client (runtime/SERIALIZER.md, rule 3).
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- that rule
   const { ApiGatewayManagementApiClient } = require("@aws-sdk/client-apigatewaymanagementapi") as typeof import("@aws-sdk/client-apigatewaymanagementapi");
-  // Required here, not imported: runtime/SERIALIZER.md, rule 2.
+  // Required where it is used, loaded only when needed (runtime/SERIALIZER.md, on builtins).
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- that rule
   const ca = options.caFile === undefined ? undefined : (require("node:fs") as typeof import("node:fs")).readFileSync(options.caFile, "utf8");
   const posters = new Map<string, Poster>();

@@ -15,7 +15,7 @@ const ENQUEUE_ATTEMPTS = 3;
 
 /** A ShardQueue on SQS: SendMessageBatch calls, `concurrency` at a time; Failed entries are retried. */
 export function createSqsShardQueue(client: SQSClient, queueUrl: string, concurrency: number): ShardQueue {
-  // Required here, when the queue is made (sharded mode only), not imported: runtime/SERIALIZER.md, rule 4.
+  // Required here, when the queue is made (sharded mode only), not imported: runtime/SERIALIZER.md, rule 3.
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- that rule
   const { SendMessageBatchCommand } = require("@aws-sdk/client-sqs") as typeof import("@aws-sdk/client-sqs");
   const sendBatch = async (bodies: string[]): Promise<void> => {

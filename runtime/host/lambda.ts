@@ -172,7 +172,7 @@ function hostParts(config: RuntimeConfig, overrides: HostOverrides): HostParts {
     sharded() {
       // Sharded mode: messages become shard jobs on the queue instead of posts.
       if (config.fanout !== "sharded" || config.shardQueueUrl === undefined) return undefined;
-      // Required here, not imported: only sharded mode loads the SQS client (runtime/SERIALIZER.md, rule 4).
+      // Required here, not imported: only sharded mode loads the SQS client (runtime/SERIALIZER.md, rule 3).
       // eslint-disable-next-line @typescript-eslint/no-require-imports -- that rule
       const { SQSClient } = require("@aws-sdk/client-sqs") as typeof import("@aws-sdk/client-sqs");
       const sqs = new SQSClient({ region: config.region, endpoint: config.sqsEndpoint, credentials });
