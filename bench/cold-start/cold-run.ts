@@ -11,9 +11,9 @@ import { execFileSync } from "node:child_process";
 import os from "node:os";
 import path from "node:path";
 import { buildArchives, coldStartNode, startColdRig, type ColdStart } from "./cold-bench";
-import { markdownTable, textTable } from "./report";
-import { writeRunResults } from "./results-files";
-import type { ProgramReport } from "../harness/program-run";
+import { markdownTable, textTable } from "../shared/report";
+import { writeRunResults } from "../shared/results-files";
+import type { ProgramReport } from "../../harness/program-run";
 
 type Archives = ProgramReport["archives"];
 type Side = "before" | "after";
@@ -40,7 +40,7 @@ function medians(runs: ColdStart[]): Medians {
 async function archivesOf(checkout: string, progress: (line: string) => void): Promise<Archives> {
   // A checkout chosen at run time: only require() can load it.
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const harness = require(path.join(path.resolve(checkout), "harness", "program-run")) as typeof import("../harness/program-run");
+  const harness = require(path.join(path.resolve(checkout), "harness", "program-run")) as typeof import("../../harness/program-run");
   return buildArchives((line) => progress(`before: ${line}`), { run: harness.runProgram, loader: "pulumi" });
 }
 
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
     markdownTable(header, rows),
   ].join("\n");
   const json = { rounds, cores: os.cpus().length, node: nodeVersion, load_start: loadStart, load_end: loadEnd, results };
-  const written = writeRunResults({ mode: "cold", json, section }, { benchDir: __dirname, record });
+  const written = writeRunResults({ mode: "cold", json, section }, { benchDir: path.dirname(__dirname), record });
   progress(`wrote ${written.map((file) => path.relative(process.cwd(), file)).join(", ")}`);
   if (!record) progress("bench/RESULTS.md is unchanged; --record updates it");
   process.stdout.write(`${textTable(header, rows)}\n\n${load}\n${JSON.stringify(json)}\n`);
