@@ -5,7 +5,7 @@
  */
 import { fork } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { connectEvent, disconnectEvent, messageEvent, newAwsId, type ConnectionContext } from "../../local/gateway/event-builders";
@@ -83,6 +83,12 @@ export async function buildArchives(
   return report.archives;
 }
 
+/** What a stack with settings adds to a cold start: the functions' variables, and the handshake's headers (a token). */
+export interface ColdSetup {
+  env?: Record<string, string>;
+  connectHeaders?: Record<string, string>;
+}
+
 /** One emulator and one directory for any number of cold starts. */
 export interface ColdRig {
   /** A fresh process requires `archive` (under `label`, unique per archive) and answers one event of `functionName`'s route. */
@@ -90,7 +96,7 @@ export interface ColdRig {
   close(): Promise<void>;
 }
 
-export async function startColdRig(progress: (line: string) => void): Promise<ColdRig> {
+export async function startColdRig(progress: (line: string) => void, setup: ColdSetup = {}): Promise<ColdRig> {
   const emulator = await startBenchEmulator({}, progress);
   const dir = await mkdtemp(path.join(os.tmpdir(), "bench-cold-"));
   const runner = path.join(dir, "runner.js");
@@ -98,8 +104,11 @@ export async function startColdRig(progress: (line: string) => void): Promise<Co
   const node = coldStartNode();
   return {
     async measure(label, functionName, archive) {
-      const modulePath = path.join(dir, `${label}.js`);
+      // Each function in a directory of its own, with the archive's other files (jose) beside its code.
+      const modulePath = path.join(dir, label, "__index.js");
+      await mkdir(path.dirname(modulePath));
       await writeFile(modulePath, archive.indexJs);
+      for (const file of Object.keys(archive.files)) if (file !== "__index.js") await cp(path.join(ROOT, file), path.join(dir, label, file), { recursive: true });
       const env = {
         // The Node.js Lambda runtime provides the AWS SDK; here it comes from the project's node_modules.
         NODE_PATH: path.join(ROOT, "node_modules"),
@@ -110,8 +119,9 @@ export async function startColdRig(progress: (line: string) => void): Promise<Co
         [ENV.tableName]: emulator.tableName,
         [ENV.dynamoEndpoint]: emulator.dynamoEndpoint,
         [ENV.managementEndpoint]: emulator.managementEndpoint,
+        ...setup.env,
         BENCH_MODULE: modulePath,
-        BENCH_EVENT: JSON.stringify(eventFor(functionName)),
+        BENCH_EVENT: JSON.stringify(eventFor(functionName, setup.connectHeaders ?? {})),
       };
       const reply = await runOnce(node, runner, env);
       const archiveBytes = Object.values(archive.files).reduce((sum, bytes) => sum + bytes, 0);
@@ -125,8 +135,8 @@ export async function startColdRig(progress: (line: string) => void): Promise<Co
 }
 
 /** Cold-starts each function of `archives` once. Keys are the Lambda function names. */
-export async function runColdStart(archives: ProgramReport["archives"], progress: (line: string) => void): Promise<ColdFigures> {
-  const rig = await startColdRig(progress);
+export async function runColdStart(archives: ProgramReport["archives"], progress: (line: string) => void, setup: ColdSetup = {}): Promise<ColdFigures> {
+  const rig = await startColdRig(progress, setup);
   try {
     const figures: ColdFigures = {};
     for (const [name, archive] of Object.entries(archives)) {
@@ -141,7 +151,7 @@ export async function runColdStart(archives: ProgramReport["archives"], progress
 }
 
 // The route is read from the function name the program gives each Lambda (`…-connect` etc.).
-function eventFor(functionName: string): WebSocketEvent | FunctionUrlEvent {
+function eventFor(functionName: string, connectHeaders: Record<string, string>): WebSocketEvent | FunctionUrlEvent {
   if (functionName.endsWith("-publish")) {
     const request = { url: "/", method: "POST", headers: { "content-type": "application/json" }, httpVersion: "1.1", socket: { remoteAddress: "127.0.0.1" } };
     return functionUrlEvent(request, Buffer.from(`{"cold":true}`), "bench");
@@ -155,7 +165,7 @@ function eventFor(functionName: string): WebSocketEvent | FunctionUrlEvent {
     identity: { sourceIp: "127.0.0.1" },
   };
   if (functionName.endsWith("-disconnect")) return disconnectEvent(context, 1000, "", Date.now());
-  if (functionName.endsWith("-connect")) return connectEvent(context, { headers: {} });
+  if (functionName.endsWith("-connect")) return connectEvent(context, { headers: connectHeaders });
   if (functionName.endsWith("-default")) return messageEvent(context, `{"cold":true}`, Date.now());
   throw new Error(`cannot tell the route of function ${functionName}`);
 }

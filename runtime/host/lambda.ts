@@ -19,6 +19,7 @@ import { ConfigError } from "../config/checks";
 import { ENV, readRuntimeConfig, type RuntimeConfig } from "../config/environment";
 import { createSqsShardQueue } from "../delivery/sqs-shard-queue";
 import { makeShardWorkerHandler, type ShardWorkerHandler } from "../routes/shard-worker";
+import type { TokenVerifier } from "../access/token-verifier";
 
 export interface HostOverrides {
   /** Replaces the JSON-line logger (tests capture log lines through it). */
@@ -30,6 +31,8 @@ export interface HostOverrides {
   posterFor?: (endpoint: string) => Poster;
   /** Replaces the DynamoDB connection list: the sharded benchmark's 100,000 receivers have no rows. */
   store?: ConnectionStore;
+  /** `$connect`'s token check (runtime/host/connect.ts builds it); required when a JWT setting is on. */
+  verifyToken?: TokenVerifier;
 }
 
 /**
@@ -48,7 +51,7 @@ interface HostParts {
 
 // Each message reads its sender's room at most once a minute per container: a chatty connection
 // skips the read, and a row deleted behind a live connection still gets NotConnected within a
-// minute. 10,000 remembered rooms take about 2 MB.
+// minute. 10,000 remembered rooms take about 2 MB (up to 7 MB with identities and their 512-byte meta).
 const ROOM_MEMORY = { maxEntries: 10_000, maxAgeMs: 60_000 };
 
 function hostParts(config: RuntimeConfig, overrides: HostOverrides): HostParts {
@@ -61,7 +64,7 @@ function hostParts(config: RuntimeConfig, overrides: HostOverrides): HostParts {
     common: {
       managementEndpoint: config.managementEndpoint,
       limits: { maxMessageBytes: config.maxMessageBytes, fanOutConcurrency: config.fanOutConcurrency, connectionTtlSeconds: config.connectionTtlSeconds },
-      access: { token: config.accessToken, allowedOrigins: config.allowedOrigins },
+      access: { token: config.accessToken, verifyToken: overrides.verifyToken, allowedOrigins: config.allowedOrigins },
       now,
       log: overrides.log ?? invocationLogger(process.env),
       presence: config.presence,
@@ -102,6 +105,11 @@ function presencePoster(parts: HostParts): (endpoint: string) => Poster {
 
 /** `$connect`: the store; the poster only with presence on (join events). */
 function buildConnect(parts: HostParts): RouteHandler {
+  // Fail closed: a `$connect` whose host forgot the verifier must not admit everyone.
+  const { config } = parts;
+  if ((config.jwtSecret !== undefined || config.jwksUrl !== undefined) && parts.common.access.verifyToken === undefined) {
+    throw new ConfigError(config.jwtSecret !== undefined ? ENV.jwtSecret : ENV.jwksUrl, "is set but this host built no token verifier (runtime/host/connect.ts)");
+  }
   return makeConnectHandler({ ...parts.common, store: parts.store(), posterFor: presencePoster(parts) });
 }
 
@@ -154,12 +162,13 @@ export function invocationLogger(env: Record<string, string | undefined>): (entr
   return (entry) => console.log(JSON.stringify(entry));
 }
 
-// What each Lambda's `callbackFactory` calls (infra/functions.ts), once per container: config
-// from `process.env`, then that function's handler alone.
+// What each Lambda's `callbackFactory` calls (infra/functions.ts; `$connect`'s is runtime/host/connect.ts),
+// once per container: config from `process.env`, then that function's handler alone.
 const fromEnvironment = () => hostParts(readRuntimeConfig(process.env), {});
 
-export function connectFromEnvironment(): RouteHandler {
-  return buildConnect(fromEnvironment());
+/** `$connect`'s handler alone, for runtime/host/connect.ts (which adds the token verifier). */
+export function createConnectHandler(config: RuntimeConfig, overrides: HostOverrides = {}): RouteHandler {
+  return buildConnect(hostParts(config, overrides));
 }
 
 export function disconnectFromEnvironment(): RouteHandler {
