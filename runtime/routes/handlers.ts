@@ -37,7 +37,7 @@ export function makeHandlers(deps: HandlerDeps): Handlers {
  * valid room name and the token's room grants, then record the connection with its room, TTL and
  * identity. A refusal writes nothing.
  */
-function makeConnectHandler(deps: HandlerDeps): RouteHandler {
+export function makeConnectHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
     const admission = await checkAccess(deps.access, event);
     if ("refusal" in admission) return refused(admission.refusal);
@@ -63,7 +63,7 @@ function makeConnectHandler(deps: HandlerDeps): RouteHandler {
 }
 
 /** `$disconnect`: best-effort removal (the TTL and 410 cleanup catch what this misses), then presence. */
-function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
+export function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
     const { connectionId, requestTimeEpoch } = event.requestContext;
     let removed: Membership | undefined;
@@ -85,7 +85,7 @@ function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
  * for an identified sender), then broadcast to that room (runtime/delivery/broadcast.ts): direct
  * posts, or shard jobs for the workers. A read-only connection's data frames reach nobody.
  */
-function makeMessageHandler(deps: HandlerDeps): RouteHandler {
+export function makeMessageHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
     const { connectionId: sender, requestTimeEpoch: now, messageId, requestId } = event.requestContext;
     const endpoint = endpointOf(deps, event);
