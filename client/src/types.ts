@@ -46,15 +46,21 @@ export interface Events {
   gap: Gap;
 }
 
+/**
+ * A handler slot that accepts handlers of any event type its platform declares (the browser's
+ * `Event`, `ws`'s own): parameters compared both ways, as TypeScript does for methods.
+ */
+type Handler<E> = { bivariant(event: E): void }["bivariant"];
+
 /** The part of a WebSocket the client uses (the WHATWG interface, which `ws` implements too). */
 export interface WebSocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onerror: ((event: unknown) => void) | null;
-  onclose: ((event: { code: number; reason: string }) => void) | null;
+  onopen: Handler<unknown> | null;
+  onmessage: Handler<{ data: unknown }> | null;
+  onerror: Handler<unknown> | null;
+  onclose: Handler<{ code: number; reason: string }> | null;
 }
 
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
