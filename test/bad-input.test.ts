@@ -147,6 +147,22 @@ eachMode<Context>(test.serial, "JSON nested 10,000 deep: NestingTooDeep to the s
   await closeAll([offender]);
 });
 
+eachMode<Context>(test.serial, "a number JSON parses but JavaScript cannot hold (1e400): BadRequest to the sender only, never null", async (t, mode) => {
+  const context = battery(t, mode);
+  const offender = await connect(context.emulator);
+  for (const [body, path] of [
+    ["1e400", "$"],
+    ['{"pos":{"x":1,"y":[0,-1E+400]}}', "$.pos.y[1]"],
+  ]) {
+    offender.ws.send(body);
+    const frame = await offender.next();
+    const { _now } = parseFrame(frame);
+    t.is(frame, `{"_error":{"code":"BadRequest","message":"the number at ${path} is too large for JavaScript (beyond ±1.7976931348623157e308)"},"_now":${String(_now)},"_me":true}`);
+  }
+  await stillServing(t, context, [offender]);
+  await closeAll([offender]);
+});
+
 /** The entries of `{"k0":0,"k1":1,...}`: keys that are not array indices, so objects keep their order. */
 function entry(i: number): string {
   return `"k${i.toString(36)}":${i % 10}`;

@@ -202,6 +202,17 @@ test("$default: a message over the limit goes back to the sender only as Message
   t.deepEqual(logs, [line(event, 200, { error: "MessageTooLarge" })]);
 });
 
+test("$default: a number beyond JavaScript's range goes back to the sender only as BadRequest", async (t) => {
+  const { deps, store, poster, logs } = fakeRig();
+  store.rows.set("s", row("s", "$default"));
+  store.rows.set("a", row("a", "$default"));
+  const event = fakeEvents.message("s", `{"score":1e400}`);
+  t.deepEqual(await makeHandlers(deps).message(event), { statusCode: 200 });
+  t.deepEqual(poster.posts.map((post) => post.connectionId), ["s"]);
+  t.deepEqual(poster.received("s"), [errorOf("BadRequest", "the number at $.score is too large for JavaScript (beyond ±1.7976931348623157e308)")]);
+  t.deepEqual(logs, [line(event, 200, { error: "BadRequest" })]);
+});
+
 test("$default: JSON nested deeper than 512 goes back to the sender only as NestingTooDeep", async (t) => {
   const { deps, store, poster, logs } = fakeRig();
   store.rows.set("s", row("s", "$default"));

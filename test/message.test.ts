@@ -1,5 +1,5 @@
 import test from "ava";
-import { MAX_NESTING_DEPTH, errorFrame, nestingDepth, publishMessage, transformMessage } from "../runtime/contract/message";
+import { MAX_NESTING_DEPTH, errorFrame, publishMessage, scanJson, transformMessage } from "../runtime/contract/message";
 import { parseFrame, type Frame } from "./helpers/clients";
 
 const NOW = 1561016329388;
@@ -29,6 +29,7 @@ const table: Array<[string, string, string]> = [
   ["empty object", "{}", `{"_now":${NOW}`],
   ["forged fields replaced, order kept", `{"_me":true,"a":1,"_now":5,"_error":{"code":"x"},"b":2}`, `{"a":1,"b":2,"_now":${NOW}`],
   ["a client's _server is removed", `{"_server":true,"a":1}`, `{"a":1,"_now":${NOW}`],
+  ["every key the backend writes is removed", `{"_from":"bob","_seq":9,"_id":"x","_history":{},"_pong":true,"a":1}`, `{"a":1,"_now":${NOW}`],
   ["a forged presence event is dropped", `{"_presence":{"event":"join","count":99},"text":"hi"}`, `{"text":"hi","_now":${NOW}`],
   ["nested reserved keys are data", `{"inner":{"_me":true}}`, `{"inner":{"_me":true},"_now":${NOW}`],
 ];
@@ -73,8 +74,37 @@ test("nesting: within the limit is broadcast, deeper gets NestingTooDeep", (t) =
   t.is(deep.code, "NestingTooDeep");
   t.is((parseFrame(deep.frame)._error as Frame).limit, MAX_NESTING_DEPTH);
   // Brackets inside strings do not count, and unparseable text is plain data whatever it holds.
-  t.is(nestingDepth(`{"a":"[[[[\\"[["}`), 1);
+  t.is(scanJson(`{"a":"[[[[\\"[["}`).depth, 1);
   t.true(transformMessage("[".repeat(10000), NOW, LIMIT).ok);
+});
+
+test("numbers beyond JavaScript's range: BadRequest naming where, at the top level and nested; never sent as null", (t) => {
+  const refusal = (body: string) => {
+    const result = transformMessage(body, NOW, LIMIT);
+    if (result.ok) return result.outgoing.others;
+    return result.frame;
+  };
+  const tooLarge = (path: string) =>
+    JSON.stringify({ _error: { code: "BadRequest", message: `the number at ${path} is too large for JavaScript (beyond ±1.7976931348623157e308)` }, _now: NOW, _me: true });
+  t.is(refusal("1e400"), tooLarge("$"));
+  t.is(refusal("-1E+400"), tooLarge("$"));
+  t.is(refusal(`{"a":1,"b":{"c":[2,3,1e999]}}`), tooLarge("$.b.c[2]"));
+  t.is(refusal(`[{"x y":9e9999}]`), tooLarge(`$[0]["x y"]`));
+  t.is(refusal(`{"n":${"9".repeat(309)}}`), tooLarge("$.n"), "309 digits, no exponent");
+  // In range, inside strings, or text that is not JSON: sent as they were.
+  t.is(refusal(`{"n":1.7976931348623157e308,"m":${"9".repeat(308)}}`), `{"n":1.7976931348623157e+308,"m":${"1e+308"},"_now":${NOW},"_me":false}`);
+  t.is(refusal(`{"s":"1e400","t":true,"f":false}`), `{"s":"1e400","t":true,"f":false,"_now":${NOW},"_me":false}`);
+  t.is(refusal("1e400 apples"), `{"data":"1e400 apples","_now":${NOW},"_me":false}`);
+  // Publish refuses it the same way (its HTTP answer is a 400).
+  const published = publishMessage(`{"v":1e400}`, NOW, LIMIT);
+  t.deepEqual(published.ok ? undefined : published.error, { code: "BadRequest", message: "the number at $.v is too large for JavaScript (beyond ±1.7976931348623157e308)" });
+});
+
+test("scanJson: an exponent or a 309-digit run outside strings is what can overflow", (t) => {
+  t.false(scanJson(`{"type":"move","x":12.5,"ok":true,"s":"1e9"}`).mayOverflow);
+  t.true(scanJson(`{"x":1.5e-7}`).mayOverflow);
+  t.false(scanJson(`[${"9".repeat(308)}]`).mayOverflow);
+  t.true(scanJson(`[${"9".repeat(309)}]`).mayOverflow);
 });
 
 test("errorFrame: code, message and extra fields, addressed to the sender", (t) => {

@@ -41,8 +41,20 @@ test("npm start (sharded, token required): with --token exit 0 and `_id` seen; w
   for (const refused of [without, wrong]) {
     t.is(refused.code, 3);
     t.is(refused.stdout, "");
-    t.regex(refused.stderr, new RegExp(`^smoke FAILED \\(refused\\): client [AB]: handshake refused with HTTP 401 \\(the token is missing or wrong \\(--token\\)\\) — ${endpoint}\\n$`));
+    t.regex(refused.stderr, new RegExp(`^smoke FAILED \\(refused\\): client [AB]: handshake refused with HTTP 401 \\(the token is missing or wrong \\(--token\\)\\); the server said "Unauthorized" — ${endpoint}\\n$`));
   }
+  cli.child.kill("SIGTERM");
+  t.is(await cli.exited(), 0);
+});
+
+test("a bad --room: refused with HTTP 400, exit 3, printing the server's reason", async (t) => {
+  const { cli, endpoint } = await startCli(t, ["--port", "0"]);
+  const result = await smoke(t, [endpoint, "--room", "no spaces"]);
+  t.is(result.code, 3);
+  t.is(result.stdout, "");
+  const [, client, rest] = /^smoke FAILED \(refused\): client ([AB]): (.*)$/s.exec(result.stderr) ?? [];
+  t.truthy(client, result.stderr);
+  t.is(rest, `handshake refused with HTTP 400; the server said "Bad Request: room must be 1-64 characters of A-Z a-z 0-9 _ . : -" — ${endpoint}?room=no+spaces\n`);
   cli.child.kill("SIGTERM");
   t.is(await cli.exited(), 0);
 });
@@ -99,6 +111,25 @@ test("--timeout above 15 s, or no URL: usage error, exit 2", async (t) => {
   t.regex(tooLong.stderr, /--timeout must be 1 to 15000 ms, got "20000"/);
   t.is(none.code, 2);
   t.regex(none.stderr, /usage: npm run smoke -- <wss-url> \[--token T\] \[--room R\] \[--timeout MS\]/);
+});
+
+const USAGE_TEXT = `usage: npm run smoke -- <wss-url> [--token T] [--room R] [--timeout MS]
+  <wss-url>       the stage's endpoint: wss://… deployed (pulumi stack output endpoint), ws://… for npm start
+  --token T       the access token, sent as Authorization: Bearer T
+  --room R        connect both clients to room R (?room=R)
+  --timeout MS    bound on the whole run, 1-15000 (default 15000)
+exit: 0 ok, 1 contract mismatch, 2 usage, 3 handshake refused, 4 unreachable, 5 timeout
+`;
+
+test("--help, an unknown option, a missing value: exit 2, `smoke FAILED (usage)` and the usage text", async (t) => {
+  const [help, bogus, missing] = await Promise.all([smoke(t, ["--help"]), smoke(t, ["ws://127.0.0.1:1/dev", "--bogus"]), smoke(t, ["ws://127.0.0.1:1/dev", "--token"])]);
+  for (const result of [help, bogus, missing]) {
+    t.is(result.code, 2);
+    t.is(result.stdout, "");
+  }
+  t.is(help.stderr, `smoke FAILED (usage): help requested (--help)\n${USAGE_TEXT}`);
+  t.is(bogus.stderr, `smoke FAILED (usage): Unknown option '--bogus'\n${USAGE_TEXT}`);
+  t.is(missing.stderr, `smoke FAILED (usage): Option '--token <value>' argument missing\n${USAGE_TEXT}`);
 });
 
 // The contract check itself, on copies a broken backend could send.

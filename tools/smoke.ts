@@ -5,6 +5,7 @@
  * Exit 0 on success; otherwise the status below, with the reason. Everything ends within --timeout.
  */
 import { randomBytes } from "node:crypto";
+import type { IncomingMessage } from "node:http";
 import { parseArgs } from "node:util";
 import WebSocket from "ws";
 import { frameText } from "../harness/frames";
@@ -24,6 +25,18 @@ const REFUSALS: Record<number, string> = {
   429: "throttled: the stage's rate or burst limit, or the account's connection rate",
 };
 
+/** How much of a refusal's body is read for its reason. */
+const MAX_REASON_BYTES = 1024;
+
+const USAGE = [
+  "usage: npm run smoke -- <wss-url> [--token T] [--room R] [--timeout MS]",
+  "  <wss-url>       the stage's endpoint: wss://… deployed (pulumi stack output endpoint), ws://… for npm start",
+  "  --token T       the access token, sent as Authorization: Bearer T",
+  "  --room R        connect both clients to room R (?room=R)",
+  `  --timeout MS    bound on the whole run, 1-${MAX_TIMEOUT_MS} (default ${MAX_TIMEOUT_MS})`,
+  "exit: 0 ok, 1 contract mismatch, 2 usage, 3 handshake refused, 4 unreachable, 5 timeout",
+].join("\n");
+
 class SmokeFailure extends Error {
   constructor(
     readonly kind: Exclude<keyof typeof EXIT, "ok">,
@@ -39,9 +52,19 @@ interface Options {
   timeoutMs: number;
 }
 
+function parsedArgs(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, options: { token: { type: "string" }, room: { type: "string" }, timeout: { type: "string" }, help: { type: "boolean" } } });
+  } catch (error) {
+    // Node's own wording, to its first sentence (the rest advises `--`, which npm already takes).
+    throw new SmokeFailure("usage", String((error as Error).message).split(/\.\s/)[0]);
+  }
+}
+
 function readOptions(argv: string[]): Options {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { token: { type: "string" }, room: { type: "string" }, timeout: { type: "string" } } });
-  if (positionals.length !== 1) throw new SmokeFailure("usage", "usage: npm run smoke -- <wss-url> [--token T] [--room R] [--timeout MS]");
+  const { values, positionals } = parsedArgs(argv);
+  if (values.help) throw new SmokeFailure("usage", "help requested (--help)");
+  if (positionals.length !== 1) throw new SmokeFailure("usage", `one WebSocket URL expected, got ${positionals.length}`);
   let url: URL;
   try {
     url = new URL(positionals[0]);
@@ -81,11 +104,31 @@ function open(options: Options, name: ClientName): Promise<SmokeClient> {
     ws.once("open", () => resolve(client));
     ws.once("unexpected-response", (request, response) => {
       const status = response.statusCode ?? 0;
-      request.destroy();
-      reject(new SmokeFailure("refused", `client ${name}: handshake refused with HTTP ${status}${REFUSALS[status] ? ` (${REFUSALS[status]})` : ""}`));
+      const hint = REFUSALS[status] ? ` (${REFUSALS[status]})` : "";
+      void refusalReason(response).then((reason) => {
+        request.destroy();
+        reject(new SmokeFailure("refused", `client ${name}: handshake refused with HTTP ${status}${hint}${reason ? `; the server said ${JSON.stringify(reason)}` : ""}`));
+      });
     });
     ws.once("error", (error) => reject(new SmokeFailure("unreachable", `client ${name}: cannot connect: ${error.message}`)));
     ws.once("close", (code, reason) => reject(new SmokeFailure("unreachable", `client ${name}: closed ${code} ${String(reason)} before opening`)));
+  });
+}
+
+/** The refusal's body, as the server's reason: its first MAX_REASON_BYTES, trimmed ("" when none). */
+function refusalReason(response: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    const done = () => resolve(Buffer.concat(chunks).subarray(0, MAX_REASON_BYTES).toString("utf8").trim());
+    response.on("data", (chunk: Buffer) => {
+      chunks.push(chunk);
+      length += chunk.length;
+      if (length >= MAX_REASON_BYTES) done();
+    });
+    response.once("end", done);
+    response.once("close", done);
+    response.once("error", done);
   });
 }
 
@@ -156,7 +199,8 @@ async function main(): Promise<void> {
     process.exitCode = EXIT.ok;
   } catch (error) {
     const failure = error instanceof SmokeFailure ? error : new SmokeFailure("unreachable", String(error));
-    console.error(`smoke FAILED (${failure.kind}): ${failure.message}${options ? ` — ${shown(options.url)}` : ""}`);
+    const usage = failure.kind === "usage" ? `\n${USAGE}` : "";
+    console.error(`smoke FAILED (${failure.kind}): ${failure.message}${options ? ` — ${shown(options.url)}` : ""}${usage}`);
     process.exitCode = EXIT[failure.kind];
   } finally {
     clearTimeout(timer);

@@ -4,8 +4,14 @@
  * A server-side publish is built the same way, stamped `"_server":true` (`publishMessage`).
  */
 
-/** Keys only the backend may write; a client's own values for them are dropped. */
-const RESERVED_KEYS = ["_now", "_me", "_error", "_presence", "_server"] as const;
+/**
+ * Keys only the backend may write (shared/design.md lists them); a client's own values for them are
+ * dropped, whether or not the feature that writes one is on.
+ */
+const RESERVED_KEYS = ["_now", "_from", "_server", "_seq", "_id", "_me", "_error", "_presence", "_history", "_pong"] as const;
+
+/** An error naming a place in a message quotes at most this much of its path. */
+const MAX_PATH_LENGTH = 200;
 
 /** Deeper JSON cannot be re-serialized reliably (V8's JSON.stringify recurses). */
 const MAX_NESTING_DEPTH = 512;
@@ -13,7 +19,7 @@ const MAX_NESTING_DEPTH = 512;
 // Not `export const`: runtime/SERIALIZER.md, rule 1.
 export { MAX_NESTING_DEPTH };
 
-export type ErrorCode = "MessageTooLarge" | "NestingTooDeep" | "Unavailable" | "NotConnected";
+export type ErrorCode = "MessageTooLarge" | "NestingTooDeep" | "Unavailable" | "NotConnected" | "BadRequest" | "Forbidden";
 
 export interface Outgoing {
   /** The stamped message without `_me`; `withMe(base)` rebuilds both copies (shard workers do). */
@@ -24,11 +30,11 @@ export interface Outgoing {
   bytes: number;
 }
 
-/** What went wrong, as `_error` carries it: a stable code, a readable message, the limit crossed. */
+/** What went wrong, as `_error` carries it: a stable code, a readable message, the limit crossed (if any). */
 interface ErrorDetail {
   code: ErrorCode;
   message: string;
-  limit: number;
+  limit?: number;
 }
 
 export type Transformed = { ok: true; outgoing: Outgoing } | { ok: false; code: ErrorCode; frame: string; error: ErrorDetail };
@@ -52,8 +58,13 @@ export function publishMessage(body: string, now: number, maxBytes: number, mess
 
 function stampMessage(body: string, now: number, maxBytes: number, stamp: Record<string, unknown>): Transformed {
   const parsed = parseJson(body);
-  if (parsed.ok && nestingDepth(body) > MAX_NESTING_DEPTH) {
+  const scanned = parsed.ok ? scanJson(body) : undefined;
+  if (scanned && scanned.depth > MAX_NESTING_DEPTH) {
     return failure({ code: "NestingTooDeep", message: `JSON nesting is limited to ${MAX_NESTING_DEPTH} levels`, limit: MAX_NESTING_DEPTH }, now);
+  }
+  const overflow = parsed.ok && scanned?.mayOverflow ? infiniteAt(parsed.value, "$") : undefined;
+  if (overflow !== undefined) {
+    return failure({ code: "BadRequest", message: `the number at ${overflow} is too large for JavaScript (beyond ±1.7976931348623157e308)` }, now);
   }
   const base = parsed.ok && isPlainObject(parsed.value) ? stampObject(parsed.value, stamp) : JSON.stringify({ data: parsed.ok ? parsed.value : body, ...stamp });
   const outgoing = withMe(base);
@@ -64,7 +75,7 @@ function stampMessage(body: string, now: number, maxBytes: number, stamp: Record
 }
 
 function failure(error: ErrorDetail, now: number): Transformed {
-  return { ok: false, code: error.code, frame: errorFrame(error.code, error.message, now, { limit: error.limit }), error };
+  return { ok: false, code: error.code, frame: errorFrame(error.code, error.message, now, error.limit === undefined ? {} : { limit: error.limit }), error };
 }
 
 /** `{"_error":{code,message,...extra},"_now":…,"_me":true}`: always addressed to the sender. */
@@ -78,6 +89,25 @@ function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
   } catch {
     return { ok: false };
   }
+}
+
+/** Where the first non-finite number in `value` is, as a JSONPath (`$`, `$.a[2]`, `$["b c"]`), if anywhere. */
+function infiniteAt(value: unknown, path: string): string | undefined {
+  if (typeof value === "number") return Number.isFinite(value) ? undefined : path.length > MAX_PATH_LENGTH ? `${path.slice(0, MAX_PATH_LENGTH)}…` : path;
+  if (typeof value !== "object" || value === null) return undefined;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = infiniteAt(value[i], `${path}[${i}]`);
+      if (found !== undefined) return found;
+    }
+    return undefined;
+  }
+  for (const key of Object.keys(value)) {
+    const step = /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+    const found = infiniteAt((value as Record<string, unknown>)[key], path + step);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -100,19 +130,34 @@ export function withMe(base: string): Outgoing {
   return { base, sender: `${open},"_me":true}`, others, bytes: Buffer.byteLength(others) };
 }
 
-/** Bracket depth of a JSON text, ignoring brackets inside strings. */
-export function nestingDepth(text: string): number {
+/**
+ * One pass over a JSON text, outside its strings: its bracket depth, and whether it can hold a
+ * number JSON.parse turns into ±Infinity (which JSON.stringify would send as `null`). Only an
+ * exponent or a run of more than 308 digits reaches 1.8e308, and most messages have neither, so
+ * they never pay for the walk over the parsed value (`infiniteAt`).
+ */
+export function scanJson(text: string): { depth: number; mayOverflow: boolean } {
   let depth = 0;
   let deepest = 0;
   let inString = false;
+  let digits = 0;
+  let mayOverflow = false;
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (inString) {
       if (c === 0x5c) i++; // backslash: skip the escaped character
       else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
+      continue;
+    }
+    if (c >= 0x30 && c <= 0x39) {
+      if (++digits > 308) mayOverflow = true;
+      continue;
+    }
+    if ((c === 0x65 || c === 0x45) && digits > 0) mayOverflow = true; // `e`/`E` after a digit: an exponent
+    else if (c === 0x22) inString = true;
     else if (c === 0x5b || c === 0x7b) deepest = Math.max(deepest, ++depth);
     else if (c === 0x5d || c === 0x7d) depth--;
+    digits = 0;
   }
-  return deepest;
+  return { depth: deepest, mayOverflow };
 }

@@ -21,6 +21,8 @@ export interface InvocationLog {
   statusCode: number;
   durationMs: number;
   error?: string;
+  /** `$default` answering a control frame: its `_op`. */
+  op?: string;
   receivers?: number;
   delivered?: number;
   gone?: number;

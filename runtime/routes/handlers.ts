@@ -8,6 +8,8 @@ import type { HandlerDeps, InvocationLog } from "./deps";
 import type { HandlerResult, RouteHandler, WebSocketEvent } from "../contract/websocket-event";
 import { errorName } from "../contract/errors";
 import { errorFrame, transformMessage, type ErrorCode } from "../contract/message";
+import { classifyFrame } from "../contract/control-frame";
+import { answerControl } from "./control";
 import { announcePresence } from "./presence";
 import { requestedRoom } from "../contract/rooms";
 
@@ -78,8 +80,15 @@ export function makeDefaultHandler(deps: HandlerDeps): RouteHandler {
     };
 
     // API Gateway's messageId is unique per inbound message; only sharded copies carry it.
+    const text = bodyText(event);
+    const frame = classifyFrame(text);
+    if (frame.kind !== "data") {
+      const answer = await answerControl(deps, frame, { sender, now });
+      await poster.post(sender, Buffer.from(answer.frame));
+      return { result: { statusCode: 200 }, entry: answer.entry };
+    }
     const id = deps.sharded ? (messageId ?? requestId) : undefined;
-    const transformed = transformMessage(bodyText(event), now, deps.limits.maxMessageBytes, id);
+    const transformed = transformMessage(text, now, deps.limits.maxMessageBytes, id);
     if (!transformed.ok) return replyError(transformed.code, transformed.frame);
 
     let room: string | undefined;
