@@ -1,8 +1,8 @@
 /**
  * The client library in Node (`ws`) against the real emulator, for what the backend supports
  * without history or identity: reconnects after a management-API DELETE, a killed socket, the
- * idle timeout and the maximum lifetime; the lifetime hand-over; the send queue; refused
- * handshakes (400, 401, 403); API Gateway's throttled frame; and `/client.js`.
+ * idle timeout and the maximum lifetime; keep-alive; the lifetime hand-over; the send queue;
+ * refused handshakes (400, 401, 403); API Gateway's throttled frame; and `/client.js`.
  */
 import test from "ava";
 import { bundleClient } from "../client/build";
@@ -56,6 +56,21 @@ test("the idle timeout (shortened) closes a silent connection with 1001; the cli
   t.is((await publishTo(emulator.publishUrl, "still here")).status, 200);
   await lib.until(() => lib.messages.length === 1, "a message on the new connection");
   t.like(lib.messages[0], { data: "still here", _server: true });
+});
+
+test("keep-alive: a silent connection outlives a short idle timeout on {\"_op\":\"ping\"} and _pong alone", async (t) => {
+  const { emulator, logs } = await startTestEmulator(t, { idleTimeoutMs: 1200 });
+  const lib = openLibraryClient(emulator.endpoint, { ...QUICK, keepAliveMs: 400 });
+  t.teardown(() => lib.conn.close());
+  await lib.until(() => lib.conn.state === "open", "the open");
+  const [id] = emulator.connectionIds();
+  // Four idle timeouts long; every message event the handler logs is one of the pings.
+  await new Promise((resolve) => setTimeout(resolve, 4800));
+  t.deepEqual(emulator.connectionIds(), [id]);
+  t.is(lib.sockets.length, 1);
+  t.deepEqual(lib.states, ["open"]);
+  t.deepEqual(lib.messages, [], "pings are answered to the sender alone, and pongs are not messages");
+  t.false(logs.entries().some((entry) => entry.emulator === "close"));
 });
 
 test("the maximum lifetime (shortened): left alone the client reconnects; with maxLifetimeMs under it, it hands over first", async (t) => {
