@@ -36,6 +36,12 @@ async function writeWhole(file: string, text: string): Promise<void> {
   await rename(partial, file);
 }
 
+/** Writes `dist/client.js` only: what the demo page loads when opened as a file. */
+export async function buildBrowserScript(): Promise<void> {
+  await mkdir(DIST, { recursive: true });
+  await writeWhole(join(DIST, "client.js"), await bundleClient("browser"));
+}
+
 export async function buildClient(): Promise<void> {
   await mkdir(DIST, { recursive: true });
   const files: Array<[string, Format]> = [
