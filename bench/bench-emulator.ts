@@ -6,6 +6,7 @@
  */
 import { startEmulator, type Emulator } from "../local/emulator";
 import type { EmulatorOptions } from "../local/options";
+import type { EmulatorSeams } from "../local/seams";
 import { RANGES } from "../runtime/config/checks";
 
 export interface BenchEmulator extends Emulator {
@@ -13,7 +14,7 @@ export interface BenchEmulator extends Emulator {
   url: string;
 }
 
-export async function startBenchEmulator(options: EmulatorOptions, progress: (line: string) => void): Promise<BenchEmulator> {
+export async function startBenchEmulator(options: EmulatorOptions, progress: (line: string) => void, seams: EmulatorSeams = {}): Promise<BenchEmulator> {
   // Per-invocation log lines would flood the output; handler and HTTP failures must not be missed.
   const log = (line: string) => {
     if (/"emulator":"(handlerError|httpError)"/.test(line)) progress(line);
@@ -24,6 +25,7 @@ export async function startBenchEmulator(options: EmulatorOptions, progress: (li
     throttleBurstLimit: RANGES.throttleBurstLimit.max,
     ...options,
     log,
-  });
-  return { ...emulator, url: emulator.endpoint.replace("//localhost:", "//127.0.0.1:") };
+  }, seams);
+  // Added to the emulator itself: its methods live on its class, which a spread would not copy.
+  return Object.assign(emulator, { url: emulator.endpoint.replace("//localhost:", "//127.0.0.1:") });
 }

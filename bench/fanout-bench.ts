@@ -70,7 +70,7 @@ async function measure(host: Host, options: FanoutOptions): Promise<FanoutFigure
   const scenarios: Scenario[] = [];
   let quota: { rate: number; burst: number } | undefined;
 
-  const rigOptions = { concurrency, progress: options.progress, emulator: { postLatencyMs: latencyMs } };
+  const rigOptions = { concurrency, progress: options.progress, postLatencyMs: latencyMs };
   await withRig(host, rigOptions, async (rig) => {
     const ours = await rig.handler("ours");
     const floor = await rig.handler("floor");

@@ -7,7 +7,7 @@ import { readdirSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import type { EmulatorOptions } from "../local/options";
+import { AdjustablePostQuota } from "../local/seams";
 import { messageEvent, type ConnectionContext } from "../local/gateway/event-builders";
 import { LOCAL_AWS } from "../local/services/dynalite-store";
 import { createDynamoConnectionStore, listRoom, type ConnectionStore } from "../runtime/store/connection-store";
@@ -61,14 +61,16 @@ export interface Rig {
 }
 
 export interface RigOptions {
-  emulator: Pick<EmulatorOptions, "postLatencyMs">;
+  /** Delay before each post is answered, as the management API's latency. */
+  postLatencyMs: number;
   concurrency: number;
   progress: (line: string) => void;
 }
 
 /** Starts an emulator, runs `body` with the rig, then closes the receivers and the emulator. */
 export async function withRig(host: Host, options: RigOptions, body: (rig: Rig) => Promise<void>): Promise<void> {
-  const emulator = await startBenchEmulator(options.emulator, options.progress);
+  const postQuota = new AdjustablePostQuota();
+  const emulator = await startBenchEmulator({}, options.progress, { postLatencyMs: options.postLatencyMs, postQuota });
   const pool = createReceiverPool();
   const built = new Set<string>();
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: REGION, credentials: CREDENTIALS, endpoint: emulator.dynamoEndpoint }));
@@ -131,7 +133,7 @@ export async function withRig(host: Host, options: RigOptions, body: (rig: Rig) 
       await host.request({ type: "invoke", name, event: event(emulator.connectionIds()[0], `{"tag":"warm-up"}`) });
     },
     setPostQuota(quota) {
-      emulator.setPostQuota(quota ? { postRate: quota.rate, postBurst: quota.burst } : { postRate: 0 });
+      postQuota.set(quota ? { postRate: quota.rate, postBurst: quota.burst } : { postRate: 0 });
     },
   };
   try {

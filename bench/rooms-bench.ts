@@ -12,7 +12,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { CONNECTION_TABLE, createDynamoConnectionStore, listRoom, type ConnectionRecord, type ConnectionStore } from "../runtime/store/connection-store";
 import type { InvocationLog } from "../runtime/routes/deps";
-import { makeDefaultHandler } from "../runtime/routes/handlers";
+import { makeMessageHandler } from "../runtime/routes/handlers";
 import { RANGES } from "../runtime/config/checks";
 import type { Poster } from "../runtime/delivery/poster";
 import { DEFAULT_ROOM } from "../runtime/contract/rooms";
@@ -150,7 +150,7 @@ async function measureRoom(
     const sender = setup.rows.find((row) => row.room === setup.room)?.connectionId ?? "";
     const poster = virtualPoster();
     const logs: InvocationLog[] = [];
-    const handler = makeDefaultHandler({
+    const handler = makeMessageHandler({
       store,
       posterFor: () => poster,
       managementEndpoint: "http://virtual.invalid/dev",

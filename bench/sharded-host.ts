@@ -14,7 +14,7 @@ import { LOCAL_AWS } from "../local/services/dynalite-store";
 import type { ConnectionStore } from "../runtime/store/connection-store";
 import { DEFAULT_ROOM } from "../runtime/contract/rooms";
 import type { HandlerDeps, InvocationLog } from "../runtime/routes/deps";
-import { makeDefaultHandler } from "../runtime/routes/handlers";
+import { makeMessageHandler } from "../runtime/routes/handlers";
 import { createPosterFactory } from "../runtime/delivery/poster-factory";
 import { RANGES, type FanOutMode } from "../runtime/config/checks";
 import { ENV } from "../runtime/host/lambda";
@@ -81,7 +81,7 @@ async function run(request: SimRequest): Promise<SimReply> {
   const queue = pool ? await startLocalShardQueue({ worker: () => pool.shardWorker, workers: request.workers, log: () => undefined }) : undefined;
   const sqs = queue ? new SQSClient({ region: LOCAL_AWS.region, credentials: LOCAL_AWS.credentials, endpoint: new URL(queue.url).origin }) : undefined;
   if (queue && sqs) defaultDeps.sharded = { queue: createSqsShardQueue(sqs, queue.url, request.concurrency), shardSize: request.shardSize };
-  const handler = makeDefaultHandler(defaultDeps);
+  const handler = makeMessageHandler(defaultDeps);
   const context = { connectionId: "virtual-0", connectedAt: Date.now(), domainName: "sim", stage: "sim", apiId: "simulation", identity: { sourceIp: "127.0.0.1" } };
 
   const cpu = process.cpuUsage();

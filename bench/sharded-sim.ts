@@ -70,9 +70,8 @@ async function startSink(n: number, latencyMs: number): Promise<Sink> {
       disconnect: () => false,
     },
     postQuota: () => quota,
-    postLatencyMs: latencyMs,
     log: () => result.throttled++,
-  });
+  }, { postLatencyMs: latencyMs });
   const server = createServer((req, res) => {
     const id = managementConnectionId(new URL(req.url ?? "/", "http://sink").pathname, STAGE);
     if (id === undefined) return void res.writeHead(404).end();

@@ -3,6 +3,7 @@
  * per-region setting that the access logs of every API there use, created here once.
  */
 import * as aws from "@pulumi/aws";
+import { stackNames } from "./names";
 import type * as pulumi from "@pulumi/pulumi";
 
 /** The AWS managed policy API Gateway's documentation names for this role. */
@@ -21,7 +22,7 @@ const ASSUMED_BY_API_GATEWAY = JSON.stringify({
  */
 export function createApiGatewayCloudWatchRole(name: string, parent: pulumi.Resource): aws.apigateway.Account {
   const retained = { parent, retainOnDelete: true };
-  const role = new aws.iam.Role(`${name}-apigw-logs-role`, { assumeRolePolicy: ASSUMED_BY_API_GATEWAY }, retained);
+  const role = new aws.iam.Role(stackNames(name).apiGatewayLogsRole, { assumeRolePolicy: ASSUMED_BY_API_GATEWAY }, retained);
   const attachment = new aws.iam.RolePolicyAttachment(`${name}-apigw-logs-policy`, { role: role.name, policyArn: PUSH_TO_CLOUDWATCH_LOGS }, retained);
   return new aws.apigateway.Account(`${name}-apigw-account`, { cloudwatchRoleArn: role.arn }, { ...retained, dependsOn: [attachment] });
 }

@@ -9,9 +9,10 @@ import { toEnvironment } from "../runtime/host/lambda";
 import { createApiGatewayCloudWatchRole } from "./access-logs";
 import type { StackConfig } from "./config";
 import { createRouteFunction, type Route, type RouteFunction } from "./functions";
+import { functionNames, stackNames, type FunctionNames } from "./names";
 import { createOperations } from "./operations";
 import { connectPolicy, defaultRoutePolicy, disconnectPolicy } from "./policies";
-import { createPublisher } from "./publish";
+import { createPublisher, managementEndpointOf } from "./publish";
 import { createShardQueues, createShardWorker, type ShardQueues } from "./shards";
 
 /** The component takes the validated stack config as they are. */
@@ -50,24 +51,8 @@ export class BroadcastApi extends pulumi.ComponentResource {
     super("message-broadcast:index:BroadcastApi", name, {}, opts);
     const parent = { parent: this };
 
-    const table = new aws.dynamodb.Table(
-      `${name}-connections`,
-      {
-        attributes: [
-          { name: CONNECTION_TABLE.hashKey, type: CONNECTION_TABLE.hashKeyType },
-          { name: CONNECTION_TABLE.roomAttribute, type: "S" },
-        ],
-        hashKey: CONNECTION_TABLE.hashKey,
-        globalSecondaryIndexes: [roomIndex()],
-        billingMode: "PAY_PER_REQUEST",
-        ttl: { attributeName: CONNECTION_TABLE.ttlAttribute, enabled: true },
-        // Unset, DynamoDB encrypts with its AWS-owned key at no charge; a KMS key only when asked.
-        ...(args.tableKmsKeyArn ? { serverSideEncryption: { enabled: true, kmsKeyArn: args.tableKmsKeyArn } } : {}),
-        deletionProtectionEnabled: args.tableDeletionProtection,
-      },
-      { parent: this, retainOnDelete: args.retainTable },
-    );
-    const api = new aws.apigatewayv2.Api(`${name}-api`, { protocolType: "WEBSOCKET", routeSelectionExpression: "$request.body.action" }, parent);
+    const table = createConnectionTable(name, args, this);
+    const api = new aws.apigatewayv2.Api(stackNames(name).api, { protocolType: "WEBSOCKET", routeSelectionExpression: "$request.body.action" }, parent);
 
     // Sharded fan-out only; `$default` needs the queue's URL and ARN.
     const shardQueues = args.fanout === "sharded" ? createShardQueues(name, args, this) : undefined;
@@ -80,10 +65,10 @@ export class BroadcastApi extends pulumi.ComponentResource {
       { table, api, environment: { ...this.commonEnvironment(args, table), ...this.shardedEnvironment(args, shardQueues) }, shardQueues, stack: args },
       this,
     );
-    const routes = ROUTES.map((route) => this.route(`${name}-${route}`, ROUTE_KEYS[route], functions[route], api, args.stageName));
+    const routes = ROUTES.map((route) => this.route(functionNames(name, route), ROUTE_KEYS[route], functions[route], api, args.stageName));
 
     const accessLogs = args.accessLogging
-      ? new aws.cloudwatch.LogGroup(`${name}-access-logs`, { name: `/aws/apigateway/${name}/access`, retentionInDays: args.logRetentionDays }, parent)
+      ? new aws.cloudwatch.LogGroup(`${name}-access-logs`, { name: stackNames(name).accessLogGroup, retentionInDays: args.logRetentionDays }, parent)
       : undefined;
     const cloudWatchRole = args.apiGatewayCloudWatchRole === "create" ? [createApiGatewayCloudWatchRole(name, this)] : [];
     const stage = new aws.apigatewayv2.Stage(
@@ -105,7 +90,7 @@ export class BroadcastApi extends pulumi.ComponentResource {
     }
 
     this.endpoint = pulumi.interpolate`${api.apiEndpoint}/${stage.name}`;
-    this.managementEndpoint = pulumi.interpolate`${api.apiEndpoint.apply((url) => url.replace(/^wss:/, "https:"))}/${stage.name}`;
+    this.managementEndpoint = managementEndpointOf(api, stage.name);
     this.tableName = table.name;
     this.apiId = api.id;
     this.stage = stage.name;
@@ -148,7 +133,7 @@ export class BroadcastApi extends pulumi.ComponentResource {
       allowedOrigins: args.allowedOrigins.length > 0 ? args.allowedOrigins : undefined,
     });
     const make = (route: Route, environment: Record<string, pulumi.Input<string>>, policy: (logGroupArn: pulumi.Output<string>) => pulumi.Output<string>) =>
-      createRouteFunction(`${name}-${route}`, { route, functionName: `${name}-${route}`, environment, policy, stack: args }, this);
+      createRouteFunction(functionNames(name, route), { route, environment, policy, stack: args }, this);
     return {
       connect: make("connect", { ...common, ...access, ...presenceEnvironment }, (logGroupArn) => connectPolicy(table.arn, logGroupArn, presence)),
       disconnect: make("disconnect", { ...common, ...presenceEnvironment }, (logGroupArn) => disconnectPolicy(table.arn, logGroupArn, presence)),
@@ -159,20 +144,41 @@ export class BroadcastApi extends pulumi.ComponentResource {
   }
 
   // An AWS_PROXY integration, its route, and the permission for this API's stage to invoke it.
-  private route(name: string, routeKey: string, fn: RouteFunction, api: aws.apigatewayv2.Api, stageName: string): aws.apigatewayv2.Route {
+  private route(names: FunctionNames, routeKey: string, fn: RouteFunction, api: aws.apigatewayv2.Api, stageName: string): aws.apigatewayv2.Route {
     const parent = { parent: this };
     const integration = new aws.apigatewayv2.Integration(
-      `${name}-integration`,
+      `${names.function}-integration`,
       { apiId: api.id, integrationType: "AWS_PROXY", integrationMethod: "POST", integrationUri: fn.invokeArn },
       parent,
     );
     new aws.lambda.Permission(
-      `${name}-invoke`,
+      names.invoke,
       { action: "lambda:InvokeFunction", function: fn.name, principal: "apigateway.amazonaws.com", sourceArn: pulumi.interpolate`${api.executionArn}/${stageName}/${routeKey}` },
       parent,
     );
-    return new aws.apigatewayv2.Route(`${name}-route`, { apiId: api.id, routeKey, target: pulumi.interpolate`integrations/${integration.id}` }, parent);
+    return new aws.apigatewayv2.Route(`${names.function}-route`, { apiId: api.id, routeKey, target: pulumi.interpolate`integrations/${integration.id}` }, parent);
   }
+}
+
+// The one schema of runtime/store/connection-store.ts, with TTL, and the stack's key and protection.
+function createConnectionTable(name: string, args: BroadcastApiArgs, parent: pulumi.Resource): aws.dynamodb.Table {
+  return new aws.dynamodb.Table(
+    stackNames(name).table,
+    {
+      attributes: [
+        { name: CONNECTION_TABLE.hashKey, type: CONNECTION_TABLE.hashKeyType },
+        { name: CONNECTION_TABLE.roomAttribute, type: "S" },
+      ],
+      hashKey: CONNECTION_TABLE.hashKey,
+      globalSecondaryIndexes: [roomIndex()],
+      billingMode: "PAY_PER_REQUEST",
+      ttl: { attributeName: CONNECTION_TABLE.ttlAttribute, enabled: true },
+      // Unset, DynamoDB encrypts with its AWS-owned key at no charge; a KMS key only when asked.
+      ...(args.tableKmsKeyArn ? { serverSideEncryption: { enabled: true, kmsKeyArn: args.tableKmsKeyArn } } : {}),
+      deletionProtectionEnabled: args.tableDeletionProtection,
+    },
+    { parent, retainOnDelete: args.retainTable },
+  );
 }
 
 // The room index of runtime/store/connection-store.ts's schema, as the provider spells it.

@@ -10,6 +10,7 @@ import type { FunctionUrlEvent, FunctionUrlResult } from "../runtime/contract/fu
 import { handlersFromEnvironment, publishFromEnvironment, shardWorkerFromEnvironment } from "../runtime/host/lambda";
 import type { SqsBatchResponse, SqsEvent } from "../runtime/routes/shard-worker";
 import type { StackConfig } from "./config";
+import type { FunctionNames } from "./names";
 import { lambdaAssumeRolePolicy } from "./policies";
 
 export type Route = "connect" | "disconnect" | "default";
@@ -45,8 +46,6 @@ const SHARD_WORKER_FACTORY = () => shardWorkerFromEnvironment();
 const PUBLISH_FACTORY = () => publishFromEnvironment();
 
 export interface FunctionArgs {
-  /** The physical function name; its log group is `/aws/lambda/<functionName>`. */
-  functionName: string;
   environment: Record<string, pulumi.Input<string>>;
   /** The role's inline policy, given the function's log group ARN. */
   policy(logGroupArn: pulumi.Output<string>): pulumi.Output<string>;
@@ -57,23 +56,23 @@ export interface RouteFunctionArgs extends FunctionArgs {
   route: Route;
 }
 
-export function createRouteFunction(name: string, args: RouteFunctionArgs, parent: pulumi.Resource): RouteFunction {
-  return createFunction(name, args, FACTORIES[args.route], {}, parent);
+export function createRouteFunction(names: FunctionNames, args: RouteFunctionArgs, parent: pulumi.Resource): RouteFunction {
+  return createFunction(names, args, FACTORIES[args.route], {}, parent);
 }
 
 /** The shard worker; `reservedConcurrency`, when given, is reserved for it out of the account's pool. */
-export function createShardWorkerFunction(name: string, args: FunctionArgs & { reservedConcurrency?: number }, parent: pulumi.Resource): ShardWorkerFunction {
+export function createShardWorkerFunction(names: FunctionNames, args: FunctionArgs & { reservedConcurrency?: number }, parent: pulumi.Resource): ShardWorkerFunction {
   const reserved = args.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: args.reservedConcurrency };
-  return createFunction(name, args, SHARD_WORKER_FACTORY, reserved, parent);
+  return createFunction(names, args, SHARD_WORKER_FACTORY, reserved, parent);
 }
 
 /** The publish function, invoked through its function URL. */
-export function createPublishFunction(name: string, args: FunctionArgs, parent: pulumi.Resource): PublishFunction {
-  return createFunction(name, args, PUBLISH_FACTORY, {}, parent);
+export function createPublishFunction(names: FunctionNames, args: FunctionArgs, parent: pulumi.Resource): PublishFunction {
+  return createFunction(names, args, PUBLISH_FACTORY, {}, parent);
 }
 
 function createFunction<E, R>(
-  name: string,
+  names: FunctionNames,
   args: FunctionArgs,
   callbackFactory: () => (event: E) => Promise<R>,
   extra: Partial<aws.lambda.CallbackFunctionArgs<E, R>>,
@@ -81,17 +80,17 @@ function createFunction<E, R>(
 ): aws.lambda.CallbackFunction<E, R> {
   const { stack } = args;
   const logGroup = new aws.cloudwatch.LogGroup(
-    `${name}-logs`,
-    { name: `/aws/lambda/${args.functionName}`, retentionInDays: stack.logRetentionDays },
+    `${names.function}-logs`,
+    { name: names.logGroup, retentionInDays: stack.logRetentionDays },
     { parent },
   );
-  const role = new aws.iam.Role(`${name}-role`, { assumeRolePolicy: lambdaAssumeRolePolicy() }, { parent });
-  const rolePolicy = new aws.iam.RolePolicy(`${name}-policy`, { role: role.id, policy: args.policy(logGroup.arn) }, { parent });
+  const role = new aws.iam.Role(names.role, { assumeRolePolicy: lambdaAssumeRolePolicy() }, { parent });
+  const rolePolicy = new aws.iam.RolePolicy(names.policy, { role: role.id, policy: args.policy(logGroup.arn) }, { parent });
   return new aws.lambda.CallbackFunction<E, R>(
-    name,
+    names.function,
     {
       ...extra,
-      name: args.functionName,
+      name: names.function,
       callbackFactory,
       role,
       runtime: aws.lambda.Runtime.NodeJS22dX,

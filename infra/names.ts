@@ -26,39 +26,58 @@ export interface NamedResource {
   what: string;
 }
 
-/** Function suffixes (`{prefix}-connect`…): each brings the names of FUNCTION_NAMES. */
-const FUNCTIONS = ["connect", "disconnect", "default", "shards", "publish"];
+type NameRow = [template: string, limit: number, autoNamed: boolean, what: string];
+
+/** The functions (`{prefix}-connect`…): each brings the names of FUNCTION_NAMES. Routes keep AWS's route keys. */
+const FUNCTIONS = ["connect", "disconnect", "default", "shards", "publish"] as const;
+export type FunctionKey = (typeof FUNCTIONS)[number];
 
 // Per function: `{fn}` is the function's name.
-const FUNCTION_NAMES: Array<[template: string, limit: number, autoNamed: boolean, what: string]> = [
-  ["{fn}", 64, false, "Lambda function name"],
-  ["/aws/lambda/{fn}", 512, false, "log group name"],
-  ["{fn}-role", 64, true, "IAM role name"],
-  ["{fn}-policy", 128, true, "IAM inline policy name"],
-  ["{fn}-invoke", 100, true, "Lambda permission statement id"],
-  ["{fn}-errors", 255, true, "CloudWatch alarm name"],
-  ["{fn}-throttles", 255, true, "CloudWatch alarm name"],
-];
+const FUNCTION_NAMES = {
+  function: ["{fn}", 64, false, "Lambda function name"],
+  logGroup: ["/aws/lambda/{fn}", 512, false, "log group name"],
+  role: ["{fn}-role", 64, true, "IAM role name"],
+  policy: ["{fn}-policy", 128, true, "IAM inline policy name"],
+  invoke: ["{fn}-invoke", 100, true, "Lambda permission statement id"],
+  errors: ["{fn}-errors", 255, true, "CloudWatch alarm name"],
+  throttles: ["{fn}-throttles", 255, true, "CloudWatch alarm name"],
+} satisfies Record<string, NameRow>;
 
 // Once per stack (or per option).
-const STACK_NAMES: Array<[template: string, limit: number, autoNamed: boolean, what: string]> = [
-  ["{prefix}-connections", 255, true, "DynamoDB table name"],
-  ["{prefix}-api", 128, true, "API Gateway API name"],
-  ["/aws/apigateway/{prefix}/access", 512, false, "log group name"],
-  ["{prefix}-apigw-logs-role", 64, true, "IAM role name"],
-  ["{prefix}-dashboard", 255, false, "CloudWatch dashboard name"],
-  ["{prefix}-alarms", 256, true, "SNS topic name"],
-  ["{prefix}-shards", 80, false, "SQS queue name"],
-  ["{prefix}-shards-dlq", 80, false, "SQS queue name"],
-  ["{prefix}-shards-dead-letters", 255, true, "CloudWatch alarm name"],
-];
+const STACK_NAMES = {
+  table: ["{prefix}-connections", 255, true, "DynamoDB table name"],
+  api: ["{prefix}-api", 128, true, "API Gateway API name"],
+  accessLogGroup: ["/aws/apigateway/{prefix}/access", 512, false, "log group name"],
+  apiGatewayLogsRole: ["{prefix}-apigw-logs-role", 64, true, "IAM role name"],
+  dashboard: ["{prefix}-dashboard", 255, false, "CloudWatch dashboard name"],
+  alarmTopic: ["{prefix}-alarms", 256, true, "SNS topic name"],
+  shardQueue: ["{prefix}-shards", 80, false, "SQS queue name"],
+  deadLetterQueue: ["{prefix}-shards-dlq", 80, false, "SQS queue name"],
+  deadLetterAlarm: ["{prefix}-shards-dead-letters", 255, true, "CloudWatch alarm name"],
+} satisfies Record<string, NameRow>;
 
-const entry = ([template, limit, autoNamed, what]: [string, number, boolean, string]): NamedResource => ({ template, limit, autoNamed, what });
+export type FunctionNames = Record<keyof typeof FUNCTION_NAMES, string>;
+
+const functionTemplate = (fn: FunctionKey, template: string) => template.replace("{fn}", `${PREFIX}-${fn}`);
+const fill = <K extends string>(rows: Record<K, NameRow>, named: (template: string) => string) =>
+  Object.fromEntries(Object.entries<NameRow>(rows).map(([key, [template]]) => [key, named(template)])) as Record<K, string>;
+
+/** The AWS names of function `fn`'s resources in the stack `prefix`. */
+export function functionNames(prefix: string, fn: FunctionKey): FunctionNames {
+  return fill(FUNCTION_NAMES, (template) => functionTemplate(fn, template).replace(PREFIX, prefix));
+}
+
+/** The AWS names of the stack's own resources. */
+export function stackNames(prefix: string): Record<keyof typeof STACK_NAMES, string> {
+  return fill(STACK_NAMES, (template) => template.replace(PREFIX, prefix));
+}
+
+const entry = ([template, limit, autoNamed, what]: NameRow): NamedResource => ({ template, limit, autoNamed, what });
 
 /** Every name, with its limit. */
 export const RESOURCE_NAMES: readonly NamedResource[] = [
-  ...FUNCTIONS.flatMap((fn) => FUNCTION_NAMES.map(([template, ...rest]) => entry([template.replace("{fn}", `${PREFIX}-${fn}`), ...rest]))),
-  ...STACK_NAMES.map(entry),
+  ...FUNCTIONS.flatMap((fn) => Object.values<NameRow>(FUNCTION_NAMES).map(([template, ...rest]) => entry([functionTemplate(fn, template), ...rest]))),
+  ...Object.values<NameRow>(STACK_NAMES).map(entry),
 ];
 
 /** The characters a name adds to the prefix, auto-name suffix included. */

@@ -7,6 +7,7 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
+import { functionNames, stackNames, type FunctionKey } from "./names";
 
 const cloudwatch = awsx.classic.cloudwatch;
 const lambdaMetrics = awsx.classic.lambda.metrics;
@@ -21,14 +22,29 @@ export interface OperationsArgs {
   apiId: pulumi.Input<string>;
   stageName: pulumi.Input<string>;
   /** By label: the three routes, and `shards` in sharded mode. */
-  functions: Record<string, aws.lambda.Function>;
+  functions: Partial<Record<FunctionKey, aws.lambda.Function>>;
   /** Sharded mode: any message here is a shard that never got delivered. */
   deadLetterQueue?: aws.sqs.Queue;
   alarmEmail?: string;
 }
 
 export function createOperations(name: string, args: OperationsArgs, parent: pulumi.Resource): void {
-  const functions = Object.entries(args.functions);
+  createDashboard(name, args, parent);
+  const actions = args.alarmEmail === undefined ? [] : [emailTopic(name, args.alarmEmail, parent).arn];
+  for (const kind of ["errors", "throttles"] as const) {
+    for (const [route, fn] of monitored(args.functions)) {
+      lambdaMetrics[kind]({ function: fn, statistic: "Sum", period: 300 }).createAlarm(
+        functionNames(name, route)[kind],
+        // Any error or throttle in five minutes; no invocations means nothing failed.
+        { threshold: 1, evaluationPeriods: 1, treatMissingData: "notBreaching", alarmActions: actions, okActions: actions },
+        { parent },
+      );
+    }
+  }
+  if (args.deadLetterQueue) deadLetterAlarm(name, args.deadLetterQueue, actions, parent);
+}
+
+function createDashboard(name: string, args: OperationsArgs, parent: pulumi.Resource): void {
   const apiMetric = (metricName: string) =>
     new cloudwatch.Metric({
       namespace: "AWS/ApiGateway",
@@ -38,10 +54,10 @@ export function createOperations(name: string, args: OperationsArgs, parent: pul
       label: metricName,
     });
   const perFunction = (metric: LambdaMetric, change: awsx.classic.lambda.metrics.LambdaMetricChange) =>
-    functions.map(([route, fn]) => metric({ function: fn, label: route, ...change }));
+    monitored(args.functions).map(([route, fn]) => metric({ function: fn, label: route, ...change }));
 
   new cloudwatch.Dashboard(
-    `${name}-dashboard`,
+    stackNames(name).dashboard,
     {
       widgets: [
         new cloudwatch.RowWidget(
@@ -57,42 +73,36 @@ export function createOperations(name: string, args: OperationsArgs, parent: pul
     },
     { parent },
   );
+}
 
-  const actions = args.alarmEmail === undefined ? [] : [emailTopic(name, args.alarmEmail, parent).arn];
-  for (const kind of ["errors", "throttles"] as const) {
-    for (const [route, fn] of functions) {
-      lambdaMetrics[kind]({ function: fn, statistic: "Sum", period: 300 }).createAlarm(
-        `${name}-${route}-${kind}`,
-        // Any error or throttle in five minutes; no invocations means nothing failed.
-        { threshold: 1, evaluationPeriods: 1, treatMissingData: "notBreaching", alarmActions: actions, okActions: actions },
-        { parent },
-      );
-    }
-  }
-  if (args.deadLetterQueue) {
-    new aws.cloudwatch.MetricAlarm(
-      `${name}-shards-dead-letters`,
-      {
-        namespace: "AWS/SQS",
-        metricName: "ApproximateNumberOfMessagesVisible",
-        dimensions: { QueueName: args.deadLetterQueue.name },
-        statistic: "Maximum",
-        period: 300,
-        evaluationPeriods: 1,
-        comparisonOperator: "GreaterThanOrEqualToThreshold",
-        threshold: 1,
-        treatMissingData: "notBreaching",
-        alarmActions: actions,
-        okActions: actions,
-      },
-      { parent },
-    );
-  }
+// Sharded mode: any message on the dead-letter queue is a shard that never got delivered.
+function deadLetterAlarm(name: string, queue: aws.sqs.Queue, actions: pulumi.Output<string>[], parent: pulumi.Resource): void {
+  new aws.cloudwatch.MetricAlarm(
+    stackNames(name).deadLetterAlarm,
+    {
+      namespace: "AWS/SQS",
+      metricName: "ApproximateNumberOfMessagesVisible",
+      dimensions: { QueueName: queue.name },
+      statistic: "Maximum",
+      period: 300,
+      evaluationPeriods: 1,
+      comparisonOperator: "GreaterThanOrEqualToThreshold",
+      threshold: 1,
+      treatMissingData: "notBreaching",
+      alarmActions: actions,
+      okActions: actions,
+    },
+    { parent },
+  );
+}
+
+function monitored(functions: OperationsArgs["functions"]): Array<[FunctionKey, aws.lambda.Function]> {
+  return Object.entries(functions) as Array<[FunctionKey, aws.lambda.Function]>;
 }
 
 // The subscriber must confirm the email AWS sends before alarms reach them.
 function emailTopic(name: string, email: string, parent: pulumi.Resource): aws.sns.Topic {
-  const topic = new aws.sns.Topic(`${name}-alarms`, {}, { parent });
+  const topic = new aws.sns.Topic(stackNames(name).alarmTopic, {}, { parent });
   new aws.sns.TopicSubscription(`${name}-alarms-email`, { topic: topic.arn, protocol: "email", endpoint: email }, { parent });
   return topic;
 }

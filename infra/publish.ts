@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { toEnvironment } from "../runtime/host/lambda";
 import type { StackConfig } from "./config";
 import { createPublishFunction, type PublishFunction } from "./functions";
+import { functionNames } from "./names";
 import { publishPolicy } from "./policies";
 import type { ShardQueues } from "./shards";
 
@@ -19,14 +20,19 @@ export interface PublisherArgs {
   stack: Pick<StackConfig, "architecture" | "lambdaMemoryMb" | "lambdaTimeoutSeconds" | "logRetentionDays" | "bundleAwsSdk" | "stageName">;
 }
 
+/** The stage's management API, `https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`: the API's `wss:` endpoint over HTTPS. */
+export function managementEndpointOf(api: aws.apigatewayv2.Api, stageName: pulumi.Input<string>): pulumi.Output<string> {
+  return pulumi.interpolate`${api.apiEndpoint.apply((url) => url.replace(/^wss:/, "https:"))}/${stageName}`;
+}
+
 export function createPublisher(name: string, args: PublisherArgs, parent: pulumi.Resource): { fn: PublishFunction; url: aws.lambda.FunctionUrl } {
   const { table, api, stack } = args;
   // A function URL event names no WebSocket API, so the stage's management API is configured.
-  const managementEndpoint = pulumi.interpolate`${api.apiEndpoint.apply((url) => url.replace(/^wss:/, "https:"))}/${stack.stageName}`;
+  const managementEndpoint = managementEndpointOf(api, stack.stageName);
+  const names = functionNames(name, "publish");
   const fn = createPublishFunction(
-    `${name}-publish`,
+    names,
     {
-      functionName: `${name}-publish`,
       environment: { ...args.environment, ...toEnvironment<pulumi.Input<string>>({ managementEndpoint }) },
       policy: (logGroupArn) =>
         publishPolicy({ tableArn: table.arn, logGroupArn, apiExecutionArn: api.executionArn, stageName: stack.stageName, shardQueueArn: args.shardQueues?.queue.arn }),
@@ -34,6 +40,6 @@ export function createPublisher(name: string, args: PublisherArgs, parent: pulum
     },
     parent,
   );
-  const url = new aws.lambda.FunctionUrl(`${name}-publish-url`, { functionName: fn.name, authorizationType: "AWS_IAM" }, { parent });
+  const url = new aws.lambda.FunctionUrl(`${names.function}-url`, { functionName: fn.name, authorizationType: "AWS_IAM" }, { parent });
   return { fn, url };
 }

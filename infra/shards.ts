@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { SHARD_MAX_RECEIVE_COUNT } from "../runtime/delivery/shard-jobs";
 import type { StackConfig } from "./config";
 import { createShardWorkerFunction, type ShardWorkerFunction } from "./functions";
+import { functionNames, stackNames } from "./names";
 import { shardWorkerPolicy } from "./policies";
 
 export interface ShardQueues {
@@ -15,16 +16,17 @@ export interface ShardQueues {
 }
 
 export function createShardQueues(name: string, stack: Pick<StackConfig, "shardWorkerTimeoutSeconds">, parent: pulumi.Resource): ShardQueues {
+  const { shardQueue, deadLetterQueue: deadLetterQueueName } = stackNames(name);
   const deadLetterQueue = new aws.sqs.Queue(
-    `${name}-shards-dlq`,
+    deadLetterQueueName,
     // Two weeks, SQS's longest: time to look at what failed.
-    { name: `${name}-shards-dlq`, messageRetentionSeconds: 1209600, sqsManagedSseEnabled: true },
+    { name: deadLetterQueueName, messageRetentionSeconds: 1209600, sqsManagedSseEnabled: true },
     { parent },
   );
   const queue = new aws.sqs.Queue(
-    `${name}-shards`,
+    shardQueue,
     {
-      name: `${name}-shards`,
+      name: shardQueue,
       // AWS's advice for a Lambda event source: at least six times the function timeout.
       visibilityTimeoutSeconds: 6 * stack.shardWorkerTimeoutSeconds,
       // A broadcast an hour late is no longer worth delivering.
@@ -54,10 +56,10 @@ export interface ShardWorkerArgs {
  */
 export function createShardWorker(name: string, args: ShardWorkerArgs, parent: pulumi.Resource): { fn: ShardWorkerFunction; mapping: aws.lambda.EventSourceMapping } {
   const { queues, table, api, stack } = args;
+  const names = functionNames(name, "shards");
   const fn = createShardWorkerFunction(
-    `${name}-shards`,
+    names,
     {
-      functionName: `${name}-shards`,
       environment: args.environment,
       policy: (logGroupArn) =>
         shardWorkerPolicy({ tableArn: table.arn, logGroupArn, apiExecutionArn: api.executionArn, stageName: stack.stageName, shardQueueArn: queues.queue.arn }),
@@ -69,7 +71,7 @@ export function createShardWorker(name: string, args: ShardWorkerArgs, parent: p
     parent,
   );
   const mapping = new aws.lambda.EventSourceMapping(
-    `${name}-shards-source`,
+    `${names.function}-source`,
     {
       eventSourceArn: queues.queue.arn,
       functionName: fn.arn,

@@ -17,7 +17,6 @@ const NUMERIC_FLAGS: Record<string, { option: NumericOption; help: string }> = {
   "throttle-burst": { option: "throttleBurstLimit", help: "stage requests allowed at once" },
   "post-rate": { option: "postRate", help: "PostToConnection quota per second (0 = none); over it 429" },
   "post-burst": { option: "postBurst", help: "posts allowed at once (0 = the post rate)" },
-  "post-latency": { option: "postLatencyMs", help: "ms before answering each post" },
   "idle-timeout": { option: "idleTimeoutMs", help: "ms without messages before close 1001" },
   "max-lifetime": { option: "maxLifetimeMs", help: "ms before any connection is closed 1001" },
   "max-buffered-bytes": { option: "maxBufferedBytes", help: "bytes queued to one client before it is closed 1008" },

@@ -2,21 +2,23 @@
  * startEmulator: API Gateway (WebSocket API + management API) and DynamoDB on one machine, running
  * the handlers built by runtime/host/lambda.ts from the same environment variables as the Lambdas, in
  * a worker thread of their own (local/lambda/lambda-pool.ts).
- * All state lives in the returned object, so one process can run several emulators.
+ * All state lives in the returned object, so one process can run several emulators. Tests and
+ * benchmarks vary it through `seams` (local/seams.ts), which `npm start` never passes.
  */
-import { createServer } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { ShardWorkerHandler } from "../runtime/routes/shard-worker";
 import { newApiId } from "./gateway/event-builders";
-import { createGateway } from "./gateway/gateway";
+import { Gateway } from "./gateway/gateway";
 import { startLambdaPool, type LambdaPool } from "./lambda/lambda-pool";
 import { createManagementApi } from "./services/management-api";
-import { resolveOptions, resolvePostQuota, runtimeEnvironment, type EmulatorOptions } from "./options";
+import { resolveOptions, runtimeEnvironment, type EmulatorOptions, type ResolvedOptions } from "./options";
 import { createPublishEndpoint } from "./services/publish-endpoint";
 import { closeServer, listen } from "./net/http";
 import { routeRequests } from "./net/server";
 import { startLocalShardQueue, type LocalShardQueue } from "./services/sqs-stand-in";
 import { DEMO_DIR } from "./net/static";
-import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "./services/dynalite-store";
+import { LOCAL_AWS, ensureConnectionTable, startDynamo, type LocalDynamo } from "./services/dynalite-store";
+import { postQuotaBucket, type EmulatorSeams } from "./seams";
 import { createTokenBucket } from "./gateway/token-bucket";
 
 export interface Emulator {
@@ -40,109 +42,146 @@ export interface Emulator {
   connectionIds(): string[];
   /** Sends `data` to a connection as PostToConnection would, without HTTP or quota; false when it is not open or its outbound buffer is full. */
   send(connectionId: string, data: Buffer): boolean;
-  /**
-   * Replaces the PostToConnection quota of the running emulator (as the options of the same
-   * names; a rate of 0 removes it), so that a benchmark can vary it without reconnecting
-   * thousands of clients.
-   */
-  setPostQuota(quota: Pick<EmulatorOptions, "postRate" | "postBurst">): void;
   /** Closes every connection with 1001, runs each `$disconnect`, then stops the servers and dynalite. */
   close(): Promise<void>;
 }
 
-export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+export async function startEmulator(options: EmulatorOptions = {}, seams: EmulatorSeams = {}): Promise<Emulator> {
   const resolved = resolveOptions(options);
   const log = options.log ?? ((line: string) => console.log(line));
+  let emulator: LocalEmulator | undefined;
+  const services = await startServices(resolved, log, seams, () => {
+    if (!emulator) throw new Error("a shard job arrived before the worker was built");
+    return emulator.shardWorker();
+  });
+  // The port is known only now, and the handlers post to it; nothing awaits between here and
+  // the route wiring in the constructor, so no request can arrive unrouted.
+  emulator = new LocalEmulator(resolved, services, seams, log);
+  await emulator.ready();
+  return emulator;
+}
+
+/** What runs before the handlers can be built: the table, the listening port, the local queue. */
+interface Services {
+  dynamo: LocalDynamo;
+  http: Server;
+  port: number;
+  shardQueue?: LocalShardQueue;
+}
+
+// Undoes what it started when a later step fails (a taken port, a table that cannot be created).
+async function startServices(resolved: ResolvedOptions, log: (line: string) => void, seams: EmulatorSeams, worker: () => ShardWorkerHandler): Promise<Services> {
   const dynamo = await startDynamo({ dataDir: resolved.dataDir });
   const http = createServer();
-  let port: number;
-  let shardWorker: ShardWorkerHandler | undefined;
-  let shardQueue: LocalShardQueue | undefined;
   try {
     await ensureConnectionTable(dynamo.endpoint, resolved.tableName);
-    port = await listen(http, resolved.port, resolved.host);
-    if (resolved.fanout === "sharded") {
-      shardQueue = await startLocalShardQueue({
-        worker: () => {
-          if (!shardWorker) throw new Error("a shard job arrived before the worker was built");
-          return shardWorker;
-        },
-        log,
-      });
-    }
+    const port = await listen(http, resolved.port, resolved.host);
+    const shardQueue = resolved.fanout === "sharded" ? await startLocalShardQueue({ worker, log }, seams) : undefined;
+    return { dynamo, http, port, shardQueue };
   } catch (err) {
     await closeServer(http).catch(() => undefined);
     await dynamo.close();
     throw err;
   }
+}
 
-  // The port is known only now, and the handlers post to it; nothing awaits between here and
-  // the route wiring below, so no request can arrive unrouted.
-  const managementEndpoint = `http://${reachableHost(resolved.host, "127.0.0.1")}:${port}/${resolved.stage}`;
-  const environment = runtimeEnvironment(resolved, { management: managementEndpoint, dynamo: dynamo.endpoint, shardQueue: shardQueue?.url });
+class LocalEmulator implements Emulator {
+  readonly port: number;
+  readonly endpoint: string;
+  readonly httpUrl: string;
+  readonly managementEndpoint: string;
+  readonly publishUrl: string;
+  readonly dynamoEndpoint: string;
+  readonly tableName: string;
+  readonly shardQueueUrl?: string;
+  private readonly environment: Record<string, string | undefined>;
+  private readonly gateway: Gateway;
   // Started only when some handler is not injected.
-  let pool: LambdaPool | undefined;
-  const lambda = () => (pool ??= startLambdaPool({ environment, credentials: LOCAL_AWS.credentials }, log));
-  const handlers = options.handlers ?? lambda().handlers;
-  if (shardQueue) shardWorker = options.shardWorker ?? lambda().shardWorker;
-  const gateway = createGateway({
-    handlers,
-    stage: resolved.stage,
-    apiId: newApiId(),
-    // One bucket for the whole stage, as API Gateway's default route throttling is.
-    throttle: createTokenBucket(resolved.throttleRateLimit, resolved.throttleBurstLimit),
-    idleTimeoutMs: resolved.idleTimeoutMs,
-    maxLifetimeMs: resolved.maxLifetimeMs,
-    maxBufferedBytes: resolved.maxBufferedBytes,
-    log,
-  });
-  const quotaBucket = ({ postRate, postBurst }: { postRate: number; postBurst: number }) =>
-    postRate > 0 ? createTokenBucket(postRate, postBurst) : undefined;
-  let postQuota = quotaBucket(resolved);
-  const management = createManagementApi({
-    gateway,
-    postQuota: () => postQuota,
-    postLatencyMs: resolved.postLatencyMs,
-    log,
-  });
-  // The publish function starts its thread on the first publish when every route is injected.
-  const publish = createPublishEndpoint({ handler: options.publish ?? ((event) => lambda().publish(event)), log });
-  routeRequests(http, { stage: resolved.stage, host: resolved.host, gateway, management, publish, demoDir: DEMO_DIR, log });
+  private pool: LambdaPool | undefined;
+  private closed: Promise<void> | undefined;
 
-  const shutdown = async () => {
+  constructor(
+    resolved: ResolvedOptions,
+    private readonly services: Services,
+    private readonly seams: EmulatorSeams,
+    private readonly log: (line: string) => void,
+  ) {
+    const { port, dynamo, shardQueue } = services;
+    const { host, stage } = resolved;
+    this.port = port;
+    this.managementEndpoint = `http://${reachableHost(host, "127.0.0.1")}:${port}/${stage}`;
+    this.endpoint = `ws://${reachableHost(host, "localhost")}:${port}/${stage}`;
+    this.httpUrl = `http://${reachableHost(host, "localhost")}:${port}/`;
+    this.publishUrl = `${this.managementEndpoint}/@publish`;
+    this.dynamoEndpoint = dynamo.endpoint;
+    this.tableName = resolved.tableName;
+    this.shardQueueUrl = shardQueue?.url;
+    this.environment = runtimeEnvironment(resolved, { management: this.managementEndpoint, dynamo: dynamo.endpoint, shardQueue: shardQueue?.url });
+    this.gateway = new Gateway({
+      handlers: seams.handlers ?? this.lambda().handlers,
+      stage,
+      apiId: newApiId(),
+      // One bucket for the whole stage, as API Gateway's default route throttling is.
+      throttle: createTokenBucket(resolved.throttleRateLimit, resolved.throttleBurstLimit),
+      idleTimeoutMs: resolved.idleTimeoutMs,
+      maxLifetimeMs: resolved.maxLifetimeMs,
+      maxBufferedBytes: resolved.maxBufferedBytes,
+      log,
+    });
+    if (shardQueue && !seams.shardWorker) this.lambda();
+    const fixedQuota = postQuotaBucket(resolved);
+    const postQuota = seams.postQuota;
+    const management = createManagementApi({ gateway: this.gateway, postQuota: postQuota ? () => postQuota.current() : () => fixedQuota, log }, seams);
+    // The publish function starts its thread on the first publish when every route is injected.
+    const publish = createPublishEndpoint({ handler: seams.publish ?? ((event) => this.lambda().publish(event)), log });
+    routeRequests(services.http, { stage, host, gateway: this.gateway, management, publish, demoDir: DEMO_DIR, log });
+  }
+
+  /** Settles once the Lambda threads (if any) are warm; a thread that cannot start stops everything. */
+  async ready(): Promise<void> {
+    // Requests that came meanwhile waited for this cold start.
+    await this.pool?.ready.catch(async (err: unknown) => {
+      await this.close();
+      throw err;
+    });
+  }
+
+  /** The shard worker a job goes to (sharded mode). */
+  shardWorker(): ShardWorkerHandler {
+    return this.seams.shardWorker ?? this.lambda().shardWorker;
+  }
+
+  deadLetters(): Array<{ messageId: string; body: string }> {
+    return this.services.shardQueue?.deadLetters() ?? [];
+  }
+
+  connectionIds(): string[] {
+    return this.gateway.connectionIds();
+  }
+
+  send(connectionId: string, data: Buffer): boolean {
+    return this.gateway.send(connectionId, data) === "sent";
+  }
+
+  close(): Promise<void> {
+    this.closed ??= this.shutdown();
+    return this.closed;
+  }
+
+  private lambda(): LambdaPool {
+    this.pool ??= startLambdaPool({ environment: this.environment, credentials: LOCAL_AWS.credentials }, this.log);
+    return this.pool;
+  }
+
+  private async shutdown(): Promise<void> {
+    const { shardQueue, http, dynamo } = this.services;
     // Connections first: their last handler invocations still need the management API and the table.
-    await gateway.close();
+    await this.gateway.close();
     await shardQueue?.close();
-    await pool?.close();
+    await this.pool?.close();
     await closeServer(http);
     await dynamo.close();
-  };
-  // Requests that came meanwhile waited for this cold start; a thread that cannot start stops all.
-  await pool?.ready.catch(async (err: unknown) => {
-    await shutdown();
-    throw err;
-  });
-  let closed: Promise<void> | undefined;
-  return {
-    port,
-    endpoint: `ws://${reachableHost(resolved.host, "localhost")}:${port}/${resolved.stage}`,
-    httpUrl: `http://${reachableHost(resolved.host, "localhost")}:${port}/`,
-    managementEndpoint,
-    publishUrl: `${managementEndpoint}/@publish`,
-    dynamoEndpoint: dynamo.endpoint,
-    tableName: resolved.tableName,
-    shardQueueUrl: shardQueue?.url,
-    deadLetters: () => shardQueue?.deadLetters() ?? [],
-    connectionIds: () => gateway.connectionIds(),
-    send: (connectionId, data) => gateway.send(connectionId, data) === "sent",
-    setPostQuota(quota) {
-      postQuota = quotaBucket(resolvePostQuota(quota));
-    },
-    close() {
-      closed ??= shutdown();
-      return closed;
-    },
-  };
+  }
 }
 
 // A loopback or wildcard listener is reached through `loopbackName`; any other address as itself.

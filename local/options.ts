@@ -2,15 +2,12 @@
  * Defaults and validation of the emulator's options. The ranges are the ones the CLI checks its
  * flags against, so a bad value fails the same way from code and from the command line.
  */
-import type { FunctionUrlHandler } from "../runtime/contract/function-url-event";
-import type { Handlers } from "../runtime/routes/handlers";
 import { SCAN_PAGE_LIMIT, toEnvironment } from "../runtime/host/lambda";
-import type { ShardWorkerHandler } from "../runtime/routes/shard-worker";
 import { RANGES, checkFanOutMode, checkStageName, checkInteger, type FanOutMode, type IntegerRange } from "../runtime/config/checks";
 import { AWS_LIMITS } from "./gateway/aws-limits";
 import { LOCAL_AWS } from "./services/dynalite-store";
 
-/** What startEmulator (local/emulator.ts) takes; every field optional. */
+/** What startEmulator (local/emulator.ts) takes; every field optional. Test hooks are apart, in local/seams.ts. */
 export interface EmulatorOptions {
   /** Default 3001; 0 picks a free port. */
   port?: number;
@@ -38,8 +35,6 @@ export interface EmulatorOptions {
   postRate?: number;
   /** How many posts may come at once before the rate applies; default `postRate`. */
   postBurst?: number;
-  /** Delay before answering each PostToConnection (benchmarks). */
-  postLatencyMs?: number;
   /** Default 10 minutes; then the connection is closed with 1001. */
   idleTimeoutMs?: number;
   /** Default 2 hours; then the connection is closed with 1001. */
@@ -60,12 +55,6 @@ export interface EmulatorOptions {
   shardSize?: number;
   /** `$connect` and `$disconnect` post join/leave events to the rest of the room (default false). */
   presence?: boolean;
-  /** Replaces the handlers built from runtime/host/lambda.ts, e.g. with the code Pulumi would upload. */
-  handlers?: Handlers;
-  /** Replaces the shard worker built from runtime/host/lambda.ts (sharded mode). */
-  shardWorker?: ShardWorkerHandler;
-  /** Replaces the publish function built from runtime/host/lambda.ts. */
-  publish?: FunctionUrlHandler;
   /** Receives emulator and handler log lines (JSON); default stdout. */
   log?: (line: string) => void;
 }
@@ -75,7 +64,6 @@ const EMULATOR_RANGES = {
   port: { min: 0, max: 65535, default: 3001, unit: "(0 = any free port)" },
   postRate: { min: 0, max: 1_000_000, default: 0, unit: "posts per second (0 = unlimited)" },
   postBurst: { min: 0, max: 1_000_000, default: 0, unit: "posts (0 = the post rate)" },
-  postLatencyMs: { min: 0, max: 60_000, default: 0, unit: "ms" },
   idleTimeoutMs: { min: 1, max: AWS_LIMITS.idleTimeoutMs, default: AWS_LIMITS.idleTimeoutMs, unit: "ms" },
   maxLifetimeMs: { min: 1, max: AWS_LIMITS.maxLifetimeMs, default: AWS_LIMITS.maxLifetimeMs, unit: "ms" },
   // At least one whole message, so that a client with an empty buffer can always take the next one.
@@ -95,7 +83,6 @@ const NUMERIC_OPTIONS = {
   throttleBurstLimit: RANGES.throttleBurstLimit,
   postRate: EMULATOR_RANGES.postRate,
   postBurst: EMULATOR_RANGES.postBurst,
-  postLatencyMs: EMULATOR_RANGES.postLatencyMs,
   idleTimeoutMs: EMULATOR_RANGES.idleTimeoutMs,
   maxLifetimeMs: EMULATOR_RANGES.maxLifetimeMs,
   maxBufferedBytes: EMULATOR_RANGES.maxBufferedBytes,

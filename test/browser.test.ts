@@ -423,7 +423,7 @@ test.serial("a failed integration: the refused chat line says 'not sent: Interna
 test.serial("answers overdue: the badge says the page is falling behind, and clears when they arrive", async (t) => {
   const { browser, problems } = t.context;
   // Every post waits 2.5 s, so the sender's own copy is overdue for a while.
-  const slow = await startEmulator({ port: 0, postLatencyMs: 2500, log: () => {} });
+  const slow = await startEmulator({ port: 0, log: () => {} }, { postLatencyMs: 2500 });
   try {
     const page = await openConnected(browser, slow.httpUrl, "behind", problems);
     await say(page, "slowly");

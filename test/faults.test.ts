@@ -19,7 +19,7 @@ const TABLE = "message-broadcast-connections";
 
 eachMode(test, "abrupt drops during a broadcast to 30: each dropped client gets its $disconnect, every other one the message once", async (t, mode) => {
   // Four posts at a time, each answered after 100 ms: the broadcast takes about 800 ms.
-  const { emulator, logs } = await startTestEmulator(t, { fanout: mode, postLatencyMs: 100, fanOutConcurrency: 4 });
+  const { emulator, logs } = await startTestEmulator(t, { fanout: mode, fanOutConcurrency: 4 }, { postLatencyMs: 100 });
   const clients = await connectMany(emulator, 30);
   const [sender] = clients;
   const firstCopy = new Promise((resolve) => clients.forEach((client) => client.ws.once("message", resolve)));
@@ -137,7 +137,7 @@ eachMode(test, "--data after kill -9: the lost rows survive, the first broadcast
 });
 
 eachMode(test, "an abrupt drop while its own message is being broadcast: the broadcast completes, then $disconnect runs", async (t, mode) => {
-  const { emulator, logs } = await startTestEmulator(t, { fanout: mode, postLatencyMs: 100, fanOutConcurrency: 2 });
+  const { emulator, logs } = await startTestEmulator(t, { fanout: mode, fanOutConcurrency: 2 }, { postLatencyMs: 100 });
   const clients = await connectMany(emulator, 6);
   const [sender, ...others] = clients;
   const firstCopy = new Promise((resolve) => others.forEach((client) => client.ws.once("message", resolve)));

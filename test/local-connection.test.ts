@@ -1,11 +1,10 @@
 /** The emulator's connection over a real `ws` pair: frames sent in one turn of the event loop share socket writes. */
 import { once } from "node:events";
-import type { AddressInfo } from "node:net";
-import type { Duplex } from "node:stream";
+import type { AddressInfo, Socket } from "node:net";
 import test, { type ExecutionContext } from "ava";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Handlers } from "../runtime/routes/handlers";
-import { startConnection, type Connection } from "../local/gateway/connection";
+import { Connection } from "../local/gateway/connection";
 import { createLimiter } from "../local/gateway/concurrency-limiter";
 import { createTokenBucket } from "../local/gateway/token-bucket";
 
@@ -21,7 +20,7 @@ async function openRig(t: ExecutionContext): Promise<Rig> {
   const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   await once(server, "listening");
   const client = new WebSocket(`ws://127.0.0.1:${(server.address() as AddressInfo).port}`);
-  const [socket, req] = (await once(server, "connection")) as [WebSocket, { socket: Duplex }];
+  const [socket, req] = (await once(server, "connection")) as [WebSocket, { socket: Socket }];
   await once(client, "open");
   t.teardown(() => {
     client.terminate();
@@ -29,7 +28,7 @@ async function openRig(t: ExecutionContext): Promise<Rig> {
   });
 
   let writes = 0;
-  const stream = req.socket as Duplex & { _write: Duplex["_write"]; _writev?: Duplex["_writev"] };
+  const stream = req.socket as Socket & { _write: Socket["_write"]; _writev?: Socket["_writev"] };
   const write = stream._write.bind(stream);
   const writev = stream._writev?.bind(stream);
   stream._write = (...args) => (writes++, write(...args));
@@ -38,7 +37,7 @@ async function openRig(t: ExecutionContext): Promise<Rig> {
   const frames: string[] = [];
   client.on("message", (data: Buffer) => frames.push(data.toString()));
   const context = { connectionId: "abc=", connectedAt: Date.now(), domainName: "localhost", stage: "dev", apiId: "a1b2c3d4e5", identity: { sourceIp: "127.0.0.1" } };
-  const connection = startConnection(socket, req.socket, context, {
+  const connection = new Connection(socket, req.socket, context, {
     handlers: {} as Handlers,
     throttle: createTokenBucket(1000, 1000),
     messageInvocations: createLimiter(1),

@@ -144,7 +144,9 @@ eachMode(test, "a frame over 32 KiB closes with 1009; a 32 KiB frame is broadcas
   t.is(parseFrame(await listener.next()).data, "a".repeat(32 * 1024));
 
   client.ws.send("b".repeat(32 * 1024 + 1));
-  t.regex(await expectEnded(t, emulator, logs, client, 1009), /32768-byte frame limit/);
+  const reason = await expectEnded(t, emulator, logs, client, 1009);
+  t.regex(reason, /32768-byte frame limit/);
+  t.is(reason, "Frame of 32769 bytes exceeds the 32768-byte frame limit (a browser sends each message as one frame)");
   // The oversized frame was not delivered: the listener's next frame is its own message.
   listener.ws.send("still here");
   t.is(parseFrame(await listener.next()).data, "still here");
@@ -161,7 +163,8 @@ eachMode(test, "a message over 128 KiB in fragments closes with 1009; under it, 
   t.is(parseFrame(await listener.next()).data, fragment("c").repeat(3));
 
   sendFragments("d", 5);
-  await expectEnded(t, emulator, logs, client, 1009);
+  // `ws` alone would close with an empty reason; the size watch names the limit first.
+  t.is(await expectEnded(t, emulator, logs, client, 1009), "Message exceeds the 131072-byte message limit: its fragments reached 150000 bytes");
   listener.ws.send("still here");
   t.is(parseFrame(await listener.next()).data, "still here");
 });

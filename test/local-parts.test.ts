@@ -4,7 +4,7 @@ import test from "ava";
 import { startEmulator } from "../local/emulator";
 import { awsRequestTime, newApiId, newAwsId } from "../local/gateway/event-builders";
 import { createLimiter } from "../local/gateway/concurrency-limiter";
-import { watchFrameSizes } from "../local/gateway/aws-limits";
+import { oversizeReason, watchSizes, type Oversize } from "../local/gateway/aws-limits";
 import { managementConnectionId } from "../local/services/management-api";
 import { demoFile } from "../local/net/static";
 import { createTokenBucket } from "../local/gateway/token-bucket";
@@ -22,8 +22,8 @@ test("ids look like AWS ids and do not repeat", (t) => {
   t.regex(newApiId(), /^[a-z0-9]{10}$/);
 });
 
-/** A client (masked) frame announcing `payloadBytes`, followed by that many bytes. */
-function clientFrame(opcode: number, payloadBytes: number): Buffer {
+/** A client (masked) frame announcing `payloadBytes`, followed by that many bytes; `fin` false for a fragment before the last. */
+function clientFrame(opcode: number, payloadBytes: number, fin = true): Buffer {
   let length: Buffer;
   if (payloadBytes < 126) length = Buffer.from([0x80 | payloadBytes]);
   else if (payloadBytes < 65536) length = Buffer.from([0x80 | 126, payloadBytes >> 8, payloadBytes & 0xff]);
@@ -32,14 +32,19 @@ function clientFrame(opcode: number, payloadBytes: number): Buffer {
     length[0] = 0x80 | 127;
     length.writeBigUInt64BE(BigInt(payloadBytes), 1);
   }
-  return Buffer.concat([Buffer.from([0x80 | opcode]), length, Buffer.from([1, 2, 3, 4]), Buffer.alloc(payloadBytes, 0x61)]);
+  return Buffer.concat([Buffer.from([(fin ? 0x80 : 0) | opcode]), length, Buffer.from([1, 2, 3, 4]), Buffer.alloc(payloadBytes, 0x61)]);
 }
 
-function feed(chunks: Buffer[], limit: number): number[] {
-  const tripped: number[] = [];
-  const watch = watchFrameSizes(limit, (bytes) => tripped.push(bytes));
+function watchAll(chunks: Buffer[], limits: { frameBytes: number; messageBytes: number }): Oversize[] {
+  const tripped: Oversize[] = [];
+  const watch = watchSizes(limits, (oversize) => tripped.push(oversize));
   for (const chunk of chunks) watch(chunk);
   return tripped;
+}
+
+// The frame sizes that trip a frame limit of `limit` (messages unbounded).
+function feed(chunks: Buffer[], limit: number): number[] {
+  return watchAll(chunks, { frameBytes: limit, messageBytes: Infinity }).map(({ limit: which, bytes }) => (which === "frame" ? bytes : -bytes));
 }
 
 test("frame watch: finds the oversized frame behind others, even when fed one byte at a time", (t) => {
@@ -52,6 +57,23 @@ test("frame watch: finds the oversized frame behind others, even when fed one by
 test("frame watch: 64-bit lengths are read, and frames within the limit never trip it", (t) => {
   t.deepEqual(feed([clientFrame(0x2, 70000)], 32768), [70000]);
   t.deepEqual(feed([clientFrame(0x1, 125), clientFrame(0x1, 126), clientFrame(0x1, 32768)], 32768), []);
+});
+
+test("size watch: a message's fragments are summed, control frames between them are not, and the last fragment ends the sum", (t) => {
+  const limits = { frameBytes: 65536, messageBytes: 100_000 };
+  const fits = [clientFrame(0x1, 30000, false), clientFrame(0x9, 4), clientFrame(0x0, 30000, false), clientFrame(0x0, 40000)];
+  t.deepEqual(watchAll(fits, limits), []);
+  const over = [...fits, clientFrame(0x1, 60000, false), clientFrame(0x9, 4), clientFrame(0x0, 40001)];
+  t.deepEqual(watchAll(over, limits), [{ limit: "message", bytes: 100_001 }]);
+  t.deepEqual(watchAll([Buffer.concat(over)].flatMap((all) => Array.from(all, (byte) => Buffer.from([byte]))), limits), [{ limit: "message", bytes: 100_001 }]);
+});
+
+test("size watch: the close reasons name the limit and fit a close frame", (t) => {
+  t.is(oversizeReason({ limit: "message", bytes: 150000 }), "Message exceeds the 131072-byte message limit: its fragments reached 150000 bytes");
+  t.is(oversizeReason({ limit: "frame", bytes: 40000 }), "Frame of 40000 bytes exceeds the 32768-byte frame limit (a browser sends each message as one frame)");
+  // The longest: a 64-bit length.
+  t.true(Buffer.byteLength(oversizeReason({ limit: "frame", bytes: 2 ** 64 - 1 })) <= 123);
+  t.true(Buffer.byteLength(oversizeReason({ limit: "message", bytes: 2 ** 64 - 1 })) <= 123);
 });
 
 test("post quota: a burst, then the rate", (t) => {

@@ -149,7 +149,7 @@ eachMode(test, "events: API Gateway's shape for $connect, $default and $disconne
     events.log(JSON.stringify(event));
     return Promise.resolve({ statusCode: 200 });
   };
-  const { emulator } = await startTestEmulator(t, { fanout: mode, handlers: { connect: record, message: record, disconnect: record } });
+  const { emulator } = await startTestEmulator(t, { fanout: mode }, { handlers: { connect: record, message: record, disconnect: record } });
   const client = await connect(emulator, {
     url: `${emulator.endpoint}?token=abc&x=1&x=2`,
     headers: { "X-Custom-Header": "kept", "User-Agent": "shape-test/1.0" },

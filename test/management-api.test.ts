@@ -8,6 +8,7 @@ import {
   type ApiGatewayManagementApiClientConfig,
 } from "@aws-sdk/client-apigatewaymanagementapi";
 import { LOCAL_AWS } from "../local/services/dynalite-store";
+import { AdjustablePostQuota } from "../local/seams";
 import { connect } from "./helpers/clients";
 import { SIGNED_LOOKING, invocation, startTestEmulator } from "./helpers/emulator";
 import { openTable } from "./helpers/table";
@@ -149,20 +150,21 @@ test("postRate: posts over the quota are 429 LimitExceededException, after the S
   t.is(client.frames.length, 1 + (2 - rejected.length));
 });
 
-test("setPostQuota: a running emulator starts throttling posts, a bad rate is a ConfigError, rate 0 lifts the quota", async (t) => {
-  const { emulator } = await startTestEmulator(t);
+test("the postQuota seam: a running emulator starts throttling posts, a bad rate is a ConfigError, rate 0 lifts the quota", async (t) => {
+  const quota = new AdjustablePostQuota();
+  const { emulator } = await startTestEmulator(t, {}, { postQuota: quota });
   const client = await connect(emulator);
   const api = managementClient(t, emulator.managementEndpoint, { maxAttempts: 1 });
   const post = (text: string) => api.send(new PostToConnectionCommand({ ConnectionId: client.id, Data: Buffer.from(text) }));
 
   // A burst of 2 and a rate of 1/s: the third post within the second is refused.
-  emulator.setPostQuota({ postRate: 1, postBurst: 2 });
+  quota.set({ postRate: 1, postBurst: 2 });
   await post("one");
   await post("two");
   t.like(await sdkError(t, post("three")), { name: "LimitExceededException", $metadata: { httpStatusCode: 429 } });
-  t.throws(() => emulator.setPostQuota({ postRate: -1 }), { message: /postRate/ });
+  t.throws(() => quota.set({ postRate: -1 }), { message: /postRate/ });
 
-  emulator.setPostQuota({ postRate: 0 });
+  quota.set({ postRate: 0 });
   await post("four");
   t.deepEqual(await client.nextFrames(3), ["one", "two", "four"]);
 });
@@ -175,8 +177,8 @@ test("send: a frame to an open connection without HTTP, false for an unknown id"
   t.false(emulator.send(UNKNOWN_ID, Buffer.from("nobody")));
 });
 
-test("postLatencyMs: posts are still answered and delivered", async (t) => {
-  const { emulator } = await startTestEmulator(t, { postLatencyMs: 20 });
+test("the postLatencyMs seam: posts are still answered and delivered", async (t) => {
+  const { emulator } = await startTestEmulator(t, {}, { postLatencyMs: 20 });
   const client = await connect(emulator);
   const api = managementClient(t, emulator.managementEndpoint);
   await api.send(new PostToConnectionCommand({ ConnectionId: client.id, Data: Buffer.from("late") }));

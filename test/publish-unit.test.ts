@@ -34,7 +34,7 @@ test("publish refuses an invalid room with 400", async (t) => {
   const { publish, logs } = publishRig();
   t.deepEqual(
     await publish(publishEvent({ room: "a/b", body: "hi" })),
-    answer(400, { _error: { code: "InvalidRoom", message: "room must be 1 to 64 characters from A-Z a-z 0-9 _ . : -" } }),
+    answer(400, { _error: { code: "InvalidRoom", message: "room must be 1-64 characters of A-Z a-z 0-9 _ . : -" } }),
   );
   t.deepEqual(logs, [line(400, { error: "InvalidRoom" })]);
 });

@@ -61,18 +61,22 @@ test("decodeShardJob refuses bodies it did not write", (t) => {
 async function localQueue(t: import("ava").ExecutionContext, refuse: (body: string, attempt: number) => boolean) {
   const received: ShardJob[] = [];
   const attempts = new Map<string, number>();
-  const queue = await startLocalShardQueue({
-    worker: () => (event: SqsEvent) => {
-      received.push(...event.Records.map((record) => decodeShardJob(record.body)));
-      return Promise.resolve({ batchItemFailures: [] });
+  const queue = await startLocalShardQueue(
+    {
+      worker: () => (event: SqsEvent) => {
+        received.push(...event.Records.map((record) => decodeShardJob(record.body)));
+        return Promise.resolve({ batchItemFailures: [] });
+      },
+      log: () => undefined,
     },
-    refuse: (body) => {
-      const attempt = (attempts.get(body) ?? 0) + 1;
-      attempts.set(body, attempt);
-      return refuse(body, attempt);
+    {
+      refuseShardJob: (body) => {
+        const attempt = (attempts.get(body) ?? 0) + 1;
+        attempts.set(body, attempt);
+        return refuse(body, attempt);
+      },
     },
-    log: () => undefined,
-  });
+  );
   t.teardown(() => queue.close());
   const client = new SQSClient({ region: LOCAL_AWS.region, credentials: LOCAL_AWS.credentials, endpoint: new URL(queue.url).origin });
   t.teardown(() => client.destroy());
@@ -99,8 +103,7 @@ async function shardedEmulator(t: import("ava").ExecutionContext, failing: (atte
   const workerLogs: LogCapture = captureLog();
   let real: ReturnType<typeof buildShardWorker> | undefined;
   let attempt = 0;
-  const { emulator, logs } = await startTestEmulator(t, {
-    ...options,
+  const { emulator, logs } = await startTestEmulator(t, options, {
     shardWorker: async (event) => {
       if (!real) throw new Error("worker not built yet");
       const outcome = failing(++attempt);

@@ -3,6 +3,7 @@ import test from "ava";
 import * as https from "node:https";
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import { LOCAL_AWS } from "../local/services/dynalite-store";
+import { AdjustablePostQuota } from "../local/seams";
 import { createDynamoConnectionStore } from "../runtime/store/connection-store";
 import { makeDeliver } from "../runtime/delivery/fanout";
 import { DEFAULT_ROOM } from "../runtime/contract/rooms";
@@ -177,9 +178,10 @@ test("signed post: a reset then success is delivered", async (t) => {
 
 // Against the emulator's management API, through the HTTPS stand-in (which checks nothing itself).
 async function viaEmulator(t: ExecutionContext) {
-  const { emulator } = await startTestEmulator(t);
+  const postQuota = new AdjustablePostQuota();
+  const { emulator } = await startTestEmulator(t, {}, { postQuota });
   const standIn = await startHttpsStandIn(t, { forwardTo: emulator.managementEndpoint });
-  return { emulator, standIn, poster: signedPoster(standIn) };
+  return { emulator, standIn, poster: signedPoster(standIn), postQuota };
 }
 
 test("signed post via the emulator: delivered as one frame, signature checked by aws4", async (t) => {
@@ -204,15 +206,15 @@ test("signed post via the emulator: gone, and the fan-out deletes the row", asyn
 });
 
 test("signed post via the emulator: throttled posts wait for the quota, and fail past 3 s", async (t) => {
-  const { emulator, poster } = await viaEmulator(t);
+  const { emulator, poster, postQuota } = await viaEmulator(t);
   const client = await connect(emulator);
-  emulator.setPostQuota({ postRate: 5, postBurst: 1 });
+  postQuota.set({ postRate: 5, postBurst: 1 });
   const results = await Promise.all([1, 2, 3].map(() => poster.post(client.id, payload)));
   t.deepEqual(results, [1, 2, 3].map(() => ({ outcome: "delivered" })));
   t.deepEqual([await client.next(), await client.next(), await client.next()], [1, 2, 3].map(() => '{"hello":"☃"}'));
 
   // One post a second, ten at once: the retries last 3 s, so some run out of time.
-  emulator.setPostQuota({ postRate: 1, postBurst: 1 });
+  postQuota.set({ postRate: 1, postBurst: 1 });
   const crowded = await Promise.all(Array.from({ length: 10 }, () => poster.post(client.id, payload)));
   const delivered = crowded.filter((result) => result.outcome === "delivered").length;
   t.deepEqual(
@@ -220,7 +222,7 @@ test("signed post via the emulator: throttled posts wait for the quota, and fail
     Array.from({ length: 10 - delivered }, () => ({ outcome: "failed", reason: "LimitExceededException" })),
   );
   t.true(delivered >= 2 && delivered <= 6, `${delivered} delivered`);
-  emulator.setPostQuota({ postRate: 0 });
+  postQuota.set({ postRate: 0 });
   t.deepEqual(await poster.post(client.id, Buffer.from("after")), { outcome: "delivered" });
   const frames = await client.nextFrames(delivered + 1);
   t.deepEqual(frames, [...Array.from({ length: delivered }, () => '{"hello":"☃"}'), "after"], "exactly the delivered copies arrived");

@@ -4,6 +4,7 @@
  * runs, posts to it are 410 — and every other client still receives every message. A client
  * whose own messages pile up is no longer read from until half of them have been handled.
  */
+import { readFileSync } from "node:fs";
 import test from "ava";
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import { LOCAL_AWS } from "../local/services/dynalite-store";
@@ -20,6 +21,20 @@ const PADDING = "x".repeat(30_000);
 const MAX_MESSAGES = 2000;
 const AFTER = 5;
 const WINDOW = 10;
+
+/**
+ * The kernel's record of the server's end of the connection from `clientPort` to `serverPort`
+ * on 127.0.0.1 (Linux's /proc/net/tcp): its TCP state (hex, 01 ESTABLISHED, 04 FIN-WAIT-1) and
+ * the bytes in its send queue; undefined once the kernel has freed it.
+ */
+function serverSocketInKernel(serverPort: number, clientPort: number): { state: string; sendQueueBytes: number } | undefined {
+  const address = (port: number) => `0100007F:${port.toString(16).toUpperCase().padStart(4, "0")}`;
+  for (const line of readFileSync("/proc/net/tcp", "utf8").split("\n").slice(1)) {
+    const [, local, remote, state, queues] = line.trim().split(/\s+/);
+    if (local === address(serverPort) && remote === address(clientPort)) return { state, sendQueueBytes: parseInt(queues.split(":")[0], 16) };
+  }
+  return undefined;
+}
 
 /** The `q` of each broadcast copy `client` received: in order in direct mode; sharded mode does not keep order across messages. */
 function sequence(client: EmulatorClient, mode: FanOutMode): number[] {
@@ -61,7 +76,10 @@ eachMode(test, "a client that stops reading is closed with 1008 while the others
     code: 1008,
     reason: `Policy violation: over ${LIMIT} bytes waiting to be sent; the client is not reading`,
   });
+  t.true(serverSocketInKernel(emulator.port, slow.localPort) !== undefined, "the server's socket exists before the cut-off");
   t.is((await invocation(logs, "$disconnect", slow.id)).statusCode, 200);
+  // Reset, not closed with a FIN that would wait behind the backlog: the kernel holds nothing for it.
+  t.is(serverSocketInKernel(emulator.port, slow.localPort), undefined);
   t.is(await openTable(t, emulator.dynamoEndpoint, emulator.tableName).get(slow.id), undefined);
   t.deepEqual(emulator.connectionIds().sort(), [sender.id, reader.id].sort());
 
@@ -77,8 +95,8 @@ eachMode(test, "a client that stops reading is closed with 1008 while the others
   t.deepEqual(sequence(reader, mode), every, "the reader got every message once");
   t.deepEqual(sequence(sender, mode), every, "so did the sender");
 
-  // The close frame waited behind a backlog the client never read, so its socket was destroyed:
-  // once it reads again it gets what the kernel still held, then the drop.
+  // The close frame waited behind a backlog the client never read, so its socket was reset:
+  // once it reads again it gets at most what its own kernel still held, then the drop.
   slow.ws.resume();
   t.is((await slow.closed()).code, 1006);
   t.true(slow.frames.length < sent, `the slow client read ${slow.frames.length} of ${sent}`);
@@ -141,6 +159,7 @@ test("memory: posts to a client that never reads stop at the limit plus what the
   t.like(refusal, { name: "LimitExceededException", message: "Client side buffer is full", $metadata: { httpStatusCode: 429 } });
   t.like(await post().catch((err: unknown) => err), { name: "GoneException", $metadata: { httpStatusCode: 410 } });
   t.is((await invocation(logs, "$disconnect", slow.id)).statusCode, 200);
+  t.is(serverSocketInKernel(emulator.port, slow.localPort), undefined, "the server's socket was reset");
   t.deepEqual(emulator.connectionIds(), []);
   slow.ws.resume();
   t.is((await slow.closed()).code, 1006);

@@ -1,6 +1,6 @@
 /**
- * The API Gateway WebSocket limits the emulator enforces, and the frame-size watch that the
- * `ws` library has no option for.
+ * The API Gateway WebSocket limits the emulator enforces, and the frame- and message-size watch
+ * that names the limit a client broke.
  */
 
 /** API Gateway's documented quotas. */
@@ -28,16 +28,25 @@ export const CLOSE = {
 // Longest frame header: 2 bytes, 8 of extended length, 4 of mask.
 const MAX_HEADER_BYTES = 14;
 
+/** Which limit a data frame broke: its own payload, or its message's payloads summed. */
+export type Oversize = { limit: "frame" | "message"; bytes: number };
+
 /**
  * Returns a listener for the raw socket's `data` chunks that calls `onOversize` once when a data
- * frame announces a payload over `limit` bytes. `ws` only bounds whole messages (`maxPayload`
- * sums fragments), so this reads each frame header from the same bytes, ahead of `ws`'s own
- * listener, and skips over payloads without buffering them.
+ * frame announces a payload over `limits.frameBytes`, or its message's fragments together pass
+ * `limits.messageBytes`. `ws` bounds whole messages itself (`maxPayload`) but closes with an empty
+ * reason and has no option for frames, so this reads each frame header from the same bytes, ahead
+ * of `ws`'s own listener, and skips over payloads without buffering them.
  */
-export function watchFrameSizes(limit: number, onOversize: (payloadBytes: number) => void): (chunk: Buffer) => void {
+export function watchSizes(limits: { frameBytes: number; messageBytes: number }, onOversize: (oversize: Oversize) => void): (chunk: Buffer) => void {
   let pending = Buffer.alloc(0);
   let skip = 0;
+  let messageBytes = 0;
   let tripped = false;
+  const trip = (oversize: Oversize) => {
+    tripped = true;
+    onOversize(oversize);
+  };
   return (chunk) => {
     let at = 0;
     while (!tripped && at < chunk.length) {
@@ -56,18 +65,26 @@ export function watchFrameSizes(limit: number, onOversize: (payloadBytes: number
       }
       at += header.headerBytes - pending.length;
       pending = Buffer.alloc(0);
-      const isDataFrame = header.opcode < 0x8;
-      if (isDataFrame && header.payloadBytes > limit) {
-        tripped = true;
-        onOversize(header.payloadBytes);
-        return;
-      }
       skip = header.payloadBytes;
+      // Control frames (opcode 8 and up) come between fragments and belong to no message.
+      if (header.opcode >= 0x8) continue;
+      if (header.payloadBytes > limits.frameBytes) return trip({ limit: "frame", bytes: header.payloadBytes });
+      // Opcode 0 continues a message; text and binary start one.
+      messageBytes = (header.opcode === 0x0 ? messageBytes : 0) + header.payloadBytes;
+      if (messageBytes > limits.messageBytes) return trip({ limit: "message", bytes: messageBytes });
+      if (header.fin) messageBytes = 0;
     }
   };
 }
 
+/** The close reason for `oversize` (at most 114 bytes: within the 123 a close frame allows). */
+export function oversizeReason({ limit, bytes }: Oversize): string {
+  if (limit === "frame") return `Frame of ${bytes} bytes exceeds the ${AWS_LIMITS.frameBytes}-byte frame limit (a browser sends each message as one frame)`;
+  return `Message exceeds the ${AWS_LIMITS.messageBytes}-byte message limit: its fragments reached ${bytes} bytes`;
+}
+
 interface FrameHeader {
+  fin: boolean;
   opcode: number;
   payloadBytes: number;
   headerBytes: number;
@@ -83,5 +100,5 @@ function parseFrameHeader(bytes: Buffer): FrameHeader | undefined {
   if (bytes.length < headerBytes) return undefined;
   const payloadBytes =
     extendedBytes === 0 ? length7 : extendedBytes === 2 ? bytes.readUInt16BE(2) : Number(bytes.readBigUInt64BE(2));
-  return { opcode: bytes[0] & 0x0f, payloadBytes, headerBytes };
+  return { fin: (bytes[0] & 0x80) !== 0, opcode: bytes[0] & 0x0f, payloadBytes, headerBytes };
 }

@@ -8,7 +8,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocket, WebSocketServer } from "ws";
 import type { Handlers } from "../../runtime/routes/handlers";
-import { startConnection, type Connection } from "./connection";
+import { Connection } from "./connection";
 import { connectEvent, newAwsId, readHandshake, type ConnectionContext } from "./event-builders";
 import { logFailure, runDisconnect, track } from "./invocations";
 import { AWS_LIMITS, CLOSE } from "./aws-limits";
@@ -37,22 +37,7 @@ interface ConnectionInfo {
 
 type SendOutcome = "sent" | "gone" | "bufferFull";
 
-export interface Gateway {
-  /** Takes over an HTTP upgrade request addressed to the WebSocket endpoint. */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
-  /**
-   * Sends `data` as one text frame: `gone` when no open connection has that id, `bufferFull` when
-   * this send would have taken the connection over its outbound limit (it is being closed instead).
-   */
-  send(connectionId: string, data: Buffer): SendOutcome;
-  describe(connectionId: string): ConnectionInfo | undefined;
-  /** Closes the connection as DeleteConnection does; false when no open connection has that id. */
-  disconnect(connectionId: string): boolean;
-  /** Ids of the open connections. */
-  connectionIds(): string[];
-  /** Refuses new handshakes, closes every connection with 1001 and waits for every `$disconnect`. */
-  close(): Promise<void>;
-}
+type Answer = (accept: boolean, status?: number, message?: string) => void;
 
 interface Admission {
   context: ConnectionContext;
@@ -69,32 +54,74 @@ const CONCURRENT_MESSAGE_INVOCATIONS = 16;
 const SHUTDOWN_GRACE_MS = 1000;
 const SHUTDOWN_REASON = "Going away: emulator shutting down";
 
-export function createGateway(options: GatewayOptions): Gateway {
-  const { handlers, stage, apiId, log } = options;
-  const connections = new Map<string, Connection>();
-  const admissions = new WeakMap<IncomingMessage, Admission>();
-  const handshakes = new Set<Promise<void>>();
-  const endings = new Set<Promise<void>>();
-  const messageInvocations = createLimiter(CONCURRENT_MESSAGE_INVOCATIONS);
-  let closing: Promise<void> | undefined;
+export class Gateway {
+  private readonly connections = new Map<string, Connection>();
+  private readonly admissions = new WeakMap<IncomingMessage, Admission>();
+  // Handshakes between `verifyClient` and their answer, and `$disconnect`s still running.
+  private readonly handshakes = new Set<Promise<void>>();
+  private readonly endings = new Set<Promise<void>>();
+  private readonly messageInvocations = createLimiter(CONCURRENT_MESSAGE_INVOCATIONS);
+  private readonly server: WebSocketServer;
+  private closing: Promise<void> | undefined;
 
-  // `verifyClient` runs after `ws` has validated the handshake and before it answers 101, so a
-  // malformed request never reaches `$connect` and a refusal becomes a plain HTTP response.
-  const server = new WebSocketServer({
-    noServer: true,
-    clientTracking: false,
-    perMessageDeflate: false,
-    maxPayload: AWS_LIMITS.messageBytes,
-    verifyClient: (info, answer) => track(handshakes, admit(info.req, answer)),
-  });
+  constructor(private readonly options: GatewayOptions) {
+    // `verifyClient` runs after `ws` has validated the handshake and before it answers 101, so a
+    // malformed request never reaches `$connect` and a refusal becomes a plain HTTP response.
+    // `maxPayload` bounds what `ws` buffers; the size watch (local/gateway/aws-limits.ts) closes
+    // with the reason first.
+    this.server = new WebSocketServer({
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: AWS_LIMITS.messageBytes,
+      verifyClient: (info, answer) => track(this.handshakes, this.admit(info.req, answer)),
+    });
+  }
 
-  type Answer = (accept: boolean, status?: number, message?: string) => void;
+  /** Takes over an HTTP upgrade request addressed to the WebSocket endpoint. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.server.handleUpgrade(req, socket, head, (ws) => this.open(ws, req));
+  }
 
-  const disconnected = (context: ConnectionContext, code: number, reason: string) => runDisconnect(handlers, log, context, code, reason);
+  /**
+   * Sends `data` as one text frame: `gone` when no open connection has that id, `bufferFull` when
+   * this send would have taken the connection over its outbound limit (it is being closed instead).
+   */
+  send(connectionId: string, data: Buffer): SendOutcome {
+    const connection = this.openConnection(connectionId);
+    if (!connection) return "gone";
+    return connection.send(data) ? "sent" : "bufferFull";
+  }
 
-  async function admit(req: IncomingMessage, answer: Answer): Promise<void> {
+  describe(connectionId: string): ConnectionInfo | undefined {
+    const connection = this.openConnection(connectionId);
+    if (!connection) return undefined;
+    const { connectedAt, identity } = connection.context;
+    return { connectedAt, lastActiveAt: connection.lastActiveAt(), identity: { ...identity } };
+  }
+
+  /** Closes the connection as DeleteConnection does; false when no open connection has that id. */
+  disconnect(connectionId: string): boolean {
+    const connection = this.openConnection(connectionId);
+    connection?.socket.close(CLOSE.normal, "Connection Closed Normally");
+    return connection !== undefined;
+  }
+
+  /** Ids of the open connections. */
+  connectionIds(): string[] {
+    return [...this.connections.keys()].filter((id) => this.openConnection(id) !== undefined);
+  }
+
+  /** Refuses new handshakes, closes every connection with 1001 and waits for every `$disconnect`. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async admit(req: IncomingMessage, answer: Answer): Promise<void> {
+    const { handlers, stage, apiId, log } = this.options;
     // API Gateway throttles before invoking the route, so a refused handshake writes no row.
-    if (!options.throttle.take()) {
+    if (!this.options.throttle.take()) {
       log(JSON.stringify({ emulator: "stageThrottled", route: "$connect" }));
       return answer(false, 429, "Too Many Requests");
     }
@@ -110,82 +137,64 @@ export function createGateway(options: GatewayOptions): Gateway {
     }
     if (statusCode < 200 || statusCode > 299) return answer(false, statusCode, body);
     // From here on `$connect` has recorded the connection, so `$disconnect` must hear that it ended.
-    if (closing) {
-      await disconnected(context, CLOSE.goingAway, SHUTDOWN_REASON);
+    if (this.closing) {
+      await this.disconnected(context, CLOSE.goingAway, SHUTDOWN_REASON);
       return answer(false, 503, "Service Unavailable");
     }
-    const onEarlyClose = () => track(endings, disconnected(context, CLOSE.abnormal, "Connection closed before the handshake completed"));
+    this.holdAdmission(req, context);
+    answer(true);
+  }
+
+  // Keeps `context` for `open`, and runs `$disconnect` if the socket dies before `ws` opens it.
+  private holdAdmission(req: IncomingMessage, context: ConnectionContext): void {
+    const onEarlyClose = () => track(this.endings, this.disconnected(context, CLOSE.abnormal, "Connection closed before the handshake completed"));
     // Gone already (its 'close' has fired): nobody is left to answer.
     if (req.socket.destroyed) return onEarlyClose();
     // Gone before `ws` opens it: `ws` destroys such a socket without calling back.
     req.socket.once("close", onEarlyClose);
-    admissions.set(req, { context, onEarlyClose });
-    answer(true);
+    this.admissions.set(req, { context, onEarlyClose });
   }
 
-  function open(socket: WebSocket, req: IncomingMessage): void {
-    const admission = admissions.get(req);
+  private open(socket: WebSocket, req: IncomingMessage): void {
+    const admission = this.admissions.get(req);
     if (!admission) throw new Error("a WebSocket opened without passing $connect");
-    admissions.delete(req);
+    this.admissions.delete(req);
     req.socket.off("close", admission.onEarlyClose);
-    const connection = startConnection(socket, req.socket, admission.context, {
+    const { handlers, throttle, idleTimeoutMs, maxLifetimeMs, maxBufferedBytes, log } = this.options;
+    const connection = new Connection(socket, req.socket, admission.context, {
       handlers,
-      throttle: options.throttle,
-      messageInvocations,
-      idleTimeoutMs: options.idleTimeoutMs,
-      maxLifetimeMs: options.maxLifetimeMs,
-      maxBufferedBytes: options.maxBufferedBytes,
+      throttle,
+      messageInvocations: this.messageInvocations,
+      idleTimeoutMs,
+      maxLifetimeMs,
+      maxBufferedBytes,
       log,
-      onClose(closed, ended) {
-        connections.delete(closed.context.connectionId);
-        track(endings, ended);
+      onClose: (closed, ended) => {
+        this.connections.delete(closed.context.connectionId);
+        track(this.endings, ended);
       },
     });
-    connections.set(admission.context.connectionId, connection);
+    this.connections.set(admission.context.connectionId, connection);
   }
 
-  function openConnection(connectionId: string): Connection | undefined {
-    const connection = connections.get(connectionId);
+  private openConnection(connectionId: string): Connection | undefined {
+    const connection = this.connections.get(connectionId);
     return connection?.isOpen() ? connection : undefined;
   }
 
-  async function shutdown(): Promise<void> {
-    await Promise.all(handshakes);
-    for (const { socket } of connections.values()) {
+  private disconnected(context: ConnectionContext, code: number, reason: string): Promise<void> {
+    return runDisconnect(this.options.handlers, this.options.log, context, code, reason);
+  }
+
+  private async shutdown(): Promise<void> {
+    await Promise.all(this.handshakes);
+    const open = [...this.connections.values()];
+    for (const { socket } of open) {
       socket.close(CLOSE.goingAway, SHUTDOWN_REASON);
       setTimeout(() => socket.terminate(), SHUTDOWN_GRACE_MS).unref();
     }
     // Every close above adds to `endings` only once its 'close' event fires, so wait for those first.
-    await Promise.all([...connections.values()].map(({ socket }) => new Promise((resolve) => socket.once("close", resolve))));
-    await Promise.all(endings);
+    await Promise.all(open.map(({ socket }) => new Promise((resolve) => socket.once("close", resolve))));
+    await Promise.all(this.endings);
   }
-
-  return {
-    upgrade(req, socket, head) {
-      server.handleUpgrade(req, socket, head, open);
-    },
-    send(connectionId, data) {
-      const connection = openConnection(connectionId);
-      if (!connection) return "gone";
-      return connection.send(data) ? "sent" : "bufferFull";
-    },
-    describe(connectionId) {
-      const connection = openConnection(connectionId);
-      if (!connection) return undefined;
-      const { connectedAt, identity } = connection.context;
-      return { connectedAt, lastActiveAt: connection.lastActiveAt(), identity: { ...identity } };
-    },
-    disconnect(connectionId) {
-      const connection = openConnection(connectionId);
-      connection?.socket.close(CLOSE.normal, "Connection Closed Normally");
-      return connection !== undefined;
-    },
-    connectionIds() {
-      return [...connections.keys()].filter((id) => openConnection(id) !== undefined);
-    },
-    close() {
-      closing ??= shutdown();
-      return closing;
-    },
-  };
 }

@@ -57,69 +57,83 @@ const MAX_THREADS = Math.min(2, availableParallelism());
 // The thread runs this project's TypeScript through tsx, as the gateway's thread does.
 const BOOTSTRAP = [require.resolve("tsx/cjs"), require.resolve("./lambda-thread")].map((file) => `require(${JSON.stringify(file)});`).join(" ");
 
-interface LambdaThread {
-  invoke(route: InvocationRoute, event: InvocationEvent): Promise<unknown>;
-  /** Invocations sent and not answered yet. */
-  inFlight(): number;
-  close(): Promise<void>;
-}
+type PendingCall = { resolve(result: unknown): void; reject(err: Error): void };
 
 /**
- * Starts one thread and resolves once its handlers are built (its cold start), or rejects with
- * the error that stopped it. `onStop` gets the thread if it stops after that.
+ * One worker thread: `warm` settles once its handlers are built (its cold start), or rejects
+ * with the error that stopped it. `onStop` gets the thread if it stops after that.
  */
-function startThread(data: LambdaThreadData, log: (line: string) => void, onStop: (thread: LambdaThread) => void): Promise<LambdaThread> {
-  // The SDK's Node version warning is the process's: the gateway thread has printed it already.
-  const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
-  const worker = new Worker(BOOTSTRAP, { eval: true, workerData: data, env });
-  const pending = new Map<number, { resolve(result: unknown): void; reject(err: Error): void }>();
-  let nextId = 0;
-  let stopped: Error | undefined;
+class LambdaThread {
+  readonly warm: Promise<LambdaThread>;
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, PendingCall>();
+  private nextId = 0;
+  private stopped: Error | undefined;
+  private readonly started: { resolve(thread: LambdaThread): void; reject(err: Error): void };
 
-  const thread: LambdaThread = {
-    invoke(route, event) {
-      if (stopped) return Promise.reject(stopped);
-      const id = nextId++;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        // A cast: the route and its event match by the invoke signature, which TS cannot pair.
-        const request = { id, route, event } as InvocationRequest;
-        worker.postMessage(request);
-      });
-    },
-    inFlight: () => pending.size,
-    async close() {
-      await worker.terminate();
-    },
-  };
-  return new Promise((resolve, reject) => {
-    const stop = (err: Error) => {
-      if (stopped) return;
-      stopped = err;
-      for (const call of pending.values()) call.reject(err);
-      pending.clear();
-      reject(err);
-      onStop(thread);
-    };
-    worker.on("message", (reply: ThreadReply) => {
-      if (reply.type === "ready") return resolve(thread);
-      if (reply.type === "log") return log(reply.line);
-      if (reply.type === "failed") {
-        log(JSON.stringify({ emulator: "lambdaThreadError", error: reply.error.name }));
-        stop(errorFrom(reply.error));
-        return void worker.terminate();
-      }
-      const call = pending.get(reply.id);
-      pending.delete(reply.id);
-      if (reply.type === "result") call?.resolve(reply.result);
-      else call?.reject(errorFrom(reply.error));
+  constructor(
+    data: LambdaThreadData,
+    private readonly log: (line: string) => void,
+    private readonly onStop: (thread: LambdaThread) => void,
+  ) {
+    // The SDK's Node version warning is the process's: the gateway thread has printed it already.
+    const env = { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true" };
+    this.worker = new Worker(BOOTSTRAP, { eval: true, workerData: data, env });
+    let started: LambdaThread["started"] | undefined;
+    this.warm = new Promise((resolve, reject) => (started = { resolve, reject }));
+    this.started = started as LambdaThread["started"];
+    this.worker.on("message", (reply: ThreadReply) => this.onMessage(reply));
+    this.worker.on("error", (err) => this.onError(err));
+    this.worker.on("exit", (code) => this.stop(new Error(`the Lambda thread exited with code ${code}`)));
+  }
+
+  invoke(route: InvocationRoute, event: InvocationEvent): Promise<unknown> {
+    if (this.stopped) return Promise.reject(this.stopped);
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      // A cast: the route and its event match by the invoke signature, which TS cannot pair.
+      const request = { id, route, event } as InvocationRequest;
+      this.worker.postMessage(request);
     });
-    worker.on("error", (err) => {
-      log(JSON.stringify({ emulator: "lambdaThreadError", error: err.name }));
-      stop(err);
-    });
-    worker.on("exit", (code) => stop(new Error(`the Lambda thread exited with code ${code}`)));
-  });
+  }
+
+  /** Invocations sent and not answered yet. */
+  inFlight(): number {
+    return this.pending.size;
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  private onMessage(reply: ThreadReply): void {
+    if (reply.type === "ready") return this.started.resolve(this);
+    if (reply.type === "log") return this.log(reply.line);
+    if (reply.type === "failed") {
+      this.log(JSON.stringify({ emulator: "lambdaThreadError", error: reply.error.name }));
+      this.stop(errorFrom(reply.error));
+      return void this.worker.terminate();
+    }
+    const call = this.pending.get(reply.id);
+    this.pending.delete(reply.id);
+    if (reply.type === "result") call?.resolve(reply.result);
+    else call?.reject(errorFrom(reply.error));
+  }
+
+  private onError(err: Error): void {
+    this.log(JSON.stringify({ emulator: "lambdaThreadError", error: err.name }));
+    this.stop(err);
+  }
+
+  private stop(err: Error): void {
+    if (this.stopped) return;
+    this.stopped = err;
+    for (const call of this.pending.values()) call.reject(err);
+    this.pending.clear();
+    this.started.reject(err);
+    this.onStop(this);
+  }
 }
 
 /**
@@ -129,43 +143,57 @@ function startThread(data: LambdaThreadData, log: (line: string) => void, onStop
  * containers under load. `log` receives the handlers' log lines (JSON).
  */
 export function startLambdaPool(data: LambdaThreadData, log: (line: string) => void): LambdaPool {
-  const started: Array<Promise<LambdaThread>> = [];
-  const ready: LambdaThread[] = [];
-  let closing = false;
-  const start = () => {
-    // A thread that stops (an uncaught error, or close) takes no more invocations.
-    const thread = startThread(data, log, (stopped) => {
-      const index = ready.indexOf(stopped);
-      if (index >= 0) ready.splice(index, 1);
-    });
-    started.push(thread);
-    return thread.then((warm) => void ready.push(warm));
-  };
-  const first = start();
-  // Invocations and `ready` report a failed start; this only keeps it from being unhandled.
-  first.catch(() => undefined);
-
-  const invoke = async (route: InvocationRoute, event: InvocationEvent) => {
-    await first;
-    if (closing) throw new Error("the Lambda threads are stopped");
-    if (ready.length === 0) throw new Error("every Lambda thread has exited");
-    const least = ready.reduce((best, thread) => (thread.inFlight() < best.inFlight() ? thread : best));
-    // A thread that fails to start has logged why; the ready ones carry on.
-    if (least.inFlight() > 0 && started.length < MAX_THREADS) start().catch(() => undefined);
-    return least.invoke(route, event);
-  };
+  const pool = new ThreadPool(data, log);
   // The replies are what the thread's handlers returned; their types cross the thread unchanged.
-  const route = <Result>(name: InvocationRoute) => (event: InvocationEvent) => invoke(name, event) as Promise<Result>;
+  const route = <Result>(name: InvocationRoute) => (event: InvocationEvent) => pool.invoke(name, event) as Promise<Result>;
   return {
-    ready: first,
+    ready: pool.ready,
     handlers: { connect: route("connect"), message: route("message"), disconnect: route("disconnect") },
     shardWorker: route("shardWorker"),
     publish: route("publish"),
-    async close() {
-      closing = true;
-      await Promise.all(started.map((thread) => thread.then((warm) => warm.close(), () => undefined)));
-    },
+    close: () => pool.close(),
   };
+}
+
+class ThreadPool {
+  readonly ready: Promise<void>;
+  private readonly started: Array<Promise<LambdaThread>> = [];
+  private readonly warm: LambdaThread[] = [];
+  private closing = false;
+
+  constructor(
+    private readonly data: LambdaThreadData,
+    private readonly log: (line: string) => void,
+  ) {
+    this.ready = this.start();
+    // Invocations and `ready` report a failed start; this only keeps it from being unhandled.
+    this.ready.catch(() => undefined);
+  }
+
+  async invoke(route: InvocationRoute, event: InvocationEvent): Promise<unknown> {
+    await this.ready;
+    if (this.closing) throw new Error("the Lambda threads are stopped");
+    if (this.warm.length === 0) throw new Error("every Lambda thread has exited");
+    const least = this.warm.reduce((best, thread) => (thread.inFlight() < best.inFlight() ? thread : best));
+    // A thread that fails to start has logged why; the ready ones carry on.
+    if (least.inFlight() > 0 && this.started.length < MAX_THREADS) this.start().catch(() => undefined);
+    return least.invoke(route, event);
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await Promise.all(this.started.map((thread) => thread.then((warm) => warm.close(), () => undefined)));
+  }
+
+  private start(): Promise<void> {
+    // A thread that stops (an uncaught error, or close) takes no more invocations.
+    const thread = new LambdaThread(this.data, this.log, (stopped) => {
+      const index = this.warm.indexOf(stopped);
+      if (index >= 0) this.warm.splice(index, 1);
+    });
+    this.started.push(thread.warm);
+    return thread.warm.then((warm) => void this.warm.push(warm));
+  }
 }
 
 /** An Error with the thread's name, message and stack, as `describeError` in the gateway reads them. */

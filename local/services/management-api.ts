@@ -11,13 +11,12 @@ import type { Gateway } from "../gateway/gateway";
 import { readBody, replyAws } from "../net/http";
 import { AWS_LIMITS } from "../gateway/aws-limits";
 import type { TokenBucket } from "../gateway/token-bucket";
+import type { EmulatorSeams } from "../seams";
 
 export interface ManagementApiOptions {
   gateway: Pick<Gateway, "send" | "describe" | "disconnect">;
   /** The current PostToConnection quota; undefined means unlimited. */
   postQuota: () => TokenBucket | undefined;
-  /** Delay before answering each POST, to model the real API's latency. */
-  postLatencyMs: number;
   log: (line: string) => void;
 }
 
@@ -39,8 +38,9 @@ export function managementConnectionId(pathname: string, stage: string): string 
 /** Answers one management API request for `connectionId`. */
 export type ManagementApi = (req: IncomingMessage, res: ServerResponse, connectionId: string) => Promise<void>;
 
-export function createManagementApi(options: ManagementApiOptions): ManagementApi {
-  const { gateway, postQuota, postLatencyMs, log } = options;
+export function createManagementApi(options: ManagementApiOptions, seams: Pick<EmulatorSeams, "postLatencyMs"> = {}): ManagementApi {
+  const { gateway, postQuota, log } = options;
+  const postLatencyMs = seams.postLatencyMs ?? 0;
 
   return async (req, res, connectionId) => {
     if (!isSigV4(req.headers.authorization)) {

@@ -6,31 +6,19 @@
  * letter and logged. No visibility timeout, no persistence: everything else SQS does is not here.
  */
 import { createHash, randomUUID } from "node:crypto";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { errorName } from "../../runtime/contract/errors";
 import { SHARD_MAX_RECEIVE_COUNT } from "../../runtime/delivery/shard-jobs";
 import type { ShardWorkerHandler, SqsEvent } from "../../runtime/routes/shard-worker";
 import { closeServer, listen, readBody, replyAws } from "../net/http";
+import type { EmulatorSeams } from "../seams";
 
 export interface LocalShardQueueOptions {
   /** The worker each message goes to; read at delivery, so it may be set after the queue starts. */
   worker: () => ShardWorkerHandler;
   /** Concurrent worker invocations, as the event source mapping's maximumConcurrency; default 10. */
   workers?: number;
-  /** Test hook: entries it returns true for are reported Failed, as SQS reports throttled entries. */
-  refuse?: (body: string) => boolean;
   log: (line: string) => void;
-}
-
-export interface LocalShardQueue {
-  /** `http://127.0.0.1:PORT/000000000000/shards`: what `SHARD_QUEUE_URL` is set to. */
-  url: string;
-  /** Messages that failed SHARD_MAX_RECEIVE_COUNT times. */
-  deadLetters(): Array<{ messageId: string; body: string }>;
-  /** Resolves when no message is waiting or being worked on. */
-  idle(): Promise<void>;
-  /** Finishes the messages already accepted, then stops listening. */
-  close(): Promise<void>;
 }
 
 interface Message {
@@ -46,68 +34,105 @@ interface Message {
 const MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 const QUEUE_ARN = "arn:aws:sqs:us-east-1:000000000000:shards";
 
-export async function startLocalShardQueue(options: LocalShardQueueOptions): Promise<LocalShardQueue> {
-  const workers = options.workers ?? 10;
-  const waiting: Message[] = [];
-  const dead: Array<{ messageId: string; body: string }> = [];
-  let active = 0;
-  let idleWaiters: Array<() => void> = [];
+/** `seams.refuseShardJob`: entries it returns true for are reported Failed, as SQS reports throttled entries. */
+export async function startLocalShardQueue(options: LocalShardQueueOptions, seams: Pick<EmulatorSeams, "refuseShardJob"> = {}): Promise<LocalShardQueue> {
+  const queue = new LocalShardQueue(options, seams.refuseShardJob ?? (() => false));
+  await queue.listen();
+  return queue;
+}
 
-  const settle = (message: Message, ok: boolean) => {
-    if (ok) return;
-    if (message.receiveCount < SHARD_MAX_RECEIVE_COUNT) waiting.push(message);
-    else {
-      dead.push({ messageId: message.messageId, body: message.body });
-      options.log(JSON.stringify({ emulator: "shardDeadLetter", messageId: message.messageId, receiveCount: message.receiveCount }));
-    }
-  };
-  const pump = () => {
-    while (active < workers && waiting.length > 0) {
-      const message = waiting.shift() as Message;
+export class LocalShardQueue {
+  private readonly workers: number;
+  private readonly waiting: Message[] = [];
+  private readonly dead: Array<{ messageId: string; body: string }> = [];
+  private active = 0;
+  private idleWaiters: Array<() => void> = [];
+  private readonly server: Server;
+  private port = 0;
+
+  constructor(
+    private readonly options: LocalShardQueueOptions,
+    refuse: (body: string) => boolean,
+  ) {
+    this.workers = options.workers ?? 10;
+    this.server = createServer((req, res) => {
+      sendMessageBatch(req, res, refuse).then(
+        (accepted) => {
+          this.waiting.push(...accepted);
+          this.pump();
+        },
+        (err: unknown) => replyJson(res, 500, { __type: "com.amazonaws.sqs#InternalError", message: err instanceof Error ? err.message : "error" }),
+      );
+    });
+  }
+
+  /** `http://127.0.0.1:PORT/000000000000/shards`: what `SHARD_QUEUE_URL` is set to. */
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/000000000000/shards`;
+  }
+
+  async listen(): Promise<void> {
+    this.port = await listen(this.server, 0, "127.0.0.1");
+  }
+
+  /** Messages that failed SHARD_MAX_RECEIVE_COUNT times. */
+  deadLetters(): Array<{ messageId: string; body: string }> {
+    return [...this.dead];
+  }
+
+  /** Resolves when no message is waiting or being worked on. */
+  idle(): Promise<void> {
+    return new Promise<void>((resolve) => (this.isIdle() ? resolve() : this.idleWaiters.push(resolve)));
+  }
+
+  /** Finishes the messages already accepted, then stops listening. */
+  async close(): Promise<void> {
+    await this.idle();
+    await closeServer(this.server);
+  }
+
+  private isIdle(): boolean {
+    return this.active === 0 && this.waiting.length === 0;
+  }
+
+  // Starts deliveries up to `workers` at once; they run beside each other, not awaited here.
+  private pump(): void {
+    while (this.active < this.workers && this.waiting.length > 0) {
+      const message = this.waiting.shift() as Message;
       message.receiveCount++;
-      active++;
-      // Not awaited: deliveries run beside each other; the first handler catches the worker's failure.
-      void options
-        .worker()(sqsEvent(message))
-        .then(
-          (response) => response.batchItemFailures.every((failure) => failure.itemIdentifier !== message.messageId),
-          (err: unknown) => {
-            options.log(JSON.stringify({ emulator: "shardWorkerError", messageId: message.messageId, error: errorName(err) }));
-            return false;
-          },
-        )
-        .then((ok) => {
-          active--;
-          settle(message, ok);
-          pump();
-        });
+      this.active++;
+      void this.deliver(message).then((ok) => {
+        this.active--;
+        this.settle(message, ok);
+        this.pump();
+      });
     }
-    if (active === 0 && waiting.length === 0) {
-      for (const wake of idleWaiters) wake();
-      idleWaiters = [];
-    }
-  };
+    if (!this.isIdle()) return;
+    for (const wake of this.idleWaiters) wake();
+    this.idleWaiters = [];
+  }
 
-  const server = createServer((req, res) => {
-    sendMessageBatch(req, res, options.refuse ?? (() => false)).then(
-      (accepted) => {
-        waiting.push(...accepted);
-        pump();
-      },
-      (err: unknown) => replyJson(res, 500, { __type: "com.amazonaws.sqs#InternalError", message: err instanceof Error ? err.message : "error" }),
-    );
-  });
-  const port = await listen(server, 0, "127.0.0.1");
-  const idle = () => new Promise<void>((resolve) => (active === 0 && waiting.length === 0 ? resolve() : idleWaiters.push(resolve)));
-  return {
-    url: `http://127.0.0.1:${port}/000000000000/shards`,
-    deadLetters: () => [...dead],
-    idle,
-    async close() {
-      await idle();
-      await closeServer(server);
-    },
-  };
+  // True when the worker handled the message; its failure, reported or thrown, is false.
+  private deliver(message: Message): Promise<boolean> {
+    return this.options
+      .worker()(sqsEvent(message))
+      .then(
+        (response) => response.batchItemFailures.every((failure) => failure.itemIdentifier !== message.messageId),
+        (err: unknown) => {
+          this.options.log(JSON.stringify({ emulator: "shardWorkerError", messageId: message.messageId, error: errorName(err) }));
+          return false;
+        },
+      );
+  }
+
+  private settle(message: Message, ok: boolean): void {
+    if (ok) return;
+    if (message.receiveCount < SHARD_MAX_RECEIVE_COUNT) this.waiting.push(message);
+    else {
+      this.dead.push({ messageId: message.messageId, body: message.body });
+      this.options.log(JSON.stringify({ emulator: "shardDeadLetter", messageId: message.messageId, receiveCount: message.receiveCount }));
+    }
+  }
 }
 
 // Only SendMessageBatch, the one call the runtime makes; anything else is refused as SQS would.

@@ -4,6 +4,7 @@
  * and Node crypto hashes) and sent with `node:http(s)` over one keep-alive agent per endpoint.
  * The outcome is classified from the status and `x-amzn-ErrorType`, as the SDK classifies it.
  */
+import type { RequestOptions } from "node:https";
 import type { ChecksumConstructor, HashConstructor, RequestSigner } from "@smithy/types";
 import type { PostAttempt, PostResult, Poster } from "./poster";
 
@@ -64,24 +65,7 @@ export function createSignedPoster(options: SignedPosterOptions): Poster {
       headers,
       body: payload,
     });
-    // As a flat list, node:http writes the headers as given, without building its own header map.
-    const rawHeaders: string[] = [];
-    for (const name of Object.keys(signed.headers)) rawHeaders.push(name, signed.headers[name]);
-    return new Promise<PostAttempt>((resolve) => {
-      const request = transport.request({ agent, host: base.hostname, port, method: "POST", path, headers: rawHeaders });
-      const timer = setTimeout(() => request.destroy(timeoutError(options.timeoutMs)), options.timeoutMs);
-      const settle = (result: PostAttempt) => {
-        clearTimeout(timer);
-        resolve(result);
-      };
-      request.once("response", (response) => {
-        response.resume();
-        response.once("error", (err) => settle(networkFailure(err)));
-        response.once("end", () => settle(classifyResponse(response.statusCode ?? 0, response.headers["x-amzn-errortype"])));
-      });
-      request.once("error", (err) => settle(networkFailure(err)));
-      request.end(payload);
-    });
+    return send(transport, { agent, host: base.hostname, port, method: "POST", path, headers: flatHeaders(signed.headers) }, payload, options.timeoutMs);
   };
 
   return {
@@ -134,6 +118,32 @@ function retryDelayMs(failure: { throttled: boolean }, attempts: number, elapsed
   const delayMs = POST_RETRY.baseMs + Math.random() * (ceiling - POST_RETRY.baseMs);
   if (failure.throttled) return elapsedMs + delayMs <= POST_RETRY.throttledWaitMs ? delayMs : undefined;
   return attempts < POST_RETRY.otherAttempts ? delayMs : undefined;
+}
+
+// As a flat list, node:http writes the headers as given, without building its own header map.
+function flatHeaders(headers: Record<string, string>): string[] {
+  const rawHeaders: string[] = [];
+  for (const name of Object.keys(headers)) rawHeaders.push(name, headers[name]);
+  return rawHeaders;
+}
+
+/** One request and its answer, classified; never rejects. */
+function send(transport: typeof import("node:https"), request: RequestOptions, payload: Uint8Array, timeoutMs: number): Promise<PostAttempt> {
+  return new Promise<PostAttempt>((resolve) => {
+    const outgoing = transport.request(request);
+    const timer = setTimeout(() => outgoing.destroy(timeoutError(timeoutMs)), timeoutMs);
+    const settle = (result: PostAttempt) => {
+      clearTimeout(timer);
+      resolve(result);
+    };
+    outgoing.once("response", (response) => {
+      response.resume();
+      response.once("error", (err) => settle(networkFailure(err)));
+      response.once("end", () => settle(classifyResponse(response.statusCode ?? 0, response.headers["x-amzn-errortype"])));
+    });
+    outgoing.once("error", (err) => settle(networkFailure(err)));
+    outgoing.end(payload);
+  });
 }
 
 function timeoutError(ms: number): Error {

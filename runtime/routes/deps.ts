@@ -55,3 +55,21 @@ export interface HandlerDeps {
   /** Set: `$connect` and `$disconnect` tell the rest of the room (runtime/routes/presence.ts). */
   presence?: boolean;
 }
+
+/** What a route body gives back: its result and the outcome fields of its log line. */
+export type Logged<R extends { statusCode: number }> = { result: R; entry: Partial<InvocationLog> };
+
+/**
+ * Runs one invocation's body and writes its one log line: `names` say which invocation it was,
+ * then the status, the duration and the body's entry (which may name it more precisely).
+ */
+export async function logInvocation<R extends { statusCode: number }>(
+  deps: Pick<HandlerDeps, "now" | "log">,
+  names: Pick<InvocationLog, "route" | "connectionId" | "requestId">,
+  body: () => Promise<Logged<R>>,
+): Promise<R> {
+  const started = deps.now();
+  const { result, entry } = await body();
+  deps.log({ ...names, statusCode: result.statusCode, durationMs: deps.now() - started, ...entry });
+  return result;
+}

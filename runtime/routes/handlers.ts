@@ -4,7 +4,7 @@
  */
 import { checkAccess } from "../access/access-policy";
 import { broadcastToRoom, unavailableMessage } from "../delivery/broadcast";
-import type { HandlerDeps, InvocationLog } from "./deps";
+import { logInvocation, type HandlerDeps, type InvocationLog, type Logged } from "./deps";
 import type { HandlerResult, RouteHandler, WebSocketEvent } from "../contract/websocket-event";
 import { errorName } from "../contract/errors";
 import { errorFrame, transformMessage, type ErrorCode } from "../contract/message";
@@ -23,7 +23,7 @@ export function makeHandlers(deps: HandlerDeps): Handlers {
   return {
     connect: makeConnectHandler(deps),
     disconnect: makeDisconnectHandler(deps),
-    message: makeDefaultHandler(deps),
+    message: makeMessageHandler(deps),
   };
 }
 
@@ -69,7 +69,7 @@ function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
  * the Lambdas' store remembers for a minute: runtime/store/room-memory.ts), then broadcast to that room
  * (runtime/delivery/broadcast.ts): direct posts, or shard jobs for the workers.
  */
-export function makeDefaultHandler(deps: HandlerDeps): RouteHandler {
+export function makeMessageHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
     const { connectionId: sender, requestTimeEpoch: now, messageId, requestId } = event.requestContext;
     const endpoint = endpointOf(deps, event);
@@ -113,16 +113,11 @@ function endpointOf(deps: HandlerDeps, event: WebSocketEvent): string {
   return deps.managementEndpoint ?? `https://${event.requestContext.domainName}/${event.requestContext.stage}`;
 }
 
-type Outcome = { result: HandlerResult; entry: Partial<InvocationLog> };
-
-// Wraps a route body with timing and the single log line every invocation writes.
-function logged(deps: HandlerDeps, body: (event: WebSocketEvent) => Promise<Outcome>): RouteHandler {
-  return async (event) => {
-    const started = deps.now();
-    const { result, entry } = await body(event);
+// A route body with the log line every invocation writes, named by the event's route and ids.
+function logged(deps: HandlerDeps, body: (event: WebSocketEvent) => Promise<Logged<HandlerResult>>): RouteHandler {
+  return (event) => {
     const { routeKey, connectionId, requestId } = event.requestContext;
-    deps.log({ route: routeKey, connectionId, requestId, statusCode: result.statusCode, durationMs: deps.now() - started, ...entry });
-    return result;
+    return logInvocation(deps, { route: routeKey, connectionId, requestId }, () => body(event));
   };
 }
 

@@ -6,9 +6,9 @@
  */
 import { broadcastToRoom, unavailableMessage } from "../delivery/broadcast";
 import type { FunctionUrlEvent, FunctionUrlHandler, FunctionUrlResult } from "../contract/function-url-event";
-import type { HandlerDeps, InvocationLog } from "./deps";
+import { logInvocation, type HandlerDeps, type InvocationLog, type Logged } from "./deps";
 import { publishMessage, type ErrorCode } from "../contract/message";
-import { DEFAULT_ROOM, roomFromQuery } from "../contract/rooms";
+import { DEFAULT_ROOM, ROOM_NAME_RULE, roomFromQuery } from "../contract/rooms";
 
 /** The largest request body taken, as API Gateway takes no larger message from a client. */
 const PUBLISH_MAX_BODY_BYTES = 131072;
@@ -22,16 +22,10 @@ export type PublishDeps = HandlerDeps & { managementEndpoint: string };
 
 /** Direct mode: 200 with the fan-out counts. Sharded mode: 202 once the shard jobs are queued. */
 export function makePublishHandler(deps: PublishDeps): FunctionUrlHandler {
-  return async (event) => {
-    const started = deps.now();
-    const { result, entry } = await publish(deps, event);
-    const { requestId } = event.requestContext;
-    deps.log({ route: PUBLISH_ROUTE, connectionId: "", requestId, statusCode: result.statusCode, durationMs: deps.now() - started, ...entry });
-    return result;
-  };
+  return (event) => logInvocation(deps, { route: PUBLISH_ROUTE, connectionId: "", requestId: event.requestContext.requestId }, () => publish(deps, event));
 }
 
-type Outcome = { result: FunctionUrlResult; entry: Partial<InvocationLog> };
+type Outcome = Logged<FunctionUrlResult>;
 
 async function publish(deps: PublishDeps, event: FunctionUrlEvent): Promise<Outcome> {
   const { requestId, timeEpoch: now, http } = event.requestContext;
@@ -39,7 +33,7 @@ async function publish(deps: PublishDeps, event: FunctionUrlEvent): Promise<Outc
     return refuse(405, "MethodNotAllowed", `${http.method} is not supported; POST the message`, { Allow: "POST" });
   }
   const room = roomFromQuery(event.queryStringParameters?.room);
-  if (room === undefined) return refuse(400, "InvalidRoom", "room must be 1 to 64 characters from A-Z a-z 0-9 _ . : -");
+  if (room === undefined) return refuse(400, "InvalidRoom", ROOM_NAME_RULE);
   const body = bodyBytes(event);
   if (body.length > PUBLISH_MAX_BODY_BYTES) {
     return refuse(413, "MessageTooLarge", `request body is ${body.length} bytes, the limit is ${PUBLISH_MAX_BODY_BYTES}`, {}, PUBLISH_MAX_BODY_BYTES);

@@ -4,7 +4,7 @@
  */
 import { errorName } from "../contract/errors";
 import { fanOut, makeDeliver } from "../delivery/fanout";
-import type { HandlerDeps } from "./deps";
+import { logInvocation, type HandlerDeps, type Logged } from "./deps";
 import { withMe } from "../contract/message";
 import { decodeShardJob, type ShardJob } from "../delivery/shard-jobs";
 
@@ -30,30 +30,30 @@ export { SHARD_WORKER_ROUTE };
  */
 export function makeShardWorkerHandler(deps: HandlerDeps): ShardWorkerHandler {
   const work = async (record: SqsEvent["Records"][number]): Promise<boolean> => {
-    const started = deps.now();
-    let job: ShardJob;
-    try {
-      job = decodeShardJob(record.body);
-    } catch (err) {
-      deps.log({ route: SHARD_WORKER_ROUTE, connectionId: "", requestId: record.messageId, statusCode: 400, durationMs: 0, error: errorName(err) });
-      return false;
-    }
-    const { deliver, cleanupFailures } = makeDeliver(deps, deps.posterFor(job.endpoint), job.sender, withMe(job.base));
-    const counts = await fanOut(job.receivers, deliver, deps.limits.fanOutConcurrency);
-    const cleanupFailed = cleanupFailures();
-    deps.log({
-      route: SHARD_WORKER_ROUTE,
-      connectionId: job.sender,
-      requestId: job.messageId,
-      statusCode: counts.failed > 0 ? 500 : 200,
-      durationMs: deps.now() - started,
-      ...counts,
-      ...(cleanupFailed > 0 ? { cleanupFailed } : {}),
-    });
-    return counts.failed === 0;
+    const names = { route: SHARD_WORKER_ROUTE, connectionId: "", requestId: record.messageId };
+    const { statusCode } = await logInvocation(deps, names, () => postShard(deps, record));
+    return statusCode === 200;
   };
   return async (event) => {
     const results = await Promise.all(event.Records.map(work));
     return { batchItemFailures: event.Records.filter((_, i) => !results[i]).map((record) => ({ itemIdentifier: record.messageId })) };
+  };
+}
+
+// 400: the record is no shard job; 500: a post failed; 200: every post settled otherwise. The log
+// line names the job's message and sender once the record decodes.
+async function postShard(deps: HandlerDeps, record: SqsEvent["Records"][number]): Promise<Logged<{ statusCode: number }>> {
+  let job: ShardJob;
+  try {
+    job = decodeShardJob(record.body);
+  } catch (err) {
+    return { result: { statusCode: 400 }, entry: { error: errorName(err) } };
+  }
+  const { deliver, cleanupFailures } = makeDeliver(deps, deps.posterFor(job.endpoint), job.sender, withMe(job.base));
+  const counts = await fanOut(job.receivers, deliver, deps.limits.fanOutConcurrency);
+  const cleanupFailed = cleanupFailures();
+  return {
+    result: { statusCode: counts.failed > 0 ? 500 : 200 },
+    entry: { connectionId: job.sender, requestId: job.messageId, ...counts, ...(cleanupFailed > 0 ? { cleanupFailed } : {}) },
   };
 }

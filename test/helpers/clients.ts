@@ -7,6 +7,8 @@ import { frameText } from "../../harness/frames";
 
 export interface Client {
   ws: WebSocket;
+  /** The client's TCP port: with the server's, it names the connection in the kernel's tables. */
+  localPort: number;
   /** Every text frame received so far, in order. */
   frames: string[];
   /** The next frame not yet returned by `next` (waits for it). */
@@ -58,6 +60,8 @@ export async function openClient(url: string, options: ClientOptions = {}): Prom
   const frames: string[] = [];
   const waiters: Array<() => void> = [];
   let read = 0;
+  let localPort = 0;
+  ws.once("upgrade", (response) => (localPort = response.socket.localPort ?? 0));
   ws.on("message", (data, isBinary) => {
     frames.push(isBinary ? `<binary ${frameText(data)}>` : frameText(data));
     waiters.splice(0).forEach((wake) => wake());
@@ -85,7 +89,7 @@ export async function openClient(url: string, options: ClientOptions = {}): Prom
     while (taken.length < count) taken.push(await next());
     return taken;
   };
-  return { ws, frames, next, nextFrames, closed: () => within(closed, `${url} to close`) };
+  return { ws, localPort, frames, next, nextFrames, closed: () => within(closed, `${url} to close`) };
 }
 
 /**

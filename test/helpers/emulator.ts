@@ -9,6 +9,7 @@ import { createHandlers, createShardWorkerHandler, readRuntimeConfig, type HostO
 import type { ShardWorkerHandler } from "../../runtime/routes/shard-worker";
 import { startEmulator, type Emulator } from "../../local/emulator";
 import { resolveOptions, runtimeEnvironment, type EmulatorOptions } from "../../local/options";
+import type { EmulatorSeams } from "../../local/seams";
 import { LOCAL_AWS } from "../../local/services/dynalite-store";
 import { within, type EmulatorClient } from "./clients";
 import { openTable } from "./table";
@@ -90,9 +91,10 @@ export function recordMessageEvents(events: LogCapture): (real: Handlers) => Han
 export async function startTestEmulator(
   t: ExecutionContext,
   options: EmulatorOptions = {},
+  seams: EmulatorSeams = {},
 ): Promise<{ emulator: Emulator; logs: LogCapture }> {
   const logs = captureLog();
-  const emulator = await startEmulator({ port: 0, log: logs.log, ...options });
+  const emulator = await startEmulator({ port: 0, log: logs.log, ...options }, seams);
   t.teardown(() => emulator.close());
   return { emulator, logs };
 }
@@ -106,8 +108,9 @@ export async function startWithWrappedHandlers(
   t: ExecutionContext,
   wrap: Wrap,
   options: EmulatorOptions = {},
+  seams: EmulatorSeams = {},
 ): Promise<{ emulator: Emulator; logs: LogCapture }> {
-  const started = await startWrappedEmulator(wrap, options);
+  const started = await startWrappedEmulator(wrap, options, seams);
   t.teardown(() => started.emulator.close());
   return started;
 }
@@ -119,6 +122,7 @@ export type Wrap = (real: Handlers, started: { emulator: Emulator; logs: LogCapt
 export async function startWrappedEmulator(
   wrap: Wrap,
   options: EmulatorOptions = {},
+  seams: EmulatorSeams = {},
 ): Promise<{ emulator: Emulator; logs: LogCapture }> {
   let wrapped: Handlers | undefined;
   const current = (): Handlers => {
@@ -126,16 +130,17 @@ export async function startWrappedEmulator(
     return wrapped;
   };
   const logs = captureLog();
-  const emulator = await startEmulator({
-    port: 0,
-    log: logs.log,
-    ...options,
-    handlers: {
-      connect: (event) => current().connect(event),
-      message: (event) => current().message(event),
-      disconnect: (event) => current().disconnect(event),
+  const emulator = await startEmulator(
+    { port: 0, log: logs.log, ...options },
+    {
+      ...seams,
+      handlers: {
+        connect: (event) => current().connect(event),
+        message: (event) => current().message(event),
+        disconnect: (event) => current().disconnect(event),
+      },
     },
-  });
+  );
   wrapped = wrap(buildHandlers(emulator, logs, options), { emulator, logs });
   return { emulator, logs };
 }

@@ -28,15 +28,18 @@ export async function assertPublishSession(t: ExecutionContext, report: ProgramR
     if (!loaded) throw new Error("a request arrived before the serialized code was loaded");
     return loaded;
   };
-  const { emulator } = await startTestEmulator(t, {
-    fanout: mode,
-    publish: (event) => serialized().publish(event),
-    shardWorker: async (event) => {
-      const worker = serialized().worker;
-      if (!worker) throw new Error("no serialized worker in direct mode");
-      return worker(event);
+  const { emulator } = await startTestEmulator(
+    t,
+    { fanout: mode },
+    {
+      publish: (event) => serialized().publish(event),
+      shardWorker: async (event) => {
+        const worker = serialized().worker;
+        if (!worker) throw new Error("no serialized worker in direct mode");
+        return worker(event);
+      },
     },
-  });
+  );
   const queueUrl = emulator.shardQueueUrl;
   const local: Record<string, string> = {
     [ENV.tableName]: emulator.tableName,

@@ -17,7 +17,7 @@ import { openTable } from "./table";
  */
 export async function assertRoomSession(t: ExecutionContext, report: ProgramReport, namePrefix: string): Promise<void> {
   const late = lateBoundHandlers(3);
-  const { emulator } = await startTestEmulator(t, { handlers: late.handlers });
+  const { emulator } = await startTestEmulator(t, {}, { handlers: late.handlers });
   late.load(
     loadSerializedHandlers(t, report, namePrefix, {
       [ENV.tableName]: emulator.tableName,

@@ -24,14 +24,17 @@ function isBatchResponse(value: unknown): value is SqsBatchResponse {
 export async function assertShardedSession(t: ExecutionContext, report: ProgramReport, namePrefix: string): Promise<void> {
   let worker: ShardWorkerHandler | undefined;
   const late = lateBoundHandlers(3);
-  const { emulator } = await startTestEmulator(t, {
-    fanout: "sharded",
-    handlers: late.handlers,
-    shardWorker: (event) => {
-      if (!worker) throw new Error("a shard job arrived before the serialized worker was loaded");
-      return worker(event);
+  const { emulator } = await startTestEmulator(
+    t,
+    { fanout: "sharded" },
+    {
+      handlers: late.handlers,
+      shardWorker: (event) => {
+        if (!worker) throw new Error("a shard job arrived before the serialized worker was loaded");
+        return worker(event);
+      },
     },
-  });
+  );
   const queueUrl = emulator.shardQueueUrl ?? "";
   // The workers post over HTTPS, as to API Gateway, to a stand-in that relays to the emulator.
   const standIn = await startHttpsStandIn(t, { forwardTo: emulator.managementEndpoint });

@@ -145,17 +145,21 @@ export async function assertBroadcastSession(t: ExecutionContext, report: Progra
   const disconnects = new Map<string, (result: HandlerResult) => void>();
   const disconnected = (connectionId: string) =>
     within(new Promise<HandlerResult>((resolve) => disconnects.set(connectionId, resolve)), `$disconnect of ${connectionId}`);
-  const { emulator } = await startTestEmulator(t, {
-    handlers: {
-      connect: invoke("connect"),
-      message: invoke("message"),
-      disconnect: async (event) => {
-        const result = await invoke("disconnect")(event);
-        disconnects.get(event.requestContext.connectionId)?.(result);
-        return result;
+  const { emulator } = await startTestEmulator(
+    t,
+    {},
+    {
+      handlers: {
+        connect: invoke("connect"),
+        message: invoke("message"),
+        disconnect: async (event) => {
+          const result = await invoke("disconnect")(event);
+          disconnects.get(event.requestContext.connectionId)?.(result);
+          return result;
+        },
       },
     },
-  });
+  );
   // The serialized code posts over HTTPS, as to API Gateway, to a stand-in that relays to the emulator.
   const standIn = await startHttpsStandIn(t, { forwardTo: emulator.managementEndpoint });
   serialized = loadSerializedHandlers(t, report, namePrefix, {
