@@ -4,9 +4,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { BroadcastApi } from "./infra/broadcast-api";
-import { readStackConfig } from "./infra/config";
+import { checkTableKeyRegion, readStackConfig } from "./infra/config";
 
 const { namePrefix, ...stackConfig } = readStackConfig(new pulumi.Config(), { project: pulumi.getProject(), stack: pulumi.getStack() });
+checkTableKeyRegion(pulumi.getProject(), stackConfig.tableKmsKeyArn, new pulumi.Config("aws").get("region"));
 const broadcast = new BroadcastApi(namePrefix, stackConfig);
 
 export const endpoint = broadcast.endpoint;

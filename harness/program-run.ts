@@ -8,6 +8,8 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import * as fs from "node:fs/promises";
 import * as os from "node:os";
+import { readFileSync } from "node:fs";
+import * as yaml from "js-yaml";
 
 export const ROOT = path.resolve(__dirname, "..");
 export const PROJECT = "message-broadcast";
@@ -50,25 +52,25 @@ export interface ProgramReport {
 }
 
 /**
- * "tsx" is the fast loader ava uses. "pulumi" mirrors @pulumi/pulumi/cmd/run (3.248) for this
- * CommonJS project: ts-node with the project's tsconfig over Pulumi's defaults, type checking on,
- * so a compile error `pulumi up` would hit fails the run too.
+ * "tsx" is the fast loader ava uses. "pulumi" is how Pulumi's Node runtime starts this program
+ * with Pulumi.yaml's runtime options: TypeScript support off (`typescript: false`), so node runs
+ * with `nodeargs` (ts-node's transpile-only register, tsconfig.json's options) and requires the
+ * program; nothing type-checks it, as nothing does under `pulumi preview`.
  */
 type Loader = "tsx" | "pulumi";
 
-const PULUMI_TS_NODE = `
-const tsutils = require("@pulumi/pulumi/tsutils");
-const compilerOptions = tsutils.loadTypeScriptCompilerOptions("tsconfig.json");
-const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
-require(tsnodeRequire).register({
-  compiler: typescriptRequire,
-  transpileOnly: compilerOptions.noCheck,
-  project: "tsconfig.json",
-  skipProject: false,
-  compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", sourceMap: "true", ...compilerOptions },
-});
-require(process.env.${HOST_ENV.host});
-`;
+/** Pulumi.yaml's `runtime.options`. */
+export function pulumiRuntimeOptions(): { typescript?: boolean; nodeargs?: string } {
+  const project = yaml.load(readFileSync(path.join(ROOT, "Pulumi.yaml"), "utf8")) as { runtime: { options?: { typescript?: boolean; nodeargs?: string } } };
+  return project.runtime.options ?? {};
+}
+
+function pulumiNodeArguments(entry: string): string[] {
+  const options = pulumiRuntimeOptions();
+  if (options.typescript !== false) throw new Error("Pulumi.yaml turns Pulumi's own TypeScript support on: this harness mirrors only typescript: false with nodeargs");
+  // Pulumi splits nodeargs on whitespace and puts them before its run script.
+  return [...(options.nodeargs ?? "").split(/\s+/).filter(Boolean), entry];
+}
 
 export interface RunOptions {
   /** Short keys get the project namespace; `aws:region` defaults to the mocks' region. */
@@ -84,7 +86,7 @@ export interface RunOptions {
 const fullKey = (key: string) => (key.includes(":") ? key : `${PROJECT}:${key}`);
 
 function loaderCommand(loader: Loader, entry: string): string[] {
-  return loader === "tsx" ? ["--import=tsx", entry] : ["-e", PULUMI_TS_NODE];
+  return loader === "tsx" ? ["--import=tsx", entry] : pulumiNodeArguments(entry);
 }
 
 export async function runProgram(options: RunOptions = {}): Promise<ProgramReport> {

@@ -150,6 +150,19 @@ function readKmsKeyArn(key: string, raw: string | undefined): string | undefined
   return raw.trim();
 }
 
+/**
+ * DynamoDB only uses a key of its own region, and a key from another fails at `pulumi up`, after
+ * other resources exist: checked at preview against the stack's `aws:region` (the provider's; unset,
+ * the provider finds it in the environment and nothing is checked here).
+ */
+export function checkTableKeyRegion(namespace: string, tableKmsKeyArn: string | undefined, region: string | undefined): void {
+  if (tableKmsKeyArn === undefined || region === undefined) return;
+  const keyRegion = tableKmsKeyArn.split(":")[3];
+  if (keyRegion !== region) {
+    throw new ConfigError(`${namespace}:tableKmsKeyArn`, `must be a key in the stack's region ${region} (aws:region; DynamoDB uses only a key of its table's region), got ${tableKmsKeyArn} in ${keyRegion}`);
+  }
+}
+
 function isBlank(raw: string | undefined): raw is undefined | "" {
   return raw === undefined || raw.trim() === "";
 }

@@ -11,7 +11,7 @@ import { handlersFromEnvironment, publishFromEnvironment, shardWorkerFromEnviron
 import type { SqsBatchResponse, SqsEvent } from "../runtime/routes/shard-worker";
 import type { StackConfig } from "./config";
 import type { FunctionNames } from "./names";
-import { lambdaAssumeRolePolicy } from "./policies";
+import { lambdaAssumeRolePolicy, withTableKey } from "./policies";
 
 export type Route = "connect" | "disconnect" | "default";
 
@@ -49,7 +49,8 @@ export interface FunctionArgs {
   environment: Record<string, pulumi.Input<string>>;
   /** The role's inline policy, given the function's log group ARN. */
   policy(logGroupArn: pulumi.Output<string>): pulumi.Output<string>;
-  stack: Pick<StackConfig, "architecture" | "lambdaMemoryMb" | "lambdaTimeoutSeconds" | "logRetentionDays" | "bundleAwsSdk">;
+  /** Every function touches the table, so each role may use its customer managed key when one is set. */
+  stack: Pick<StackConfig, "architecture" | "lambdaMemoryMb" | "lambdaTimeoutSeconds" | "logRetentionDays" | "bundleAwsSdk" | "tableKmsKeyArn">;
 }
 
 export interface RouteFunctionArgs extends FunctionArgs {
@@ -85,7 +86,7 @@ function createFunction<E, R>(
     { parent },
   );
   const role = new aws.iam.Role(names.role, { assumeRolePolicy: lambdaAssumeRolePolicy() }, { parent });
-  const rolePolicy = new aws.iam.RolePolicy(names.policy, { role: role.id, policy: args.policy(logGroup.arn) }, { parent });
+  const rolePolicy = new aws.iam.RolePolicy(names.policy, { role: role.id, policy: withTableKey(args.policy(logGroup.arn), stack.tableKmsKeyArn) }, { parent });
   return new aws.lambda.CallbackFunction<E, R>(
     names.function,
     {

@@ -9,6 +9,7 @@ interface Statement {
   Effect: "Allow";
   Action: string[];
   Resource: pulumi.Input<string>[];
+  Condition?: Record<string, Record<string, string>>;
 }
 
 /** Lets the Lambda service assume a function's role. */
@@ -86,6 +87,27 @@ export function shardWorkerPolicy(resources: DefaultRouteResources & { shardQueu
     { Effect: "Allow", Action: ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes"], Resource: [resources.shardQueueArn] },
     logStatement(resources.logGroupArn),
   ]);
+}
+
+/**
+ * With a customer managed table key, DynamoDB decrypts the table key with the caller's own
+ * permissions on every read and write (KMS developer guide, "How Amazon DynamoDB uses AWS KMS"), so
+ * a key policy that delegates to IAM needs this on every role that touches the table: Decrypt,
+ * only through DynamoDB in the key's (the stack's) region.
+ */
+export function withTableKey(policy: pulumi.Output<string>, tableKmsKeyArn: string | undefined): pulumi.Output<string> {
+  if (tableKmsKeyArn === undefined) return policy;
+  const region = tableKmsKeyArn.split(":")[3];
+  const statement: Statement = {
+    Effect: "Allow",
+    Action: ["kms:Decrypt"],
+    Resource: [tableKmsKeyArn],
+    Condition: { StringEquals: { "kms:ViaService": `dynamodb.${region}.amazonaws.com` } },
+  };
+  return policy.apply((text) => {
+    const document = JSON.parse(text) as { Version: string; Statement: Statement[] };
+    return JSON.stringify({ ...document, Statement: [...document.Statement, statement] });
+  });
 }
 
 function postStatement(resources: Pick<DefaultRouteResources, "apiExecutionArn" | "stageName">): Statement {

@@ -1,6 +1,7 @@
 /**
  * Server-side publish: the `publish` function behind a Lambda function URL with `AWS_IAM` auth,
- * so only signed requests of principals allowed `lambda:InvokeFunctionUrl` reach it.
+ * so only signed requests of principals allowed both `lambda:InvokeFunctionUrl` and
+ * `lambda:InvokeFunction` reach it (function URLs created since October 2025 need both).
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
@@ -17,7 +18,7 @@ export interface PublisherArgs {
   /** The stack config and (sharded mode) queue variables `$default` gets. */
   environment: Record<string, pulumi.Input<string>>;
   shardQueues?: ShardQueues;
-  stack: Pick<StackConfig, "architecture" | "lambdaMemoryMb" | "lambdaTimeoutSeconds" | "logRetentionDays" | "bundleAwsSdk" | "stageName">;
+  stack: Pick<StackConfig, "architecture" | "lambdaMemoryMb" | "lambdaTimeoutSeconds" | "logRetentionDays" | "bundleAwsSdk" | "tableKmsKeyArn" | "stageName">;
 }
 
 /** The stage's management API, `https://{apiId}.execute-api.{region}.amazonaws.com/{stage}`: the API's `wss:` endpoint over HTTPS. */

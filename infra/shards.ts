@@ -15,22 +15,44 @@ export interface ShardQueues {
   deadLetterQueue: aws.sqs.Queue;
 }
 
+/** SQS's bounds on a queue's message retention, in seconds (1 minute to 14 days). */
+const SQS_RETENTION_SECONDS = { min: 60, max: 1209600 } as const;
+/** AWS's advice for a Lambda event source: a visibility timeout of at least six times the function timeout. */
+const VISIBILITY_PER_TIMEOUT = 6;
+
+/** How long a received job stays hidden from the other workers. */
+export function shardVisibilitySeconds(workerTimeoutSeconds: number): number {
+  return VISIBILITY_PER_TIMEOUT * workerTimeoutSeconds;
+}
+
+/**
+ * A job that fails every time is dead-lettered at its receive after the last, about
+ * maxReceiveCount × visibility after it was sent; a standard queue counts retention from that first
+ * send, so retention must outlast it or the job expires unseen and the dead-letter alarm never
+ * fires. One visibility more is the margin for the poll that moves it. Never under an hour (a
+ * broadcast later than that is no longer worth delivering, but a shorter life would only drop jobs
+ * a backlog delays).
+ */
+export function shardRetentionSeconds(workerTimeoutSeconds: number): number {
+  const deadLetteredBy = (SHARD_MAX_RECEIVE_COUNT + 1) * shardVisibilitySeconds(workerTimeoutSeconds);
+  return Math.min(SQS_RETENTION_SECONDS.max, Math.max(3600, deadLetteredBy));
+}
+
 export function createShardQueues(name: string, stack: Pick<StackConfig, "shardWorkerTimeoutSeconds">, parent: pulumi.Resource): ShardQueues {
   const { shardQueue, deadLetterQueue: deadLetterQueueName } = stackNames(name);
   const deadLetterQueue = new aws.sqs.Queue(
     deadLetterQueueName,
-    // Two weeks, SQS's longest: time to look at what failed.
-    { name: deadLetterQueueName, messageRetentionSeconds: 1209600, sqsManagedSseEnabled: true },
+    // SQS's longest: a standard queue keeps a dead-lettered job's first enqueue time, so its two
+    // weeks count from then; at most shardRetentionSeconds of them are spent before it arrives.
+    { name: deadLetterQueueName, messageRetentionSeconds: SQS_RETENTION_SECONDS.max, sqsManagedSseEnabled: true },
     { parent },
   );
   const queue = new aws.sqs.Queue(
     shardQueue,
     {
       name: shardQueue,
-      // AWS's advice for a Lambda event source: at least six times the function timeout.
-      visibilityTimeoutSeconds: 6 * stack.shardWorkerTimeoutSeconds,
-      // A broadcast an hour late is no longer worth delivering.
-      messageRetentionSeconds: 3600,
+      visibilityTimeoutSeconds: shardVisibilitySeconds(stack.shardWorkerTimeoutSeconds),
+      messageRetentionSeconds: shardRetentionSeconds(stack.shardWorkerTimeoutSeconds),
       sqsManagedSseEnabled: true,
       redrivePolicy: pulumi.jsonStringify({ deadLetterTargetArn: deadLetterQueue.arn, maxReceiveCount: SHARD_MAX_RECEIVE_COUNT }),
     },
@@ -46,7 +68,7 @@ export interface ShardWorkerArgs {
   environment: Record<string, pulumi.Input<string>>;
   stack: Pick<
     StackConfig,
-    "architecture" | "lambdaMemoryMb" | "logRetentionDays" | "bundleAwsSdk" | "stageName" | "shardWorkers" | "shardWorkerTimeoutSeconds" | "shardWorkerReservedConcurrency"
+    "architecture" | "lambdaMemoryMb" | "logRetentionDays" | "bundleAwsSdk" | "tableKmsKeyArn" | "stageName" | "shardWorkers" | "shardWorkerTimeoutSeconds" | "shardWorkerReservedConcurrency"
   >;
 }
 

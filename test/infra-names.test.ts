@@ -2,18 +2,15 @@
  * What a real `pulumi up` refuses and mocks do not: with the longest stack name the config
  * accepts, every physical name (explicit, or Pulumi's auto-name: logical name, "-", 7 random
  * characters) fits AWS's limit for its resource type, in both fan-out modes with every optional
- * resource on, and is one infra/names.ts lists; and docs/deployer-policy.json allows creating
- * every resource each mode declares.
+ * resource on, and is one infra/names.ts lists (test/infra-deployer-policy.test.ts checks the deployer policy).
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import test from "ava";
 import { readStackConfig, type ConfigSource } from "../infra/config";
 import { RESOURCE_NAMES } from "../infra/names";
 import { ConfigError } from "../runtime/config/checks";
 import { MODES } from "./helpers/modes";
-import { PROJECT, ROOT, runProgram, type ProgramReport, type ReportedResource } from "../harness/program-run";
-import { COMPONENT, asList, once, succeeded, type PolicyStatement } from "./helpers/report";
+import { PROJECT, runProgram, type ReportedResource } from "../harness/program-run";
+import { COMPONENT, once, succeeded } from "./helpers/report";
 
 /** AWS's limit on each resource type's name, and the input that holds it; null: AWS names it. */
 const NAME_LIMITS: Record<string, { field: string; limit: number } | null> = {
@@ -113,51 +110,4 @@ for (const mode of MODES) {
     t.true(checked >= (mode === "direct" ? 28 : 37), "every function, log group, role, policy, permission, alarm, queue and the rest");
   });
 
-  test(`docs/deployer-policy.json allows creating every resource and setting [${mode}]`, async (t) => {
-    const report = await everything[mode]();
-    const allowed = deployerActions();
-    for (const action of neededActions(report)) t.true(allowed.has(action), `${action} is missing from docs/deployer-policy.json`);
-  });
-}
-
-/** The action that creates each resource type (the rest of its life cycle sits beside it in the policy). */
-const CREATE_ACTION: Record<string, string | null> = {
-  "aws:dynamodb/table:Table": "dynamodb:CreateTable",
-  "aws:iam/role:Role": "iam:CreateRole",
-  "aws:iam/rolePolicy:RolePolicy": "iam:PutRolePolicy",
-  "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "iam:AttachRolePolicy",
-  "aws:lambda/function:Function": "lambda:CreateFunction",
-  "aws:lambda/permission:Permission": "lambda:AddPermission",
-  "aws:lambda/eventSourceMapping:EventSourceMapping": "lambda:CreateEventSourceMapping",
-  "aws:lambda/functionUrl:FunctionUrl": "lambda:CreateFunctionUrlConfig",
-  "aws:cloudwatch/logGroup:LogGroup": "logs:CreateLogGroup",
-  "aws:apigatewayv2/api:Api": "apigateway:POST",
-  "aws:apigatewayv2/integration:Integration": "apigateway:POST",
-  "aws:apigatewayv2/route:Route": "apigateway:POST",
-  "aws:apigatewayv2/stage:Stage": "apigateway:POST",
-  "aws:apigateway/account:Account": "apigateway:PATCH",
-  "aws:cloudwatch/dashboard:Dashboard": "cloudwatch:PutDashboard",
-  "aws:cloudwatch/metricAlarm:MetricAlarm": "cloudwatch:PutMetricAlarm",
-  "aws:sns/topic:Topic": "sns:CreateTopic",
-  "aws:sns/topicSubscription:TopicSubscription": "sns:Subscribe",
-  "aws:sqs/queue:Queue": "sqs:CreateQueue",
-  [COMPONENT]: null,
-};
-
-function neededActions(report: ProgramReport): Set<string> {
-  const needed = new Set<string>();
-  for (const resource of report.resources) {
-    if (!(resource.type in CREATE_ACTION)) throw new Error(`which action creates ${resource.type}? add it to this test and the policy`);
-    const action = CREATE_ACTION[resource.type];
-    if (action) needed.add(action);
-    if ("reservedConcurrentExecutions" in resource.inputs) needed.add("lambda:PutFunctionConcurrency");
-    if (JSON.stringify(resource.inputs.serverSideEncryption ?? {}).includes("kmsKeyArn")) needed.add("kms:CreateGrant");
-    if (resource.type === "aws:apigateway/account:Account") needed.add("iam:PassRole");
-  }
-  return needed;
-}
-
-function deployerActions(): Set<string> {
-  const policy = JSON.parse(fs.readFileSync(path.join(ROOT, "docs", "deployer-policy.json"), "utf8")) as { Statement: PolicyStatement[] };
-  return new Set(policy.Statement.flatMap((statement) => asList(statement.Action)));
 }

@@ -4,7 +4,11 @@
  * default, test/infra.test.ts) has none of them. The uploaded code of `$default` and the worker
  * then runs a whole sharded session.
  */
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
+import { readStackConfig, type ConfigSource } from "../infra/config";
+import { shardRetentionSeconds, shardVisibilitySeconds } from "../infra/shards";
+import { ConfigError } from "../runtime/config/checks";
+import { SHARD_MAX_RECEIVE_COUNT } from "../runtime/delivery/shard-jobs";
 import { runProgram, type ProgramReport } from "../harness/program-run";
 import { MOCK_ACCOUNT, MOCK_REGION } from "../harness/pulumi-mocks";
 import { all, asList, countByType, once, one, parsePolicy, succeeded } from "./helpers/report";
@@ -129,3 +133,43 @@ test.serial("serialized publish code, sharded: 202 with the shard count, the upl
   succeeded(t, report);
   await assertPublishSession(t, report, PREFIX, "sharded");
 });
+
+// Every worker timeout the config accepts, found by asking the validation.
+const noConfig = (timeout: string): ConfigSource => ({ name: "message-broadcast", get: (key) => (key === "shardWorkerTimeoutSeconds" ? timeout : undefined), getSecret: () => undefined });
+const acceptedTimeouts = Array.from({ length: 1000 }, (_, index) => index).filter((timeout) => {
+  try {
+    return readStackConfig(noConfig(String(timeout)), { project: "message-broadcast", stack: "dev" }).shardWorkerTimeoutSeconds === timeout;
+  } catch (error) {
+    if (error instanceof ConfigError) return false;
+    throw error;
+  }
+});
+
+/** A job failing every receive reaches the DLQ after maxReceiveCount visibility timeouts; SQS's retention counts from its first send. */
+function assertDeadLetteredBeforeExpiry(t: ExecutionContext, timeout: number, queue: { visibilityTimeoutSeconds: number; messageRetentionSeconds: number; maxReceiveCount: number }, dlqRetention: number) {
+  t.true(queue.visibilityTimeoutSeconds >= 6 * timeout, `timeout ${timeout}: visibility`);
+  const deadLettered = queue.maxReceiveCount * queue.visibilityTimeoutSeconds;
+  t.true(queue.messageRetentionSeconds > deadLettered, `timeout ${timeout}: a job expires at ${queue.messageRetentionSeconds} s, before it is dead-lettered at ${deadLettered} s`);
+  t.true(queue.messageRetentionSeconds >= 60 && queue.messageRetentionSeconds <= 1209600, `timeout ${timeout}: within SQS's range`);
+  // The DLQ keeps the first enqueue time too: what is left of its retention is the time to read it.
+  t.true(dlqRetention - queue.messageRetentionSeconds >= 13 * 86400, `timeout ${timeout}: under 13 days to read the dead-lettered job`);
+}
+
+test("sharded: over every accepted worker timeout, a job that always fails is dead-lettered before it can expire", (t) => {
+  t.deepEqual([acceptedTimeouts[0], acceptedTimeouts.at(-1), acceptedTimeouts.length], [1, 900, 900]);
+  for (const timeout of acceptedTimeouts) {
+    const queue = { visibilityTimeoutSeconds: shardVisibilitySeconds(timeout), messageRetentionSeconds: shardRetentionSeconds(timeout), maxReceiveCount: SHARD_MAX_RECEIVE_COUNT };
+    assertDeadLetteredBeforeExpiry(t, timeout, queue, 1209600);
+  }
+});
+
+for (const timeout of [1, 120, 900]) {
+  test(`sharded: the declared queues dead-letter before expiry with shardWorkerTimeoutSeconds ${timeout}`, async (t) => {
+    const report = await runProgram({ config: { fanout: "sharded", shardWorkerTimeoutSeconds: String(timeout) } });
+    succeeded(t, report);
+    const queue = one(report, "aws:sqs/queue:Queue", `${PREFIX}-shards`).inputs;
+    const { maxReceiveCount } = JSON.parse(String(queue.redrivePolicy)) as { maxReceiveCount: number };
+    const declared = { visibilityTimeoutSeconds: Number(queue.visibilityTimeoutSeconds), messageRetentionSeconds: Number(queue.messageRetentionSeconds), maxReceiveCount };
+    assertDeadLetteredBeforeExpiry(t, timeout, declared, Number(one(report, "aws:sqs/queue:Queue", `${PREFIX}-shards-dlq`).inputs.messageRetentionSeconds));
+  });
+}

@@ -91,8 +91,11 @@ test("presence: $connect and $disconnect get PRESENCE, Query on the room index a
   const [report, plain] = [await custom(), await bundled()];
   const apiId = one(report, "aws:apigatewayv2/api:Api", "message-broadcast-prod-api").id;
   const tableArn = String(one(report, "aws:dynamodb/table:Table", "message-broadcast-prod-connections").state.arn);
+  // The table key's statement (this stack sets tableKmsKeyArn) has a test of its own below.
   const statements = (stack: ProgramReport, name: string) =>
-    parsePolicy(one(stack, "aws:iam/rolePolicy:RolePolicy", `${name}-policy`).inputs.policy).Statement.map((s) => [asList(s.Action), asList(s.Resource)]);
+    parsePolicy(one(stack, "aws:iam/rolePolicy:RolePolicy", `${name}-policy`).inputs.policy)
+      .Statement.filter((s) => !asList(s.Action).includes("kms:Decrypt"))
+      .map((s) => [asList(s.Action), asList(s.Resource)]);
   const variables = (stack: ProgramReport, name: string) =>
     Object((Object(one(stack, "aws:lambda/function:Function", name).inputs.environment) as { variables?: unknown }).variables) as Record<string, unknown>;
   const index = [["dynamodb:Query"], [`${tableArn}/index/room-index`]];
@@ -173,4 +176,34 @@ test("alarmEmail: every alarm notifies an SNS topic with an email subscription",
   // Errors and throttles of the four functions.
   t.is(alarms.length, 8);
   for (const alarm of alarms) t.like(alarm.inputs, { alarmActions: [topic.state.arn], okActions: [topic.state.arn] }, alarm.name);
+});
+
+const TABLE_KEY = "arn:aws:kms:ap-northeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+const tableKeyStatement = {
+  Effect: "Allow",
+  Action: ["kms:Decrypt"],
+  Resource: [TABLE_KEY],
+  Condition: { StringEquals: { "kms:ViaService": `dynamodb.${MOCK_REGION}.amazonaws.com` } },
+};
+const shardedWithKey = once(() => runProgram({ config: { fanout: "sharded", tableKmsKeyArn: TABLE_KEY } }));
+
+test("table key: every role that touches the table may decrypt with it through DynamoDB only, in both modes", async (t) => {
+  const kmsStatements = (report: ProgramReport, prefix: string, fn: string) =>
+    parsePolicy(one(report, "aws:iam/rolePolicy:RolePolicy", `${prefix}-${fn}-policy`).inputs.policy).Statement.filter((statement) => JSON.stringify(statement).includes("kms:"));
+  for (const fn of ["connect", "disconnect", "default", "publish"]) {
+    t.deepEqual(kmsStatements(await custom(), "message-broadcast-prod", fn), [tableKeyStatement], fn);
+    t.deepEqual(kmsStatements(await bundled(), "message-broadcast-ops", fn), [], `${fn} without a key`);
+  }
+  for (const fn of ["connect", "disconnect", "default", "publish", "shards"]) t.deepEqual(kmsStatements(await shardedWithKey(), "message-broadcast-dev", fn), [tableKeyStatement], `sharded ${fn}`);
+});
+
+test("table key: a key from another region than aws:region stops the preview, naming the key", async (t) => {
+  const elsewhere = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+  const report = await runProgram({ config: { tableKmsKeyArn: elsewhere } });
+  t.is(report.error?.name, "ConfigError");
+  t.is(
+    report.error?.message,
+    `message-broadcast:tableKmsKeyArn: must be a key in the stack's region ${MOCK_REGION} (aws:region; DynamoDB uses only a key of its table's region), got ${elsewhere} in us-east-1`,
+  );
+  t.deepEqual(report.resources.filter((resource) => resource.type !== "pulumi:pulumi:Stack"), []);
 });

@@ -58,7 +58,7 @@ test("publish: a function URL with AWS_IAM auth, no resource policy opening it, 
   const name = "message-broadcast-dev-publish";
   const fn = one(report, "aws:lambda/function:Function", name);
   t.deepEqual(one(report, "aws:lambda/functionUrl:FunctionUrl", `${name}-url`).inputs, { functionName: name, authorizationType: "AWS_IAM" });
-  // Same-account principals need only their own lambda:InvokeFunctionUrl; nothing grants anyone else.
+  // Same-account principals need their own lambda:InvokeFunctionUrl and lambda:InvokeFunction; nothing grants anyone else.
   t.false(all(report, "aws:lambda/permission:Permission").some((permission) => permission.inputs.function === name));
   const apiId = one(report, "aws:apigatewayv2/api:Api", "message-broadcast-dev-api").id;
   const tableName = one(report, "aws:dynamodb/table:Table", "message-broadcast-dev-connections").state.name;

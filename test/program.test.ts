@@ -1,14 +1,15 @@
 import test from "ava";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ROOT, runProgram } from "../harness/program-run";
+import { ROOT, pulumiRuntimeOptions, runProgram } from "../harness/program-run";
 import { succeeded } from "./helpers/report";
 import { assertBroadcastSession } from "./helpers/serialized";
 
-// `pulumi up` loads index.ts through ts-node with type checking; so do these tests (see
-// loaderCommand in harness/program-run.ts), which makes them the slow ones of the suite.
+// `pulumi preview`/`up` load index.ts as Pulumi.yaml says: node with ts-node's transpile-only
+// register (see pulumiNodeArguments in harness/program-run.ts); so do these tests.
 
-test("index.ts loads under Pulumi's ts-node setup, and the code it serializes runs a broadcast session", async (t) => {
+test("index.ts loads as Pulumi's Node runtime loads it with Pulumi.yaml's options, and the code it serializes runs a broadcast session", async (t) => {
   const report = await runProgram({ loader: "pulumi" });
   succeeded(t, report);
   const apiId = report.resources.find((resource) => resource.type === "aws:apigatewayv2/api:Api")?.id;
@@ -21,11 +22,18 @@ test("index.ts loads under Pulumi's ts-node setup, and the code it serializes ru
   await assertBroadcastSession(t, report, "message-broadcast-dev");
 });
 
-test("Pulumi's ts-node setup type-checks: a type error fails the run the way `pulumi up` would", async (t) => {
+test("Pulumi.yaml loads the program without type-checking it; npm test's tsc does", async (t) => {
+  t.deepEqual(pulumiRuntimeOptions(), { typescript: false, nodeargs: "--require ts-node/register/transpile-only", packagemanager: "npm" });
   const dir = fs.mkdtempSync(path.join(ROOT, "test", ".typecheck-"));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const broken = path.join(dir, "broken.ts");
   fs.writeFileSync(broken, 'const port: number = "3001";\nexport default port;\n');
+  // The load does not stop at the type error (it fails later, as this entry is no program).
   const error = await t.throwsAsync(runProgram({ loader: "pulumi", entry: broken }));
-  t.regex(String(error?.message), /TS2322: Type 'string' is not assignable to type 'number'/);
+  t.notRegex(String(error?.message), /TS2322/);
+  t.regex(String(error?.message), /ENOENT|report/);
+  const scripts = (JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts;
+  t.regex(scripts.test, /tsc --noEmit -p \./);
+  const tsc = spawnSync(process.execPath, [require.resolve("typescript/bin/tsc"), "--noEmit", "--strict", broken], { encoding: "utf8" });
+  t.regex(tsc.stdout, /TS2322: Type 'string' is not assignable to type 'number'/);
 });

@@ -28,7 +28,7 @@ const DEFAULT_TIMEOUT_MS = 5000;
  * reusing it for the life of the container (the endpoint comes from each event's domain name and stage).
  */
 export function createPosterFactory(options: PosterFactoryOptions): (endpoint: string) => Poster {
-  // Required here, not imported: runtime/SERIALIZER.md, rule 2.
+  // Required where it is used, loaded only when needed (runtime/SERIALIZER.md, on builtins).
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- that rule
   const ca = options.caFile === undefined ? undefined : (require("node:fs") as typeof import("node:fs")).readFileSync(options.caFile, "utf8");
   const posters = new Map<string, Poster>();

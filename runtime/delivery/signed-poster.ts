@@ -28,7 +28,7 @@ export interface SignedPosterOptions {
 export function createSignedPoster(options: SignedPosterOptions): Poster {
   const base = new URL(options.endpoint);
   const secure = base.protocol === "https:";
-  // Required here, not imported: runtime/SERIALIZER.md, rule 2.
+  // Required where it is used, loaded only when needed (runtime/SERIALIZER.md, on builtins).
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- that rule
   const transport = (secure ? require("node:https") : require("node:http")) as typeof import("node:https");
   const agent = new transport.Agent({ keepAlive: true, maxSockets: options.maxSockets, ...(secure && options.ca ? { ca: options.ca } : {}) });

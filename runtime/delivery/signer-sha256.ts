@@ -11,7 +11,7 @@ import type { Hash, HashConstructor, SourceData } from "@smithy/types";
 
 /** A SHA-256 constructor for one client's signer: `new C()` hashes, `new C(key)` is an HMAC. */
 export function createSignerSha256(): HashConstructor {
-  // Required here, not imported: runtime/SERIALIZER.md, rule 2.
+  // Required where it is used, loaded only when needed (runtime/SERIALIZER.md, on builtins).
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- that rule
   const crypto = require("node:crypto") as typeof import("node:crypto");
   let remembered: { key: string; message: Buffer; digest: Buffer } | undefined;

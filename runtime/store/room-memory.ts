@@ -16,7 +16,7 @@ export interface RoomMemoryOptions {
 
 export function rememberRooms(store: ConnectionStore, options: RoomMemoryOptions): ConnectionStore {
   const { maxEntries, maxAgeMs, now } = options;
-  // Per container, made here: runtime/SERIALIZER.md, rule 3.
+  // Per container, made here: runtime/SERIALIZER.md, rule 2.
   const rooms = new Map<string, { room: string; readAt: number }>();
   return {
     put: (record) => store.put(record),

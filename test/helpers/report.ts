@@ -39,10 +39,13 @@ export function succeeded(t: ExecutionContext, report: ProgramReport): void {
 }
 
 export interface PolicyStatement {
+  Sid?: string;
   Effect: string;
   Action: string | string[];
   Resource?: string | string[];
   Principal?: unknown;
+  /** Operator → condition key → value(s). */
+  Condition?: Record<string, Record<string, unknown>>;
 }
 
 export function parsePolicy(text: unknown): { Version: string; Statement: PolicyStatement[] } {

