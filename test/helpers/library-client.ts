@@ -17,7 +17,7 @@ export interface LibraryClient {
   states: State[];
   errors: ClientError[];
   gaps: Gap[];
-  /** Resolves once `check()` holds (polled), failing the test after `ms` naming `what`. */
+  /** Resolves once `check()` holds (polled), failing the test after `ms` (default 30 s) naming `what`. */
   until(check: () => boolean, what: string, ms?: number): Promise<void>;
 }
 
@@ -39,7 +39,10 @@ export function openLibraryClient(url: string, options: ConnectOptions = {}, soc
   return client;
 }
 
-function until(check: () => boolean, what: string, ms?: number): Promise<void> {
+// Not a timing assertion: long enough for a machine running other suites beside this one.
+const UNTIL_MS = 30_000;
+
+function until(check: () => boolean, what: string, ms = UNTIL_MS): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   return within(
     new Promise<void>((resolve) => {
