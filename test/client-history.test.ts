@@ -1,0 +1,172 @@
+/**
+ * The client library with the backend's history (issue 23) and identity (issue 22) in the
+ * emulator: 1,000 messages from other clients across at least 20 forced reconnects (management-API
+ * DELETE, killed sockets, a shortened idle timeout) delivered exactly once and in `_seq` order;
+ * the lifetime hand-over under a shortened `--max-lifetime` losing nothing; `members()`.
+ */
+import test, { type ExecutionContext } from "ava";
+import { SignJWT } from "jose";
+import type { EmulatorOptions } from "../local/options";
+import { connect, openClient, parseFrame, type Client, type EmulatorClient } from "./helpers/clients";
+import { startTestEmulator } from "./helpers/emulator";
+import { publishTo } from "./helpers/publish";
+import { managementApi, openLibraryClient, otherIds, type LibraryClient } from "./helpers/library-client";
+
+// The features' options as their issues name them (`--history`, `--jwt-secret`).
+const options = (extra: Record<string, unknown>) => extra as EmulatorOptions;
+const QUICK = { backoff: { initialMs: 20, maxMs: 200 } };
+const SENDERS = 4;
+const PER_SENDER = 250;
+const FORCED = 10;
+
+type Copy = Record<string, unknown>;
+
+/** Everything the room's history holds, read page by page by a fresh connection. */
+async function storedMessages(reader: Client): Promise<Copy[]> {
+  const stored: Copy[] = [];
+  for (let since = 0; ; ) {
+    reader.ws.send(JSON.stringify({ _op: "history", since, limit: 1000 }));
+    const page = parseFrame(await reader.next())._history as { messages: Copy[]; until: number; more: boolean; missed: boolean };
+    if (page.missed) throw new Error("history missed messages: the retention is too short for this test");
+    stored.push(...page.messages);
+    if (!page.more) return stored;
+    since = page.until;
+  }
+}
+
+/** What identifies a message across copies: its sender's keys (not `_me`, which differs by connection). */
+const identity = (copy: Copy) => JSON.stringify({ from: copy.from, n: copy.n, _seq: copy._seq, _now: copy._now });
+
+function expectExactlyStored(t: ExecutionContext, lib: LibraryClient, stored: Copy[]): void {
+  t.deepEqual(
+    lib.messages.map((message) => message._seq),
+    stored.map((_, i) => i + 1),
+    "every _seq once, in order",
+  );
+  t.deepEqual(lib.messages.map(identity), stored.map(identity), "each exactly as stored");
+  t.deepEqual(lib.gaps, []);
+}
+
+test("1,000 messages from other clients across 20+ forced reconnects: every one delivered once, in _seq order", async (t) => {
+  const { emulator } = await startTestEmulator(t, options({ history: true, idleTimeoutMs: 1000, throttleRateLimit: 10_000, throttleBurstLimit: 10_000 }));
+  const api = managementApi(emulator, t.teardown);
+  // Silent (no keep-alive within the idle timeout): the emulator closes it every second too.
+  const lib = openLibraryClient(emulator.endpoint, { ...QUICK, history: true });
+  t.teardown(() => lib.conn.close());
+  await lib.until(() => lib.conn.state === "open", "the first open");
+  const senders: EmulatorClient[] = [];
+  for (let i = 0; i < SENDERS; i++) senders.push(await connect(emulator));
+  const senderIds = senders.map((sender) => sender.id);
+  // Delivery starts at the first copy the client sees: one before the flood.
+  senders[0].ws.send(JSON.stringify({ from: 0, n: 0 }));
+  await lib.until(() => lib.messages.length === 1, "the first message");
+  await senders[0].next();
+  for (const sender of senders.slice(1)) await sender.next();
+
+  let sending = true;
+  const forcing = (async () => {
+    for (let i = 0; i < FORCED && sending; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      if (lib.conn.state !== "open") continue;
+      // Half by the management API, half by killing the socket.
+      const [id] = otherIds(emulator, senderIds);
+      if (i % 2 === 0 && id !== undefined) await api.drop(id).catch(() => undefined);
+      else lib.sockets[lib.sockets.length - 1].terminate();
+    }
+  })();
+  // Each sender waits for its own copy before the next: paced, in order, and known to be stored.
+  await Promise.all(
+    senders.map(async (sender, i) => {
+      for (let n = 1; n <= PER_SENDER; n++) {
+        sender.ws.send(JSON.stringify({ from: i, n }));
+        let copy: Copy;
+        do copy = parseFrame(await sender.next());
+        while (copy._me !== true);
+      }
+    }),
+  );
+  sending = false;
+  await forcing;
+  const reader = await openClient(emulator.endpoint);
+  const stored = await storedMessages(reader);
+  t.is(stored.length, 1 + SENDERS * PER_SENDER);
+  await lib.until(() => lib.messages.length >= stored.length, `all ${stored.length} messages at the client`, 60_000);
+  // A little longer: a duplicate would show now.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expectExactlyStored(t, lib, stored);
+  const reconnects = lib.states.filter((state) => state === "reconnecting").length;
+  t.true(reconnects >= 20, `${reconnects} reconnects`);
+});
+
+test("the lifetime hand-over under a shortened --max-lifetime loses nothing and duplicates nothing", async (t) => {
+  const { emulator, logs } = await startTestEmulator(t, options({ history: true, maxLifetimeMs: 2500 }));
+  const lib = openLibraryClient(emulator.endpoint, { ...QUICK, history: true, maxLifetimeMs: 800 });
+  t.teardown(() => lib.conn.close());
+  await lib.until(() => lib.conn.state === "open", "the first open");
+  t.is((await publishTo(emulator.publishUrl, '{"n":0}')).status, 200);
+  await lib.until(() => lib.messages.length === 1, "the first message");
+  // Server publishes, one after another, while the client hands over every 800 ms.
+  const started = Date.now();
+  let n = 1;
+  while (Date.now() - started < 5000) t.is((await publishTo(emulator.publishUrl, JSON.stringify({ n: n++ }))).status, 200);
+  const stored = await storedMessages(await openClient(emulator.endpoint));
+  t.is(stored.length, n);
+  await lib.until(() => lib.messages.length >= stored.length, "every message at the client");
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.deepEqual(
+    lib.messages.map((message) => message.n),
+    stored.map((message) => message.n),
+  );
+  expectExactlyStored(t, lib, stored);
+  t.deepEqual(lib.states, ["open"], "no reconnect: every connection was handed over before the limit");
+  t.true(lib.sockets.length >= 5, `${lib.sockets.length} connections`);
+  const limitClosed = new Set(logs.entries().filter((entry) => entry.reason === "Going away: maximum connection duration").map((entry) => entry.connectionId));
+  t.is(limitClosed.size, 0, "the gateway's limit closed none of them");
+});
+
+test("a connection closed by the gateway's lifetime limit catches up on what was said meanwhile", async (t) => {
+  const { emulator } = await startTestEmulator(t, options({ history: true, maxLifetimeMs: 1500 }));
+  // The client's own hand-over is far off: the gateway ends each connection.
+  const lib = openLibraryClient(emulator.endpoint, { ...QUICK, history: true, backoff: { initialMs: 800, maxMs: 800 } });
+  t.teardown(() => lib.conn.close());
+  await lib.until(() => lib.conn.state === "open", "the first open");
+  t.is((await publishTo(emulator.publishUrl, '{"n":0}')).status, 200);
+  await lib.until(() => lib.messages.length === 1, "the first message");
+  const started = Date.now();
+  let n = 1;
+  while (Date.now() - started < 4000) t.is((await publishTo(emulator.publishUrl, JSON.stringify({ n: n++ }))).status, 200);
+  const stored = await storedMessages(await openClient(emulator.endpoint));
+  await lib.until(() => lib.messages.length >= stored.length, "every message at the client");
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expectExactlyStored(t, lib, stored);
+  t.true(lib.states.filter((state) => state === "reconnecting").length >= 2, lib.states.join());
+});
+
+test("members() resolves with the roster: users by sub with their connection counts, anonymous ones counted only", async (t) => {
+  const secret = "members-test-secret";
+  const { emulator } = await startTestEmulator(t, options({ jwtSecret: secret }));
+  const token = (sub: string) =>
+    new SignJWT({ meta: { name: sub } })
+      .setProtectedHeader({ alg: "HS256" })
+      .setSubject(sub)
+      .setExpirationTime("10m")
+      .sign(new TextEncoder().encode(secret));
+  const clients = [
+    openLibraryClient(emulator.endpoint, { ...QUICK, token: () => token("bob") }),
+    openLibraryClient(emulator.endpoint, { ...QUICK, token: () => token("alice") }),
+    openLibraryClient(emulator.endpoint, { ...QUICK, token: await token("alice") }),
+  ];
+  for (const client of clients) t.teardown(() => client.conn.close());
+  for (const client of clients) await client.until(() => client.conn.state === "open", "an open");
+  t.deepEqual(await clients[0].conn.members(), {
+    event: "members",
+    count: 3,
+    members: [
+      { user: "alice", meta: { name: "alice" }, connections: 2 },
+      { user: "bob", meta: { name: "bob" }, connections: 1 },
+    ],
+  });
+  const refused = openLibraryClient(emulator.endpoint, { ...QUICK, token: "not-a-jwt" });
+  await refused.until(() => refused.conn.state === "closed", "the refusal");
+  t.is(refused.errors[0].code, "Unauthorized");
+});
