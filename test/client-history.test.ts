@@ -17,7 +17,8 @@ const options = (extra: Record<string, unknown>) => extra as EmulatorOptions;
 const QUICK = { backoff: { initialMs: 20, maxMs: 200 } };
 const SENDERS = 4;
 const PER_SENDER = 250;
-const FORCED = 10;
+const FORCED = 20;
+const WINDOW = 10;
 
 type Copy = Record<string, unknown>;
 
@@ -47,10 +48,11 @@ function expectExactlyStored(t: ExecutionContext, lib: LibraryClient, stored: Co
   t.deepEqual(lib.gaps, []);
 }
 
-test("1,000 messages from other clients across 20+ forced reconnects: every one delivered once, in _seq order", async (t) => {
-  const { emulator } = await startTestEmulator(t, options({ history: true, idleTimeoutMs: 1000, throttleRateLimit: 10_000, throttleBurstLimit: 10_000 }));
+test("1,000 messages from other clients across 20 forced reconnects and idle timeouts: every one delivered once, in _seq order", async (t) => {
+  t.timeout(180_000);
+  const { emulator } = await startTestEmulator(t, options({ history: true, idleTimeoutMs: 4000, throttleRateLimit: 5000, throttleBurstLimit: 5000 }));
   const api = managementApi(emulator, t.teardown);
-  // Silent (no keep-alive within the idle timeout): the emulator closes it every second too.
+  // Silent (no keep-alive within the idle timeout): the emulator closes it every 4 s too.
   const lib = openLibraryClient(emulator.endpoint, { ...QUICK, history: true });
   t.teardown(() => lib.conn.close());
   await lib.until(() => lib.conn.state === "open", "the first open");
@@ -63,29 +65,41 @@ test("1,000 messages from other clients across 20+ forced reconnects: every one 
   await senders[0].next();
   for (const sender of senders.slice(1)) await sender.next();
 
-  let sending = true;
+  // Twenty forced drops, each once the client is open again: half by the management API, half by
+  // killing its socket; the idle timeout adds its own.
   const forcing = (async () => {
-    for (let i = 0; i < FORCED && sending; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      if (lib.conn.state !== "open") continue;
-      // Half by the management API, half by killing the socket.
+    for (let i = 0; i < FORCED; i++) {
+      await lib.until(() => lib.conn.state === "open", "an open between forced drops");
+      await new Promise((resolve) => setTimeout(resolve, 150));
       const [id] = otherIds(emulator, senderIds);
       if (i % 2 === 0 && id !== undefined) await api.drop(id).catch(() => undefined);
       else lib.sockets[lib.sockets.length - 1].terminate();
     }
   })();
-  // Each sender waits for its own copy before the next: paced, in order, and known to be stored.
+  // Each sender sends WINDOW messages, then waits for its own copy of each: paced, and each known
+  // to be stored (or refused with an _error, which would show in the count below).
+  // The idle timeout counts a connection's own frames: senders waiting on a busy machine ping.
+  const pinging = setInterval(() => senders.forEach((sender) => sender.ws.send('{"_op":"ping"}')), 1000);
+  t.teardown(() => clearInterval(pinging));
+  const progress = senders.map(() => 0);
+  const ends: string[] = [];
+  senders.forEach((sender, i) => sender.ws.on("close", (code, reason) => ends.push(`${i}:${code}:${reason.toString()}@${progress[i]}`)));
   await Promise.all(
     senders.map(async (sender, i) => {
-      for (let n = 1; n <= PER_SENDER; n++) {
-        sender.ws.send(JSON.stringify({ from: i, n }));
-        let copy: Copy;
-        do copy = parseFrame(await sender.next());
-        while (copy._me !== true);
+      for (let n = 1; n <= PER_SENDER; n += WINDOW) {
+        const batch = Math.min(WINDOW, PER_SENDER - n + 1);
+        for (let k = 0; k < batch; k++) sender.ws.send(JSON.stringify({ from: i, n: n + k }));
+        for (let answered = 0; answered < batch; ) {
+          const frame = parseFrame(await sender.next());
+          if (frame._me === true && (frame.from === i || frame._error !== undefined)) answered++;
+        }
+        progress[i] = n + batch - 1;
       }
     }),
-  );
-  sending = false;
+  ).catch((err: unknown) => {
+    throw new Error(`${String(err)}; progress ${progress.join()}; ends ${ends.join(" ")}; lib ${lib.messages.length} ${lib.conn.state}`);
+  });
+  clearInterval(pinging);
   await forcing;
   const reader = await openClient(emulator.endpoint);
   const stored = await storedMessages(reader);
@@ -99,13 +113,13 @@ test("1,000 messages from other clients across 20+ forced reconnects: every one 
 });
 
 test("the lifetime hand-over under a shortened --max-lifetime loses nothing and duplicates nothing", async (t) => {
-  const { emulator, logs } = await startTestEmulator(t, options({ history: true, maxLifetimeMs: 2500 }));
-  const lib = openLibraryClient(emulator.endpoint, { ...QUICK, history: true, maxLifetimeMs: 800 });
+  const { emulator, logs } = await startTestEmulator(t, options({ history: true, maxLifetimeMs: 4000 }));
+  const lib = openLibraryClient(emulator.endpoint, { ...QUICK, history: true, maxLifetimeMs: 1000 });
   t.teardown(() => lib.conn.close());
   await lib.until(() => lib.conn.state === "open", "the first open");
   t.is((await publishTo(emulator.publishUrl, '{"n":0}')).status, 200);
   await lib.until(() => lib.messages.length === 1, "the first message");
-  // Server publishes, one after another, while the client hands over every 800 ms.
+  // Server publishes, one after another, while the client hands over every second.
   const started = Date.now();
   let n = 1;
   while (Date.now() - started < 5000) t.is((await publishTo(emulator.publishUrl, JSON.stringify({ n: n++ }))).status, 200);
@@ -118,7 +132,7 @@ test("the lifetime hand-over under a shortened --max-lifetime loses nothing and 
     stored.map((message) => message.n),
   );
   expectExactlyStored(t, lib, stored);
-  t.deepEqual(lib.states, ["open"], "no reconnect: every connection was handed over before the limit");
+  t.deepEqual(lib.states, ["open"], `no reconnect: every connection was handed over before the limit; closes ${JSON.stringify(lib.closes)}`);
   t.true(lib.sockets.length >= 5, `${lib.sockets.length} connections`);
   const limitClosed = new Set(logs.entries().filter((entry) => entry.reason === "Going away: maximum connection duration").map((entry) => entry.connectionId));
   t.is(limitClosed.size, 0, "the gateway's limit closed none of them");

@@ -17,6 +17,8 @@ export interface LibraryClient {
   states: State[];
   errors: ClientError[];
   gaps: Gap[];
+  /** How each of its sockets closed (from the socket's own close event), in the order they closed. */
+  closes: Array<{ code: number; reason: string }>;
   /** Resolves once `check()` holds (polled), failing the test after `ms` (default 30 s) naming `what`. */
   until(check: () => boolean, what: string, ms?: number): Promise<void>;
 }
@@ -24,14 +26,16 @@ export interface LibraryClient {
 /** A library client of `url`; `socketOptions` go to each `ws` socket (an Origin header, say). */
 export function openLibraryClient(url: string, options: ConnectOptions = {}, socketOptions: ClientOptions = {}): LibraryClient {
   const sockets: WebSocket[] = [];
+  const closes: LibraryClient["closes"] = [];
   const Recorded = class extends WebSocket {
     constructor(address: string) {
       super(address, socketOptions);
       sockets.push(this);
+      this.on("close", (code, reason) => closes.push({ code, reason: reason.toString() }));
     }
   };
   const conn = connect(url, { WebSocket: Recorded, ...options });
-  const client: LibraryClient = { conn, sockets, messages: [], states: [], errors: [], gaps: [], until };
+  const client: LibraryClient = { conn, sockets, messages: [], states: [], errors: [], gaps: [], closes, until };
   conn.on("message", (message) => client.messages.push(message));
   conn.on("state", (state) => client.states.push(state));
   conn.on("error", (error) => client.errors.push(error));
