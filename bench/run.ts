@@ -9,16 +9,16 @@
 import { readdirSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { RANGES } from "../runtime/config/checks";
-import { buildArchives, runColdStart } from "./cold-bench";
-import { runE2e } from "./e2e-bench";
-import { runFanout } from "./fanout-bench";
-import { textTable } from "./report";
-import { writeRunResults } from "./results-files";
-import { fanoutChartSvg, figuresJson, resultsSection, tableRows, type Mode, type Plan, type Results } from "./summary";
+import { SETTINGS } from "../runtime/config/settings";
+import { buildArchives, runColdStart } from "./cold-start/cold-bench";
+import { runE2e } from "./e2e/e2e-bench";
+import { runFanout } from "./fanout/fanout-bench";
+import { textTable } from "./shared/report";
+import { writeRunResults } from "./shared/results-files";
+import { fanoutChartSvg, figuresJson, resultsSection, tableRows, type Mode, type Plan, type Results } from "./shared/summary";
 
 const LATENCY_MS = 5;
-const CONCURRENCY = RANGES.fanOutConcurrency.default;
+const CONCURRENCY = SETTINGS.fanOutConcurrency.default;
 // The largest N the full run is asked for; see largestFittingN for why it may not fit.
 const FULL_N = 20_000;
 

@@ -5,7 +5,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { CONNECTION_TABLE } from "../runtime/store/connection-store";
-import { toEnvironment } from "../runtime/host/lambda";
+import { toEnvironment } from "../runtime/config/environment";
 import { createApiGatewayCloudWatchRole } from "./access-logs";
 import type { StackConfig } from "./config";
 import { createRouteFunction, type Route, type RouteFunction } from "./functions";

@@ -1,11 +1,14 @@
 /**
  * The stack's configuration, read once and validated before any resource is declared: a bad
  * value throws ConfigError naming the full key (`message-broadcast:fanOutConcurrency`) and what
- * is allowed. README "Deploy to AWS" documents every key.
+ * is allowed. The keys, their types, defaults and ranges are runtime/config/settings.ts's
+ * entries with `stack: true`; docs/deploy.md "Configuration" documents every key.
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { checkNamePrefix } from "./names";
-import { ConfigError, checkFanOutMode, checkStageName, checkInteger, checkRange, type FanOutMode, type IntegerRange, type RangeName } from "../runtime/config/checks";
+import { ConfigError, checkStageName } from "../runtime/config/checks";
+import { checkSetting, type Setting } from "../runtime/config/setting";
+import { SETTINGS, type FanOutMode, type SettingName } from "../runtime/config/settings";
 
 /** The part of `pulumi.Config` read here; tests pass a stub. */
 export interface ConfigSource {
@@ -15,27 +18,7 @@ export interface ConfigSource {
   getSecret(key: string): pulumi.Output<string> | undefined;
 }
 
-const ARCHITECTURES = ["arm64", "x86_64"] as const;
-type Architecture = (typeof ARCHITECTURES)[number];
-
-/** The only retention periods CloudWatch Logs accepts; 0 keeps events forever. */
-const LOG_RETENTION_DAYS = [
-  0, 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-] as const;
-
-const INFRA_RANGES = {
-  lambdaMemoryMb: { min: 128, max: 10240, default: 512, unit: "MB" },
-  /** The route functions': a WebSocket integration gives up at 29 s, so more would only run unheard. */
-  lambdaTimeoutSeconds: { min: 1, max: 29, default: 29, unit: "seconds" },
-  /**
-   * SQS, not API Gateway, invokes the worker, so the 29 s limit does not apply; under the post
-   * quota a 1,000-receiver job may wait up to 3 s per throttled post, and a timed-out job is
-   * delivered again to all its receivers.
-   */
-  shardWorkerTimeoutSeconds: { min: 1, max: 900, default: 60, unit: "seconds" },
-  /** The event source mapping's maximumConcurrency (AWS's minimum is 2): it caps the posting workers. */
-  shardWorkers: { min: 2, max: 1000, default: 10, unit: "concurrent worker invocations" },
-} as const satisfies Record<string, IntegerRange>;
+type Architecture = (typeof SETTINGS.architecture)["default"];
 
 /** A KMS key ARN (not an alias): `arn:aws:kms:<region>:<account>:key/<key id>`. */
 const KMS_KEY_ARN_PATTERN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
@@ -92,38 +75,38 @@ export interface StackIdentity {
 /** Reads and validates every key; the stage name defaults to the stack name. */
 export function readStackConfig(config: ConfigSource, identity: StackIdentity): StackConfig {
   const key = (name: string) => `${config.name}:${name}`;
-  const setting = (name: RangeName) => checkRange(name, key(name), config.get(name));
-  const integer = (name: keyof typeof INFRA_RANGES) => checkInteger(key(name), config.get(name), INFRA_RANGES[name]);
-  const boolean = (name: string, fallback: boolean) => readBoolean(key(name), config.get(name), fallback);
-  const accessLogging = boolean("accessLogging", false);
+  const setting = <T extends Setting["default"]>(name: SettingName & keyof StackConfig, entry: Setting<T>) => checkSetting(key(name), entry, config.get(name));
+  const integer = (name: SettingName & keyof StackConfig) => setting(name, SETTINGS[name] as Setting<number>);
+  const boolean = (name: SettingName & keyof StackConfig) => setting(name, SETTINGS[name] as Setting<boolean>);
+  const accessLogging = boolean("accessLogging");
   return {
     namePrefix: checkNamePrefix(`${identity.project}-${identity.stack}`),
-    maxMessageBytes: setting("maxMessageBytes"),
-    fanOutConcurrency: setting("fanOutConcurrency"),
-    connectionTtlSeconds: setting("connectionTtlSeconds"),
+    maxMessageBytes: integer("maxMessageBytes"),
+    fanOutConcurrency: integer("fanOutConcurrency"),
+    connectionTtlSeconds: integer("connectionTtlSeconds"),
     lambdaMemoryMb: integer("lambdaMemoryMb"),
     lambdaTimeoutSeconds: integer("lambdaTimeoutSeconds"),
-    architecture: readArchitecture(key("architecture"), config.get("architecture")),
+    architecture: setting("architecture", SETTINGS.architecture),
     logRetentionDays: readRetention(key("logRetentionDays"), config.get("logRetentionDays")),
     stageName: readStageName(key("stageName"), config.get("stageName"), identity.stack),
-    throttleRateLimit: setting("throttleRateLimit"),
-    throttleBurstLimit: setting("throttleBurstLimit"),
+    throttleRateLimit: integer("throttleRateLimit"),
+    throttleBurstLimit: integer("throttleBurstLimit"),
     accessToken: readAccessToken(key("accessToken"), config),
     allowedOrigins: readOrigins(key("allowedOrigins"), config.get("allowedOrigins")),
-    bundleAwsSdk: boolean("bundleAwsSdk", false),
-    monitoring: boolean("monitoring", true),
+    bundleAwsSdk: boolean("bundleAwsSdk"),
+    monitoring: boolean("monitoring"),
     alarmEmail: readEmail(key("alarmEmail"), config.get("alarmEmail")),
     accessLogging,
     apiGatewayCloudWatchRole: readCloudWatchRole(key, config.get("apiGatewayCloudWatchRole"), accessLogging),
     tableKmsKeyArn: readKmsKeyArn(key("tableKmsKeyArn"), config.get("tableKmsKeyArn")),
-    tableDeletionProtection: boolean("tableDeletionProtection", false),
-    retainTable: boolean("retainTable", false),
-    fanout: checkFanOutMode(key("fanout"), config.get("fanout")),
-    shardSize: setting("shardSize"),
+    tableDeletionProtection: boolean("tableDeletionProtection"),
+    retainTable: boolean("retainTable"),
+    fanout: setting("fanout", SETTINGS.fanout),
+    shardSize: integer("shardSize"),
     shardWorkers: integer("shardWorkers"),
-    presence: boolean("presence", false),
+    presence: boolean("presence"),
     shardWorkerTimeoutSeconds: integer("shardWorkerTimeoutSeconds"),
-    shardWorkerReservedConcurrency: boolean("shardWorkerReservedConcurrency", false),
+    shardWorkerReservedConcurrency: boolean("shardWorkerReservedConcurrency"),
   };
 }
 
@@ -167,26 +150,14 @@ function isBlank(raw: string | undefined): raw is undefined | "" {
   return raw === undefined || raw.trim() === "";
 }
 
-function readBoolean(key: string, raw: string | undefined, fallback: boolean): boolean {
-  if (isBlank(raw)) return fallback;
-  if (raw === "true" || raw === "false") return raw === "true";
-  throw new ConfigError(key, `must be true or false (default ${fallback}), got ${JSON.stringify(raw)}`);
-}
-
-function readArchitecture(key: string, raw: string | undefined): Architecture {
-  if (isBlank(raw)) return "arm64";
-  const match = ARCHITECTURES.find((architecture) => architecture === raw);
-  if (match === undefined) throw new ConfigError(key, `must be one of ${ARCHITECTURES.join(", ")} (default arm64), got ${JSON.stringify(raw)}`);
-  return match;
-}
-
 function readRetention(key: string, raw: string | undefined): number {
-  if (isBlank(raw)) return 14;
-  const match = LOG_RETENTION_DAYS.find((days) => days === Number(raw.trim()));
+  const { choices, default: fallback } = SETTINGS.logRetentionDays;
+  if (isBlank(raw)) return fallback;
+  const match = choices.find((days) => days === Number(raw.trim()));
   if (match === undefined) {
-    throw new ConfigError(key, `must be one of ${LOG_RETENTION_DAYS.join(", ")} days (default 14; 0 never expires), got ${JSON.stringify(raw)}`);
+    throw new ConfigError(key, `must be one of ${choices.join(", ")} days (default ${fallback}; 0 never expires), got ${JSON.stringify(raw)}`);
   }
-  return match;
+  return Number(match);
 }
 
 function readStageName(key: string, raw: string | undefined, stack: string): string {

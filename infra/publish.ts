@@ -5,7 +5,7 @@
  */
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { toEnvironment } from "../runtime/host/lambda";
+import { toEnvironment } from "../runtime/config/environment";
 import type { StackConfig } from "./config";
 import { createPublishFunction, type PublishFunction } from "./functions";
 import { functionNames } from "./names";

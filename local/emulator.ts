@@ -10,7 +10,7 @@ import type { ShardWorkerHandler } from "../runtime/routes/shard-worker";
 import { newApiId } from "./gateway/event-builders";
 import { Gateway } from "./gateway/gateway";
 import { startLambdaPool, type LambdaPool } from "./lambda/lambda-pool";
-import { createManagementApi } from "./services/management-api";
+import { createManagementApi, type ManagementApiOptions } from "./services/management-api";
 import { resolveOptions, runtimeEnvironment, type EmulatorOptions, type ResolvedOptions } from "./options";
 import { createPublishEndpoint } from "./services/publish-endpoint";
 import { closeServer, listen } from "./net/http";
@@ -131,7 +131,7 @@ class LocalEmulator implements Emulator {
     if (shardQueue && !seams.shardWorker) this.lambda();
     const fixedQuota = postQuotaBucket(resolved);
     const postQuota = seams.postQuota;
-    const management = createManagementApi({ gateway: this.gateway, postQuota: postQuota ? () => postQuota.current() : () => fixedQuota, log }, seams);
+    const management = createManagementApi({ gateway: this.managed(), postQuota: postQuota ? () => postQuota.current() : () => fixedQuota, log }, seams);
     // The publish function starts its thread on the first publish when every route is injected.
     const publish = createPublishEndpoint({ handler: seams.publish ?? ((event) => this.lambda().publish(event)), log });
     routeRequests(services.http, { stage, host, gateway: this.gateway, management, publish, demoDir: DEMO_DIR, log });
@@ -166,6 +166,17 @@ class LocalEmulator implements Emulator {
   close(): Promise<void> {
     this.closed ??= this.shutdown();
     return this.closed;
+  }
+
+  /** What the management API reaches: the gateway, behind the virtual receivers when a seam gives them. */
+  private managed(): ManagementApiOptions["gateway"] {
+    const virtual = this.seams.virtualReceivers;
+    if (!virtual) return this.gateway;
+    return {
+      send: (connectionId, data) => virtual(connectionId, data) ?? this.gateway.send(connectionId, data),
+      describe: (connectionId) => this.gateway.describe(connectionId),
+      disconnect: (connectionId) => this.gateway.disconnect(connectionId),
+    };
   }
 
   private lambda(): LambdaPool {

@@ -1,10 +1,12 @@
 /**
- * Defaults and validation of the emulator's options. The ranges are the ones the CLI checks its
- * flags against, so a bad value fails the same way from code and from the command line.
+ * Defaults and validation of the emulator's options: each option is the settings table's entry
+ * of the same name (runtime/config/settings.ts), checked once whether it comes from code or from
+ * a flag (local/cli.ts resolves its flags here, naming them), so both fail a bad value alike.
  */
-import { SCAN_PAGE_LIMIT, toEnvironment } from "../runtime/host/lambda";
-import { RANGES, checkFanOutMode, checkStageName, checkInteger, type FanOutMode, type IntegerRange } from "../runtime/config/checks";
-import { AWS_LIMITS } from "./gateway/aws-limits";
+import { toEnvironment } from "../runtime/config/environment";
+import { checkInteger, checkStageName } from "../runtime/config/checks";
+import { checkSetting } from "../runtime/config/setting";
+import { SETTINGS, type FanOutMode, type SettingName } from "../runtime/config/settings";
 import { LOCAL_AWS } from "./services/dynalite-store";
 
 /** What startEmulator (local/emulator.ts) takes; every field optional. Test hooks are apart, in local/seams.ts. */
@@ -59,77 +61,60 @@ export interface EmulatorOptions {
   log?: (line: string) => void;
 }
 
-// The emulator's own numeric options (the others are the stack's RANGES, deployed alike).
-const EMULATOR_RANGES = {
-  port: { min: 0, max: 65535, default: 3001, unit: "(0 = any free port)" },
-  postRate: { min: 0, max: 1_000_000, default: 0, unit: "posts per second (0 = unlimited)" },
-  postBurst: { min: 0, max: 1_000_000, default: 0, unit: "posts (0 = the post rate)" },
-  idleTimeoutMs: { min: 1, max: AWS_LIMITS.idleTimeoutMs, default: AWS_LIMITS.idleTimeoutMs, unit: "ms" },
-  maxLifetimeMs: { min: 1, max: AWS_LIMITS.maxLifetimeMs, default: AWS_LIMITS.maxLifetimeMs, unit: "ms" },
-  // At least one whole message, so that a client with an empty buffer can always take the next one.
-  maxBufferedBytes: { min: AWS_LIMITS.messageBytes, max: 1024 * 1024 * 1024, default: 4 * 1024 * 1024, unit: "bytes" },
-} as const satisfies Partial<Record<keyof EmulatorOptions, IntegerRange>>;
+/** The options that are settings with an `npm start` flag: the table's entries of the same name. */
+type FlagOption = "port" | "host" | "stage" | "dataDir" | "maxMessageBytes" | "fanOutConcurrency" | "connectionTtlSeconds" | "throttleRateLimit" | "throttleBurstLimit"
+  | "accessToken" | "allowedOrigins" | "postRate" | "postBurst" | "idleTimeoutMs" | "maxLifetimeMs" | "maxBufferedBytes" | "fanout" | "shardSize" | "presence";
 
-/**
- * Every numeric option and the range it is checked against: the one list of their names, read by
- * resolveOptions and by the CLI's flags (local/cli.ts), so both fail a bad value the same way.
- */
-const NUMERIC_OPTIONS = {
-  port: EMULATOR_RANGES.port,
-  maxMessageBytes: RANGES.maxMessageBytes,
-  fanOutConcurrency: RANGES.fanOutConcurrency,
-  connectionTtlSeconds: RANGES.connectionTtlSeconds,
-  throttleRateLimit: RANGES.throttleRateLimit,
-  throttleBurstLimit: RANGES.throttleBurstLimit,
-  postRate: EMULATOR_RANGES.postRate,
-  postBurst: EMULATOR_RANGES.postBurst,
-  idleTimeoutMs: EMULATOR_RANGES.idleTimeoutMs,
-  maxLifetimeMs: EMULATOR_RANGES.maxLifetimeMs,
-  maxBufferedBytes: EMULATOR_RANGES.maxBufferedBytes,
-  shardSize: RANGES.shardSize,
-} as const satisfies Partial<Record<keyof EmulatorOptions, IntegerRange>>;
-export { NUMERIC_OPTIONS };
-export type NumericOption = keyof typeof NUMERIC_OPTIONS;
+/** The settings the emulator reads, by option name (every entry with a flag). */
+function flagOptions(): FlagOption[] {
+  return (Object.keys(SETTINGS) as SettingName[]).filter((name) => SETTINGS[name].homes.flag !== undefined) as FlagOption[];
+}
+export { flagOptions };
 
-const DEFAULT_HOST = "127.0.0.1";
-const DEFAULT_STAGE = "dev";
 const DEFAULT_TABLE_NAME = "message-broadcast-connections";
+// The test hook's range (RuntimeConfig.scanPageLimit): the emulator passes it on as SCAN_PAGE_LIMIT.
+const SCAN_PAGE_LIMIT = { min: 1, max: 100000, default: 0, unit: "items" };
 
 /** The options with every default filled in and every value checked. */
-export type ResolvedOptions = Record<NumericOption, number> &
-  Required<Pick<EmulatorOptions, "host" | "stage" | "tableName" | "allowedOrigins" | "fanout">> &
-  Pick<EmulatorOptions, "dataDir" | "accessToken" | "scanPageLimit"> & { presence: boolean };
+export type ResolvedOptions = Required<Pick<EmulatorOptions, Exclude<FlagOption, "dataDir" | "accessToken"> | "tableName">> & Pick<EmulatorOptions, "dataDir" | "accessToken" | "scanPageLimit">;
 
-/** Fills in defaults and range-checks every option; a bad one throws ConfigError naming it. */
-export function resolveOptions(options: EmulatorOptions): ResolvedOptions {
-  const numbers = Object.fromEntries(
-    Object.entries(NUMERIC_OPTIONS).map(([name, range]) => [name, checkInteger(name, options[name as NumericOption], range)]),
-  ) as Record<NumericOption, number>;
-  return {
-    ...numbers,
-    ...resolvePostQuota(options),
-    host: options.host ?? DEFAULT_HOST,
-    stage: checkStage("stage", options.stage ?? DEFAULT_STAGE),
-    dataDir: options.dataDir,
-    tableName: options.tableName ?? DEFAULT_TABLE_NAME,
-    accessToken: options.accessToken,
-    allowedOrigins: options.allowedOrigins ?? [],
-    scanPageLimit: options.scanPageLimit === undefined ? undefined : checkInteger("scanPageLimit", options.scanPageLimit, SCAN_PAGE_LIMIT),
-    fanout: checkFanOutMode("fanout", options.fanout),
-    presence: options.presence ?? false,
+/** What resolveOptions takes: options from code, or a flag's text (local/cli.ts). */
+export type OptionInput = EmulatorOptions | { [K in FlagOption]?: string | boolean };
+
+// Options already checked (the CLI resolves its flags before startEmulator sees them): checked once.
+const resolved = new WeakSet<object>();
+
+/**
+ * Fills in defaults and checks every option once; a bad one throws ConfigError naming it as
+ * `keyOf` says (the option's name, or the CLI's flag). Resolved options come back as they are.
+ */
+export function resolveOptions(options: OptionInput, keyOf: (option: FlagOption) => string = (option) => option): ResolvedOptions {
+  if (resolved.has(options)) return options as ResolvedOptions;
+  const raw = options as Record<string, string | number | boolean | string[] | undefined>;
+  const values = Object.fromEntries(flagOptions().map((name) => [name, checkSetting(keyOf(name), SETTINGS[name], raw[name])]));
+  const checked = values as unknown as ResolvedOptions;
+  const result: ResolvedOptions = {
+    ...checked,
+    ...resolvePostQuota(checked),
+    stage: checkStage(keyOf("stage"), checked.stage),
+    allowedOrigins: [...checked.allowedOrigins],
+    tableName: (options as EmulatorOptions).tableName ?? DEFAULT_TABLE_NAME,
+    scanPageLimit: raw.scanPageLimit === undefined ? undefined : checkInteger("scanPageLimit", raw.scanPageLimit as number, SCAN_PAGE_LIMIT),
   };
+  resolved.add(result);
+  return result;
 }
 
 /** The PostToConnection quota options, range-checked; the burst defaults to the rate. */
 export function resolvePostQuota(options: Pick<EmulatorOptions, "postRate" | "postBurst">): { postRate: number; postBurst: number } {
-  const postRate = checkInteger("postRate", options.postRate, EMULATOR_RANGES.postRate);
-  const postBurst = checkInteger("postBurst", options.postBurst, EMULATOR_RANGES.postBurst);
+  const postRate = checkSetting("postRate", SETTINGS.postRate, options.postRate);
+  const postBurst = checkSetting("postBurst", SETTINGS.postBurst, options.postBurst);
   return { postRate, postBurst: postBurst === 0 ? postRate : postBurst };
 }
 
 /** The emulator's stage name, checked as the stack's is. */
-export function checkStage(key: string, raw: string): string {
-  return checkStageName(key, raw, DEFAULT_STAGE);
+function checkStage(key: string, raw: string): string {
+  return checkStageName(key, raw, SETTINGS.stage.default ?? "dev");
 }
 
 /** The Lambda environment the emulator's handlers are built from, as the deployed stack sets it. */

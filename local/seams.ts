@@ -26,6 +26,12 @@ export interface EmulatorSeams {
   postQuota?: AdjustablePostQuota;
   /** The SQS stand-in reports the shard jobs (message bodies) this returns true for as throttled (Failed). */
   refuseShardJob?: (body: string) => boolean;
+  /**
+   * Receivers without a socket, for fleets no process can open (the sharded benchmark's 100,000):
+   * each PostToConnection that passed the quota goes here first; "sent" or "gone" answers it,
+   * undefined hands it to the gateway's connections.
+   */
+  virtualReceivers?: (connectionId: string, data: Buffer) => "sent" | "gone" | undefined;
 }
 
 type PostQuota = Pick<EmulatorOptions, "postRate" | "postBurst">;

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import anyTest, { type ExecutionContext, type TestFn } from "ava";
 import type { Emulator } from "../local/emulator";
 import type { WebSocketEvent } from "../runtime/contract/websocket-event";
-import { RANGES, type FanOutMode } from "../runtime/config/checks";
+import { SETTINGS, type FanOutMode } from "../runtime/config/settings";
 import { closeAll, connect, connectMany, sendInFragments, type EmulatorClient, parseFrame } from "./helpers/clients";
 import { captureLog, expectEnded, invocation, recordMessageEvents, startWrappedEmulator, type LogCapture } from "./helpers/emulator";
 import { MODES, eachMode, idPart, stampOf } from "./helpers/modes";
@@ -32,7 +32,7 @@ const test = anyTest as TestFn<Context>;
 const FRAME_BYTES = 32 * 1024;
 const MESSAGE_BYTES = 128 * 1024;
 /** The emulator's default maxMessageBytes, the deployed default too. */
-const MAX_PAYLOAD = RANGES.maxMessageBytes.default;
+const MAX_PAYLOAD = SETTINGS.maxMessageBytes.default;
 
 test.before(async (t) => {
   for (const mode of MODES) {

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import test, { type ExecutionContext } from "ava";
 import { ROOT } from "../harness/program-run";
-import { writeRunResults, type RenderedRun } from "../bench/results-files";
+import { writeRunResults, type RenderedRun } from "../bench/shared/results-files";
 
 // A fixed run, rendered: the writer is tested without measuring anything.
 const RUN: RenderedRun = {

@@ -72,6 +72,19 @@ test("--host 0.0.0.0: the banner warns that others can reach it, management API 
   t.is(await cli.exited(), 0);
 });
 
+// Root may listen on any port, so as root the CLI runs as `nobody` (uid 65534), which may not.
+const UNPRIVILEGED = process.getuid?.() === 0 ? 65534 : undefined;
+
+test("--port 1 as a user who may not listen there: a hint to pick another and exit status 1, not a bare EACCES", async (t) => {
+  const cli = runCli(t, ["--port", "1"], {}, UNPRIVILEGED);
+  t.is(await cli.exited(), 1);
+  t.is(
+    cli.stderr().trim().split("\n").at(-1),
+    "Port 1 needs privileges this user does not have (ports below 1024 usually need root). Pick a port from 1024 up, or --port 0 for a free one.",
+  );
+  t.false(cli.stdout().includes("Press Ctrl+C"));
+});
+
 test("a port already in use: a hint to pick another (--port 0) and exit status 1", async (t) => {
   const blocker = createServer();
   const port = await listen(blocker, 0, "127.0.0.1");

@@ -5,7 +5,8 @@
  */
 import test, { type ExecutionContext } from "ava";
 import type { Handlers } from "../runtime/routes/handlers";
-import { createHandlers, readRuntimeConfig } from "../runtime/host/lambda";
+import { createHandlers } from "../runtime/host/lambda";
+import { readRuntimeConfig } from "../runtime/config/environment";
 import type { EmulatorOptions } from "../local/options";
 import { connectEvent, disconnectEvent, messageEvent, type ConnectionContext } from "../local/gateway/event-builders";
 import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "../local/services/dynalite-store";

@@ -1,6 +1,6 @@
 import test from "ava";
-import { runLoad } from "../bench/load-run";
-import { runSoak } from "../bench/soak-run";
+import { runLoad } from "../bench/load/load-run";
+import { runSoak } from "../bench/load/soak-run";
 import { eachMode } from "./helpers/modes";
 
 // The short version of `npm run load`: 100 clients each send one message at the same moment.

@@ -4,7 +4,7 @@
  */
 import { createConnection } from "node:net";
 import test, { type ExecutionContext } from "ava";
-import type { FanOutMode } from "../runtime/config/checks";
+import type { FanOutMode } from "../runtime/config/settings";
 import { AWS_ID, connect, connectMany, handshakeStatus, openClient, type EmulatorClient, parseFrame } from "./helpers/clients";
 import { expectEnded, expectNothingBefore, invocation, invocations, startTestEmulator, startWithWrappedHandlers } from "./helpers/emulator";
 import { eachMode } from "./helpers/modes";

@@ -2,7 +2,7 @@ import test from "ava";
 import { checkAccess } from "../runtime/access/access-policy";
 import type { WebSocketEvent } from "../runtime/contract/websocket-event";
 import { fanOut } from "../runtime/delivery/fanout";
-import { ENV, readRuntimeConfig } from "../runtime/host/lambda";
+import { ENV, readRuntimeConfig } from "../runtime/config/environment";
 import type { PostResult } from "../runtime/delivery/poster";
 import { classifyResponse } from "../runtime/delivery/signed-poster";
 import { ConfigError } from "../runtime/config/checks";

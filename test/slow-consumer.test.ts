@@ -8,7 +8,7 @@ import { readFileSync } from "node:fs";
 import test from "ava";
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import { LOCAL_AWS } from "../local/services/dynalite-store";
-import { RANGES, type FanOutMode } from "../runtime/config/checks";
+import { SETTINGS, type FanOutMode } from "../runtime/config/settings";
 import { connectMany, type EmulatorClient } from "./helpers/clients";
 import { invocation, startTestEmulator, startWithWrappedHandlers } from "./helpers/emulator";
 import { eachMode } from "./helpers/modes";
@@ -48,8 +48,8 @@ eachMode(test, "a client that stops reading is closed with 1008 while the others
     fanout: mode,
     maxBufferedBytes: LIMIT,
     // One message at a time is far under the default rate; this keeps a slow machine from being throttled.
-    throttleRateLimit: RANGES.throttleRateLimit.max,
-    throttleBurstLimit: RANGES.throttleBurstLimit.max,
+    throttleRateLimit: SETTINGS.throttleRateLimit.max,
+    throttleBurstLimit: SETTINGS.throttleBurstLimit.max,
   });
   const [sender, reader, slow] = await connectMany(emulator, 3);
   slow.ws.pause();

@@ -3,14 +3,16 @@
  * that names the limit a client broke.
  */
 
-/** API Gateway's documented quotas. */
+import { API_GATEWAY_IDLE_MS, API_GATEWAY_LIFETIME_MS, API_GATEWAY_MESSAGE_BYTES } from "../../runtime/config/settings";
+
+/** API Gateway's documented quotas (the ones settings share are declared with the settings). */
 export const AWS_LIMITS = {
   /** One WebSocket frame's payload. */
   frameBytes: 32 * 1024,
   /** One message (all its fragments) and one PostToConnection body. */
-  messageBytes: 128 * 1024,
-  idleTimeoutMs: 10 * 60 * 1000,
-  maxLifetimeMs: 2 * 60 * 60 * 1000,
+  messageBytes: API_GATEWAY_MESSAGE_BYTES,
+  idleTimeoutMs: API_GATEWAY_IDLE_MS,
+  maxLifetimeMs: API_GATEWAY_LIFETIME_MS,
 } as const;
 
 /** The close codes the gateway sends (RFC 6455 section 7.4.1). */

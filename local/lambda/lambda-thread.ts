@@ -6,7 +6,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { Handlers } from "../../runtime/routes/handlers";
 import type { FunctionUrlHandler } from "../../runtime/contract/function-url-event";
-import { createHandlers, createPublisher, createShardWorkerHandler, readRuntimeConfig, type RuntimeConfig } from "../../runtime/host/lambda";
+import { createHandlers, createPublisher, createShardWorkerHandler } from "../../runtime/host/lambda";
+import { readRuntimeConfig, type RuntimeConfig } from "../../runtime/config/environment";
 import type { ShardWorkerHandler } from "../../runtime/routes/shard-worker";
 import type { InvocationRequest, LambdaThreadData, ThreadReply, WireError } from "./lambda-pool";
 

@@ -9,6 +9,7 @@ import { createHash, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { errorName } from "../../runtime/contract/errors";
 import { SHARD_MAX_RECEIVE_COUNT } from "../../runtime/delivery/shard-jobs";
+import { SETTINGS } from "../../runtime/config/settings";
 import type { ShardWorkerHandler, SqsEvent } from "../../runtime/routes/shard-worker";
 import { closeServer, listen, readBody, replyAws } from "../net/http";
 import type { EmulatorSeams } from "../seams";
@@ -16,7 +17,7 @@ import type { EmulatorSeams } from "../seams";
 export interface LocalShardQueueOptions {
   /** The worker each message goes to; read at delivery, so it may be set after the queue starts. */
   worker: () => ShardWorkerHandler;
-  /** Concurrent worker invocations, as the event source mapping's maximumConcurrency; default 10. */
+  /** Concurrent worker invocations, as the event source mapping's maximumConcurrency; default the `shardWorkers` setting's. */
   workers?: number;
   log: (line: string) => void;
 }
@@ -54,7 +55,7 @@ export class LocalShardQueue {
     private readonly options: LocalShardQueueOptions,
     refuse: (body: string) => boolean,
   ) {
-    this.workers = options.workers ?? 10;
+    this.workers = options.workers ?? SETTINGS.shardWorkers.default;
     this.server = createServer((req, res) => {
       sendMessageBatch(req, res, refuse).then(
         (accepted) => {

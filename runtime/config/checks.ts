@@ -1,8 +1,7 @@
 /**
- * Checks of configuration values, and RANGES: every tunable limit with its default and allowed
- * range, defined once. The Pulumi config,
- * the emulator's flags and the Lambda's environment all validate through `checkRange`, so a
- * bad value fails the same way everywhere, naming the key as the user wrote it.
+ * Checks of configuration values. The stack config, the emulator's options and flags and the
+ * Lambda's environment all validate through these (by way of runtime/config/setting.ts's
+ * `checkSetting`), so a bad value fails the same way everywhere, naming the key as the user wrote it.
  */
 
 export interface IntegerRange {
@@ -11,46 +10,6 @@ export interface IntegerRange {
   default: number;
   unit: string;
 }
-
-// A class, not object literals: the Lambdas' code captures these ranges, and Pulumi 3.248's
-// closure serializer throws on a plain object whose `default` is a primitive (it takes it for
-// an `import * as` wrapper).
-class Range implements IntegerRange {
-  readonly default: number;
-  constructor(
-    readonly min: number,
-    readonly max: number,
-    fallback: number,
-    readonly unit: string,
-  ) {
-    this.default = fallback;
-  }
-}
-
-/** An IntegerRange that code serialized into a Lambda can capture. */
-export function integerRange(min: number, max: number, fallback: number, unit: string): IntegerRange {
-  return new Range(min, max, fallback, unit);
-}
-
-const RANGES = {
-  /** API Gateway refuses posts over 128 KiB, so a larger limit could never be honoured. */
-  maxMessageBytes: integerRange(1, 131072, 131072, "bytes"),
-  fanOutConcurrency: integerRange(1, 1024, 64, "posts in flight"),
-  /** API Gateway closes connections after 2 h; a shorter TTL would hide live connections. */
-  connectionTtlSeconds: integerRange(7200, 604800, 7500, "seconds"),
-  /**
-   * Stage-wide throttling of every route invocation ($connect and messages), deployed and
-   * emulated alike; capped at the default account-level limits, which apply on top.
-   */
-  throttleRateLimit: integerRange(1, 10000, 100, "messages per second"),
-  throttleBurstLimit: integerRange(1, 5000, 200, "messages"),
-  /** Receivers per shard job (sharded fan-out); a job's ids and message must fit one SQS message. */
-  shardSize: integerRange(1, 10000, 1000, "receivers per shard job"),
-} as const satisfies Record<string, IntegerRange>;
-// Not `export const`: runtime/SERIALIZER.md, rule 1.
-export { RANGES };
-
-export type RangeName = keyof typeof RANGES;
 
 /** A configuration value outside its allowed range; `key` is the name the user wrote. */
 export class ConfigError extends Error {
@@ -77,11 +36,6 @@ export function checkInteger(key: string, raw: string | number | undefined, rang
   return value;
 }
 
-/** Checks one of RANGES by name. */
-export function checkRange(name: RangeName, key: string, raw: string | number | undefined): number {
-  return checkInteger(key, raw, RANGES[name]);
-}
-
 /** API Gateway's rule for stage names: letters, digits, hyphens and underscores, at most 128. */
 const STAGE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
 
@@ -91,24 +45,19 @@ export function checkStageName(key: string, raw: string, fallback: string): stri
   throw new ConfigError(key, `must be 1 to 128 letters, digits, "-" or "_" (default: ${fallback}), got ${JSON.stringify(raw)}`);
 }
 
-/** `direct`: `$default` posts to everyone itself; `sharded`: worker Lambdas post shards from SQS. */
-const FANOUT_MODES = ["direct", "sharded"] as const;
-export { FANOUT_MODES };
-export type FanOutMode = (typeof FANOUT_MODES)[number];
-
-/** Checks a fan-out mode; `undefined` or empty text gives `direct`. */
-export function checkFanOutMode(key: string, raw: string | undefined): FanOutMode {
-  if (raw === undefined || raw.trim() === "") return "direct";
-  const mode = FANOUT_MODES.find((candidate) => candidate === raw.trim());
-  if (mode === undefined) throw new ConfigError(key, `must be one of ${FANOUT_MODES.join(", ")} (default direct), got ${JSON.stringify(raw)}`);
-  return mode;
+/** Checks one of `choices` (numbers compare as written); `undefined` or blank text gives `fallback`. */
+export function checkChoice<C extends string | number>(key: string, raw: string | undefined, choices: readonly C[], fallback: C): C {
+  if (raw === undefined || raw.trim() === "") return fallback;
+  const match = choices.find((candidate) => String(candidate) === raw.trim());
+  if (match === undefined) throw new ConfigError(key, `must be one of ${choices.join(", ")} (default ${fallback}), got ${JSON.stringify(raw)}`);
+  return match;
 }
 
-/** Checks a boolean switch written as `true` or `false`; `undefined` or empty text gives false. */
-export function checkSwitch(key: string, raw: string | undefined): boolean {
-  if (raw === undefined || raw.trim() === "") return false;
+/** Checks a boolean written as `true` or `false`; `undefined` or blank text gives `fallback`. */
+export function checkBoolean(key: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw.trim() === "") return fallback;
   if (raw.trim() === "true" || raw.trim() === "false") return raw.trim() === "true";
-  throw new ConfigError(key, `must be true or false (default false), got ${JSON.stringify(raw)}`);
+  throw new ConfigError(key, `must be true or false (default ${fallback}), got ${JSON.stringify(raw)}`);
 }
 
 /** Splits a comma-separated list, dropping blanks: `"a, b,"` → `["a", "b"]`. */

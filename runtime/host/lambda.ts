@@ -6,7 +6,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { SQSClient } from "@aws-sdk/client-sqs";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { createDynamoConnectionStore } from "../store/connection-store";
+import { createDynamoConnectionStore, type ConnectionStore } from "../store/connection-store";
 import type { HandlerDeps, InvocationLog } from "../routes/deps";
 import { makeHandlers, type Handlers } from "../routes/handlers";
 import type { FunctionUrlHandler } from "../contract/function-url-event";
@@ -14,105 +14,10 @@ import { createPosterFactory } from "../delivery/poster-factory";
 import type { Poster } from "../delivery/poster";
 import { makePublishHandler } from "../routes/publish";
 import { rememberRooms } from "../store/room-memory";
-import { ConfigError, checkFanOutMode, checkInteger, checkRange, checkSwitch, integerRange, splitList, type FanOutMode } from "../config/checks";
+import { ConfigError } from "../config/checks";
+import { ENV, readRuntimeConfig, type RuntimeConfig } from "../config/environment";
 import { createSqsShardQueue } from "../delivery/sqs-shard-queue";
 import { makeShardWorkerHandler, type ShardWorkerHandler } from "../routes/shard-worker";
-
-// Items per page of a room Query. Only tests and benchmarks set it (to force paging); production lets DynamoDB fill 1 MB pages.
-const SCAN_PAGE_LIMIT = integerRange(1, 100000, 100000, "items");
-
-/** Environment variables read by the handlers; README "Lambda environment" documents each. */
-const ENV = {
-  tableName: "TABLE_NAME",
-  maxMessageBytes: "MAX_MESSAGE_BYTES",
-  fanOutConcurrency: "FANOUT_CONCURRENCY",
-  connectionTtlSeconds: "CONNECTION_TTL_SECONDS",
-  managementEndpoint: "MANAGEMENT_ENDPOINT",
-  accessToken: "ACCESS_TOKEN",
-  allowedOrigins: "ALLOWED_ORIGINS",
-  dynamoEndpoint: "DYNAMODB_ENDPOINT",
-  scanPageLimit: "SCAN_PAGE_LIMIT",
-  fanout: "FANOUT_MODE",
-  shardQueueUrl: "SHARD_QUEUE_URL",
-  shardSize: "SHARD_SIZE",
-  sqsEndpoint: "SQS_ENDPOINT",
-  presence: "PRESENCE",
-  managementCaFile: "MANAGEMENT_CA_FILE",
-} as const;
-// Not `export const`: runtime/SERIALIZER.md, rule 1.
-export { ENV, SCAN_PAGE_LIMIT };
-
-export interface RuntimeConfig {
-  tableName: string;
-  maxMessageBytes: number;
-  fanOutConcurrency: number;
-  connectionTtlSeconds: number;
-  managementEndpoint?: string;
-  accessToken?: string;
-  allowedOrigins: string[];
-  dynamoEndpoint?: string;
-  scanPageLimit?: number;
-  region?: string;
-  fanout: FanOutMode;
-  /** Required in sharded mode: the queue `$default` enqueues shard jobs on. */
-  shardQueueUrl?: string;
-  shardSize: number;
-  /** Local hosts only: the SQS endpoint (the deployed functions use the region's). */
-  sqsEndpoint?: string;
-  /** `$connect` and `$disconnect` post join and leave events to the room (runtime/routes/presence.ts). */
-  presence: boolean;
-  /** Local hosts only: a PEM file of certificate authorities trusted for the management endpoint. */
-  managementCaFile?: string;
-}
-
-/** Reads and validates the handler configuration; a bad value throws ConfigError naming the variable. */
-export function readRuntimeConfig(env: Record<string, string | undefined>): RuntimeConfig {
-  const tableName = env[ENV.tableName];
-  if (!tableName) throw new ConfigError(ENV.tableName, "is required (the connections table name)");
-  const optional = (name: string) => (env[name] === undefined || env[name] === "" ? undefined : env[name]);
-  const pageLimit = optional(ENV.scanPageLimit);
-  const fanout = checkFanOutMode(ENV.fanout, env[ENV.fanout]);
-  const shardQueueUrl = optional(ENV.shardQueueUrl);
-  if (fanout === "sharded" && shardQueueUrl === undefined) throw new ConfigError(ENV.shardQueueUrl, "is required when FANOUT_MODE is sharded");
-  return {
-    tableName,
-    maxMessageBytes: checkRange("maxMessageBytes", ENV.maxMessageBytes, env[ENV.maxMessageBytes]),
-    fanOutConcurrency: checkRange("fanOutConcurrency", ENV.fanOutConcurrency, env[ENV.fanOutConcurrency]),
-    connectionTtlSeconds: checkRange("connectionTtlSeconds", ENV.connectionTtlSeconds, env[ENV.connectionTtlSeconds]),
-    managementEndpoint: optional(ENV.managementEndpoint),
-    accessToken: optional(ENV.accessToken),
-    allowedOrigins: splitList(env[ENV.allowedOrigins]),
-    dynamoEndpoint: optional(ENV.dynamoEndpoint),
-    scanPageLimit: pageLimit === undefined ? undefined : checkInteger(ENV.scanPageLimit, pageLimit, SCAN_PAGE_LIMIT),
-    region: optional("AWS_REGION"),
-    fanout,
-    shardQueueUrl,
-    shardSize: checkRange("shardSize", ENV.shardSize, env[ENV.shardSize]),
-    sqsEndpoint: optional(ENV.sqsEndpoint),
-    presence: checkSwitch(ENV.presence, env[ENV.presence]),
-    managementCaFile: optional(ENV.managementCaFile),
-  };
-}
-
-/** RuntimeConfig as an environment's source: each field may also be `S`, e.g. a Pulumi `Input<string>`. */
-export type EnvironmentSource<S> = { [K in keyof typeof ENV]?: RuntimeConfig[K] | S };
-
-/**
- * The inverse of readRuntimeConfig: the Lambda environment map that reads back as `config`.
- * Numbers and switches become decimal text, lists comma-separated text; any other value (a
- * string, or infra's Pulumi Input) goes in as it is. Unset fields are left out.
- */
-export function toEnvironment<S = never>(config: EnvironmentSource<S>): Record<string, string | S> {
-  const environment: Record<string, string | S> = {};
-  for (const field of Object.keys(ENV) as Array<keyof typeof ENV>) {
-    const value: unknown = config[field];
-    if (value === undefined) continue;
-    if (typeof value === "number" || typeof value === "boolean") environment[ENV[field]] = String(value);
-    else if (Array.isArray(value)) environment[ENV[field]] = value.join(",");
-    else environment[ENV[field]] = value as string | S;
-  }
-  return environment;
-}
 
 export interface HostOverrides {
   /** Replaces the JSON-line logger (tests capture log lines through it). */
@@ -122,6 +27,8 @@ export interface HostOverrides {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Replaces the SDK poster: the bench measures the same handler posting over bare HTTP. */
   posterFor?: (endpoint: string) => Poster;
+  /** Replaces the DynamoDB connection list: the sharded benchmark's 100,000 receivers have no rows. */
+  store?: ConnectionStore;
 }
 
 /** The handlers with real SDK clients, built once per container from `config`. */
@@ -162,7 +69,7 @@ function createDeps(config: RuntimeConfig, overrides: HostOverrides): HandlerDep
   const doc = DynamoDBDocumentClient.from(dynamo);
   const now = overrides.now ?? Date.now;
   return {
-    store: rememberRooms(createDynamoConnectionStore(doc, { tableName: config.tableName, pageLimit: config.scanPageLimit }), { ...ROOM_MEMORY, now }),
+    store: overrides.store ?? rememberRooms(createDynamoConnectionStore(doc, { tableName: config.tableName, pageLimit: config.scanPageLimit }), { ...ROOM_MEMORY, now }),
     posterFor:
       overrides.posterFor ??
       createPosterFactory({

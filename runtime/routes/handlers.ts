@@ -69,7 +69,7 @@ function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
  * the Lambdas' store remembers for a minute: runtime/store/room-memory.ts), then broadcast to that room
  * (runtime/delivery/broadcast.ts): direct posts, or shard jobs for the workers.
  */
-export function makeMessageHandler(deps: HandlerDeps): RouteHandler {
+function makeMessageHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
     const { connectionId: sender, requestTimeEpoch: now, messageId, requestId } = event.requestContext;
     const endpoint = endpointOf(deps, event);

@@ -9,9 +9,10 @@ import type { FunctionUrlEvent, FunctionUrlHandler, FunctionUrlResult } from "..
 import { logInvocation, type HandlerDeps, type InvocationLog, type Logged } from "./deps";
 import { publishMessage, type ErrorCode } from "../contract/message";
 import { DEFAULT_ROOM, ROOM_NAME_RULE, roomFromQuery } from "../contract/rooms";
+import { API_GATEWAY_MESSAGE_BYTES } from "../config/settings";
 
 /** The largest request body taken, as API Gateway takes no larger message from a client. */
-const PUBLISH_MAX_BODY_BYTES = 131072;
+const PUBLISH_MAX_BODY_BYTES = API_GATEWAY_MESSAGE_BYTES;
 /** Route name of the publish function's log lines. */
 const PUBLISH_ROUTE = "publish";
 

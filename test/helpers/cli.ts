@@ -21,8 +21,9 @@ export interface Running {
   exited(): Promise<number | null>;
 }
 
-export function run(t: ExecutionContext, command: string, args: string[], options: { env?: NodeJS.ProcessEnv; detached?: boolean } = {}): Running {
-  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...options.env }, detached: options.detached });
+export function run(t: ExecutionContext, command: string, args: string[], options: { env?: NodeJS.ProcessEnv; detached?: boolean; uid?: number } = {}): Running {
+  const user = options.uid === undefined ? {} : { uid: options.uid, gid: options.uid };
+  const child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...options.env }, detached: options.detached, ...user });
   let stdout = "";
   let stderr = "";
   const waiters = new Set<() => void>();
@@ -62,8 +63,8 @@ export function run(t: ExecutionContext, command: string, args: string[], option
  * Runs `npm start`'s command, `tsx local/cli.ts`, as one process: `node --import tsx` is what the
  * tsx binary runs in a child, and `npx` would not pass SIGTERM on.
  */
-export function runCli(t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv = {}): Running {
-  return run(t, process.execPath, ["--import", "tsx", "local/cli.ts", ...args], { env });
+export function runCli(t: ExecutionContext, args: string[], env: NodeJS.ProcessEnv = {}, uid?: number): Running {
+  return run(t, process.execPath, ["--import", "tsx", "local/cli.ts", ...args], { env, uid });
 }
 
 /** Starts the emulator CLI and reads its banner. */

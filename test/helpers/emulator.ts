@@ -5,7 +5,8 @@
 import type { ExecutionContext } from "ava";
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import type { Handlers } from "../../runtime/routes/handlers";
-import { createHandlers, createShardWorkerHandler, readRuntimeConfig, type HostOverrides, type RuntimeConfig } from "../../runtime/host/lambda";
+import { createHandlers, createShardWorkerHandler, type HostOverrides } from "../../runtime/host/lambda";
+import { readRuntimeConfig, type RuntimeConfig } from "../../runtime/config/environment";
 import type { ShardWorkerHandler } from "../../runtime/routes/shard-worker";
 import { startEmulator, type Emulator } from "../../local/emulator";
 import { resolveOptions, runtimeEnvironment, type EmulatorOptions } from "../../local/options";

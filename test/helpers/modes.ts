@@ -5,7 +5,7 @@
  */
 import type { ExecutionContext } from "ava";
 import type { WebSocketEvent } from "../../runtime/contract/websocket-event";
-import { FANOUT_MODES, type FanOutMode } from "../../runtime/config/checks";
+import { FANOUT_MODES, type FanOutMode } from "../../runtime/config/settings";
 import { SHARD_WORKER_ROUTE } from "../../runtime/routes/shard-worker";
 import { AWS_ID } from "./clients";
 import { invocations, type LogCapture, type LogEntry } from "./emulator";

@@ -1,5 +1,5 @@
 /** POSTs to an emulator's publish path, and builds the exact copy a publish delivers. */
-import type { FanOutMode } from "../../runtime/config/checks";
+import type { FanOutMode } from "../../runtime/config/settings";
 
 export interface PublishAnswer {
   status: number;

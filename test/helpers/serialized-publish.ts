@@ -5,8 +5,8 @@
  */
 import type { ExecutionContext } from "ava";
 import type { FunctionUrlResult } from "../../runtime/contract/function-url-event";
-import { ENV } from "../../runtime/host/lambda";
-import type { FanOutMode } from "../../runtime/config/checks";
+import { ENV } from "../../runtime/config/environment";
+import type { FanOutMode } from "../../runtime/config/settings";
 import type { ShardWorkerHandler, SqsBatchResponse } from "../../runtime/routes/shard-worker";
 import { closeAll, connect, connectMany } from "./clients";
 import { startTestEmulator } from "./emulator";

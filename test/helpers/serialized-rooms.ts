@@ -3,7 +3,7 @@
  * `presence: true`): the serialized route handlers behind the emulator, with dynalite's room index.
  */
 import type { ExecutionContext } from "ava";
-import { ENV } from "../../runtime/host/lambda";
+import { ENV } from "../../runtime/config/environment";
 import { closeAll, connect, handshakeStatus, parseFrame, within } from "./clients";
 import { expectNothingBefore, startTestEmulator } from "./emulator";
 import type { ProgramReport } from "../../harness/program-run";

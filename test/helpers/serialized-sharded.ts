@@ -4,7 +4,7 @@
  */
 import type { ExecutionContext } from "ava";
 import { LOCAL_AWS } from "../../local/services/dynalite-store";
-import { ENV } from "../../runtime/host/lambda";
+import { ENV } from "../../runtime/config/environment";
 import type { ShardWorkerHandler, SqsBatchResponse } from "../../runtime/routes/shard-worker";
 import { AWS_ID, closeAll, connectMany, within } from "./clients";
 import { startTestEmulator } from "./emulator";

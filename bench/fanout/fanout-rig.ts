@@ -7,15 +7,15 @@ import { readdirSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { AdjustablePostQuota } from "../local/seams";
-import { messageEvent, type ConnectionContext } from "../local/gateway/event-builders";
-import { LOCAL_AWS } from "../local/services/dynalite-store";
-import { createDynamoConnectionStore, listRoom, type ConnectionStore } from "../runtime/store/connection-store";
-import { DEFAULT_ROOM } from "../runtime/contract/rooms";
-import { ENV } from "../runtime/host/lambda";
-import { RANGES } from "../runtime/config/checks";
-import { startBenchEmulator } from "./bench-emulator";
-import type { Child } from "./child";
+import { AdjustablePostQuota } from "../../local/seams";
+import { messageEvent, type ConnectionContext } from "../../local/gateway/event-builders";
+import { LOCAL_AWS } from "../../local/services/dynalite-store";
+import { createDynamoConnectionStore, listRoom, type ConnectionStore } from "../../runtime/store/connection-store";
+import { DEFAULT_ROOM } from "../../runtime/contract/rooms";
+import { ENV } from "../../runtime/config/environment";
+import { SETTINGS } from "../../runtime/config/settings";
+import { startBenchEmulator } from "../shared/bench-emulator";
+import type { Child } from "../shared/child";
 import type { HostReply, HostRequest } from "./lambda-host";
 import { createReceiverPool } from "./receiver-pool";
 
@@ -44,7 +44,7 @@ const FENCE_TIMEOUT_MS = 60_000;
 /** Ours; ours posting over bare HTTP instead of the SDK (the floor); the original design. */
 type HandlerKind = "ours" | "floor" | "baseline";
 
-/** The Lambda-side process (bench/lambda-host.ts). */
+/** The Lambda-side process (bench/fanout/lambda-host.ts). */
 export type Host = Child<HostRequest, HostReply>;
 
 export interface Rig {
@@ -147,7 +147,7 @@ export async function withRig(host: Host, options: RigOptions, body: (rig: Rig) 
 // The sockets behind deleted rows are still open: put their rows back so the next run has all N.
 async function restoreRows(store: ConnectionStore, ids: string[]): Promise<void> {
   const now = Date.now();
-  const expiresAt = Math.floor(now / 1000) + RANGES.connectionTtlSeconds.default;
+  const expiresAt = Math.floor(now / 1000) + SETTINGS.connectionTtlSeconds.default;
   // 32 writes at a time: a baseline run can delete thousands of rows, and one at a time takes seconds.
   for (let at = 0; at < ids.length; at += 32) {
     await Promise.all(ids.slice(at, at + 32).map((connectionId) => store.put({ connectionId, connectedAt: now, expiresAt, room: DEFAULT_ROOM })));

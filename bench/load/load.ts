@@ -4,13 +4,13 @@
  * non-zero when anything was lost or duplicated. `-- --clients N --burst B --rounds R` resizes it.
  *
  * `npm run load -- --soak SECONDS [--clients N --rate R --message-bytes B]`: steady traffic with
- * one never-reading client instead (bench/soak-run.ts), memory sampled each second; exits
+ * one never-reading client instead (bench/load/soak-run.ts), memory sampled each second; exits
  * non-zero when memory keeps growing or anything was lost or duplicated.
  */
 import { parseArgs } from "node:util";
 import { runLoad } from "./load-run";
 import { runSoak } from "./soak-run";
-import { checkInteger, integerRange } from "../runtime/config/checks";
+import { checkInteger } from "../../runtime/config/checks";
 
 const { values } = parseArgs({
   options: {
@@ -28,10 +28,10 @@ if (values.soak !== undefined) soak();
 else burst();
 
 function soak(): void {
-  const seconds = checkInteger("--soak", values.soak, integerRange(4, 86_400, 600, "seconds"));
-  const clients = checkInteger("--clients", values.clients, integerRange(2, 1000, 8, "clients, one of them never reading"));
-  const rate = checkInteger("--rate", values.rate, integerRange(1, 1000, 10, "messages per second, all senders together"));
-  const messageBytes = checkInteger("--message-bytes", values["message-bytes"], integerRange(64, 32_000, 16_000, "bytes per message"));
+  const seconds = checkInteger("--soak", values.soak, { min: 4, max: 86_400, default: 600, unit: "seconds" });
+  const clients = checkInteger("--clients", values.clients, { min: 2, max: 1000, default: 8, unit: "clients, one of them never reading" });
+  const rate = checkInteger("--rate", values.rate, { min: 1, max: 1000, default: 10, unit: "messages per second, all senders together" });
+  const messageBytes = checkInteger("--message-bytes", values["message-bytes"], { min: 64, max: 32_000, default: 16_000, unit: "bytes per message" });
   void runSoak({ seconds, clients, rate, messageBytes, idleMs: 15_000, progress: (line) => console.error(line) }).then((result) => {
     console.log(`duration           ${result.seconds} s, ${clients - 1} readers + 1 never reading, ${rate} messages/s of ${messageBytes} bytes`);
     console.log(`deliveries         ${result.delivered} of ${result.expected} (${result.deliveredWhenSendingStopped} when sending stopped)`);
@@ -46,9 +46,9 @@ function soak(): void {
 }
 
 function burst(): void {
-  const clients = checkInteger("--clients", values.clients, integerRange(1, 5000, 200, "clients"));
-  const burst = checkInteger("--burst", values.burst, integerRange(1, 100, 1, "messages per client per round"));
-  const rounds = checkInteger("--rounds", values.rounds, integerRange(1, 100, 2, "rounds"));
+  const clients = checkInteger("--clients", values.clients, { min: 1, max: 5000, default: 200, unit: "clients" });
+  const burst = checkInteger("--burst", values.burst, { min: 1, max: 100, default: 1, unit: "messages per client per round" });
+  const rounds = checkInteger("--rounds", values.rounds, { min: 1, max: 100, default: 2, unit: "rounds" });
   void runLoad({ clients, burst, rounds, idleMs: 15_000, progress: (line) => console.error(line) }).then((result) => {
     console.log(`clients            ${result.clients}`);
     console.log(`messages sent      ${result.messages} (${burst} per client per round, ${rounds} rounds)`);

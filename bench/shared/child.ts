@@ -1,5 +1,5 @@
 /**
- * A bench child process (a .ts file run through tsx) spoken to over IPC: each request gets
+ * A bench child process (a .ts file run through tsx, named by its path under bench/) spoken to over IPC: each request gets
  * exactly one reply, in order.
  */
 import { fork, type ChildProcess } from "node:child_process";
@@ -12,7 +12,7 @@ export interface Child<Request, Reply> {
 }
 
 export function forkChild<Request, Reply>(file: string): Child<Request, Reply> {
-  const child: ChildProcess = fork(path.join(__dirname, file), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const child: ChildProcess = fork(path.join(__dirname, "..", file), [], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
   const waiting: Array<{ resolve: (reply: Reply) => void; reject: (err: Error) => void }> = [];
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   child.on("message", (reply) => waiting.shift()?.resolve(reply as Reply));

@@ -7,14 +7,14 @@ import { fork } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { connectEvent, disconnectEvent, messageEvent, newAwsId, type ConnectionContext } from "../local/gateway/event-builders";
-import { functionUrlEvent } from "../local/services/publish-endpoint";
-import { LOCAL_AWS } from "../local/services/dynalite-store";
-import type { WebSocketEvent } from "../runtime/contract/websocket-event";
-import type { FunctionUrlEvent } from "../runtime/contract/function-url-event";
-import { ENV } from "../runtime/host/lambda";
-import { ROOT, runProgram, type ProgramReport } from "../harness/program-run";
-import { startBenchEmulator } from "./bench-emulator";
+import { connectEvent, disconnectEvent, messageEvent, newAwsId, type ConnectionContext } from "../../local/gateway/event-builders";
+import { functionUrlEvent } from "../../local/services/publish-endpoint";
+import { LOCAL_AWS } from "../../local/services/dynalite-store";
+import type { WebSocketEvent } from "../../runtime/contract/websocket-event";
+import type { FunctionUrlEvent } from "../../runtime/contract/function-url-event";
+import { ENV } from "../../runtime/config/environment";
+import { ROOT, runProgram, type ProgramReport } from "../../harness/program-run";
+import { startBenchEmulator } from "../shared/bench-emulator";
 
 interface ColdStart {
   /** Bytes per archive entry name (`__index.js`, bundled packages). */

@@ -13,10 +13,10 @@
  */
 import type WebSocket from "ws";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { FanOutMode } from "../runtime/config/checks";
-import { frameText } from "../harness/frames";
-import { startBenchEmulator, type BenchEmulator } from "./bench-emulator";
-import { openSocket } from "./e2e-clients";
+import type { FanOutMode } from "../../runtime/config/settings";
+import { frameText } from "../../harness/frames";
+import { startBenchEmulator, type BenchEmulator } from "../shared/bench-emulator";
+import { openSocket } from "../e2e/e2e-clients";
 
 const GROWTH_MARGIN_MIB = 32;
 const SLOPE_MIN_SECONDS = 120;

@@ -1,30 +1,25 @@
 /**
- * `npm run bench:rooms [-- --quick] [-- --record]`: what rooms change in the cost of one message.
- * One message in a room of 10 while 5,000 other connections sit in 500 other rooms, against one
- * message to a default room of 5,010, and against the Scan every message cost before rooms.
- * Each figure: the read units DynamoDB charges (ConsumedCapacity) and the time, through the real
- * SDK against dynalite. Receivers are virtual (see RESULTS.md "Rooms"); `--record` rewrites this
- * figure's section of bench/RESULTS.md.
+ * The measurements of bench/rooms/rooms-bench.ts: one room planted in DynamoDB (dynalite, through
+ * the real SDK), then `$default` as runtime/host/lambda.ts builds it, with a connection store whose
+ * document client asks for ConsumedCapacity on every call, and with virtual receivers (a poster
+ * that answers every post after POST_LATENCY_MS).
  */
-import os from "node:os";
-import path from "node:path";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { CONNECTION_TABLE, createDynamoConnectionStore, listRoom, type ConnectionRecord, type ConnectionStore } from "../runtime/store/connection-store";
-import type { InvocationLog } from "../runtime/routes/deps";
-import { makeMessageHandler } from "../runtime/routes/handlers";
-import { RANGES } from "../runtime/config/checks";
-import type { Poster } from "../runtime/delivery/poster";
-import { DEFAULT_ROOM } from "../runtime/contract/rooms";
-import { messageEvent } from "../local/gateway/event-builders";
-import { LOCAL_AWS, ensureConnectionTable, startDynamo } from "../local/services/dynalite-store";
-import { markdownTable, textTable, updateResultsFile } from "./report";
+import { CONNECTION_TABLE, createDynamoConnectionStore, listRoom, type ConnectionRecord, type ConnectionStore } from "../../runtime/store/connection-store";
+import type { InvocationLog } from "../../runtime/routes/deps";
+import { SETTINGS } from "../../runtime/config/settings";
+import type { Poster } from "../../runtime/delivery/poster";
+import { createHandlers } from "../../runtime/host/lambda";
+import { readRuntimeConfig, toEnvironment } from "../../runtime/config/environment";
+import { messageEvent } from "../../local/gateway/event-builders";
+import { LOCAL_AWS, ensureConnectionTable } from "../../local/services/dynalite-store";
 
-const ROOM_SIZE = 10;
-const OTHER_ROOMS = 500;
-const TOTAL = ROOM_SIZE + OTHER_ROOMS * ROOM_SIZE;
+export const ROOM_SIZE = 10;
+export const OTHER_ROOMS = 500;
+export const TOTAL = ROOM_SIZE + OTHER_ROOMS * ROOM_SIZE;
 /** Each virtual post answers after this long, as the management API does in figure 1. */
-const POST_LATENCY_MS = 5;
+export const POST_LATENCY_MS = 5;
 
 interface Meter {
   /** Read units charged since the last `take`, and the calls that charged them. */
@@ -84,8 +79,8 @@ async function plant(doc: DynamoDBDocumentClient, tableName: string, rows: Conne
   }
 }
 
-function rowsOf(rooms: Array<{ room: string; size: number }>): ConnectionRecord[] {
-  const expiresAt = Math.floor(Date.now() / 1000) + RANGES.connectionTtlSeconds.default;
+export function rowsOf(rooms: Array<{ room: string; size: number }>): ConnectionRecord[] {
+  const expiresAt = Math.floor(Date.now() / 1000) + SETTINGS.connectionTtlSeconds.default;
   // Ids as long as AWS's (16 characters), so item sizes are those of a real table.
   let n = 0;
   return rooms.flatMap(({ room, size }) =>
@@ -106,7 +101,7 @@ async function timed(run: () => Promise<unknown>): Promise<number> {
   return performance.now() - started;
 }
 
-interface Figure {
+export interface Figure {
   scenario: string;
   listing: string;
   readUnits: number;
@@ -138,7 +133,7 @@ async function scanAll(doc: DynamoDBDocumentClient, tableName: string): Promise<
   return count;
 }
 
-async function measureRoom(
+export async function measureRoom(
   progress: (line: string) => void,
   setup: { endpoint: string; tableName: string; rows: ConnectionRecord[]; room: string; scenario: string; repeats: number },
 ): Promise<Figure[]> {
@@ -150,15 +145,8 @@ async function measureRoom(
     const sender = setup.rows.find((row) => row.room === setup.room)?.connectionId ?? "";
     const poster = virtualPoster();
     const logs: InvocationLog[] = [];
-    const handler = makeMessageHandler({
-      store,
-      posterFor: () => poster,
-      managementEndpoint: "http://virtual.invalid/dev",
-      limits: { maxMessageBytes: RANGES.maxMessageBytes.default, fanOutConcurrency: RANGES.fanOutConcurrency.default, connectionTtlSeconds: RANGES.connectionTtlSeconds.default },
-      access: { allowedOrigins: [] },
-      now: Date.now,
-      log: (entry) => logs.push(entry),
-    });
+    const config = readRuntimeConfig({ ...toEnvironment({ tableName: setup.tableName, managementEndpoint: "http://virtual.invalid/dev" }), AWS_REGION: LOCAL_AWS.region });
+    const handler = createHandlers(config, { store, posterFor: () => poster, credentials: LOCAL_AWS.credentials, log: (entry) => logs.push(entry) }).message;
     const context = { connectionId: sender, connectedAt: Date.now(), domainName: "virtual.invalid", stage: "dev", apiId: "bench", identity: { sourceIp: "127.0.0.1" } };
     const send = () => handler(messageEvent(context, '{"text":"hello room"}', Date.now()));
 
@@ -192,69 +180,3 @@ async function measureRoom(
     destroy();
   }
 }
-
-async function main(): Promise<void> {
-  const quick = process.argv.includes("--quick");
-  const record = process.argv.includes("--record");
-  const repeats = quick ? 3 : 9;
-  const started = Date.now();
-  const progress = (line: string) => void process.stderr.write(`[bench:rooms ${((Date.now() - started) / 1000).toFixed(1)}s] ${line}\n`);
-  progress(`${quick ? "quick" : "full"} run on ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg()[0].toFixed(1)}`);
-  const dynamo = await startDynamo();
-  let figures: Figure[];
-  try {
-    const others = Array.from({ length: OTHER_ROOMS }, (_, i) => ({ room: `other-${i}`, size: ROOM_SIZE }));
-    figures = [
-      ...(await measureRoom(progress, {
-        endpoint: dynamo.endpoint,
-        tableName: "rooms",
-        rows: rowsOf([{ room: "match-1", size: ROOM_SIZE }, ...others]),
-        room: "match-1",
-        scenario: `room of ${ROOM_SIZE}, ${TOTAL - ROOM_SIZE} others in ${OTHER_ROOMS} rooms`,
-        repeats,
-      })),
-      ...(await measureRoom(progress, {
-        endpoint: dynamo.endpoint,
-        tableName: "default-room",
-        rows: rowsOf([{ room: DEFAULT_ROOM, size: TOTAL }]),
-        room: DEFAULT_ROOM,
-        scenario: `default room of ${TOTAL}`,
-        repeats,
-      })),
-    ];
-  } finally {
-    await dynamo.close();
-  }
-
-  const header = ["scenario", "listing", "read units", "listing ms", "message ms", "posts"];
-  const rows = figures.map((f) => [f.scenario, f.listing, String(f.readUnits), f.listingMs.toFixed(1), f.messageMs === undefined ? "" : f.messageMs.toFixed(1), String(f.posts)]);
-  const json = {
-    figure: "rooms",
-    mode: quick ? "quick" : "full",
-    cores: os.cpus().length,
-    repeats,
-    post_latency_ms: POST_LATENCY_MS,
-    figures: figures.map((f) => ({ scenario: f.scenario.trim(), listing: f.listing, read_units: f.readUnits, calls: f.calls, listing_ms: Number(f.listingMs.toFixed(2)), message_ms: f.messageMs === undefined ? null : Number(f.messageMs.toFixed(2)), posts: f.posts })),
-  };
-  if (record) {
-    const when = new Date().toISOString().slice(0, 10);
-    const section = [
-      "## Rooms",
-      "",
-      `\`npm run bench:rooms${quick ? " -- --quick" : ""} -- --record\` on ${when}: ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg()[0].toFixed(1)}; medians of ${repeats}.`,
-      "",
-      markdownTable(header, rows),
-      "",
-      "```json",
-      JSON.stringify(json),
-      "```",
-    ].join("\n");
-    updateResultsFile(path.join(__dirname, "RESULTS.md"), "rooms", section);
-  }
-  process.stdout.write(`${textTable(header, rows)}\n\n${JSON.stringify(json)}\n`);
-}
-
-main().catch((err: unknown) => {
-  console.error(err);
-  process.exitCode = 1;
-});

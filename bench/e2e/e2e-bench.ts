@@ -4,8 +4,8 @@
  * clients live in a child process, so the server under test has this process's CPU to itself.
  */
 import { startBareServer } from "./bare-server";
-import { startBenchEmulator } from "./bench-emulator";
-import { forkChild } from "./child";
+import { startBenchEmulator } from "../shared/bench-emulator";
+import { forkChild } from "../shared/child";
 import type { E2eReply, E2eRequest } from "./e2e-clients";
 
 export interface E2eOptions {
@@ -82,7 +82,7 @@ function combine(a: E2eRun, b: E2eRun): E2eRun {
 }
 
 async function runClients(url: string, options: E2eOptions): Promise<E2eRun> {
-  const child = forkChild<E2eRequest, E2eReply>("e2e-clients.ts");
+  const child = forkChild<E2eRequest, E2eReply>("e2e/e2e-clients.ts");
   const reply = await child.request({ type: "run", url, clients: options.clients, messages: options.messages, idleMs: IDLE_MS });
   await child.finish();
   return {

@@ -6,10 +6,10 @@
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { CONNECTION_TABLE } from "../runtime/store/connection-store";
-import type { RouteHandler } from "../runtime/contract/websocket-event";
-import { transformMessage } from "../runtime/contract/message";
-import { RANGES } from "../runtime/config/checks";
+import { CONNECTION_TABLE } from "../../runtime/store/connection-store";
+import type { RouteHandler } from "../../runtime/contract/websocket-event";
+import { transformMessage } from "../../runtime/contract/message";
+import { SETTINGS } from "../../runtime/config/settings";
 
 export interface BaselineOptions {
   tableName: string;
@@ -33,7 +33,7 @@ export function makeBaselineHandler(options: BaselineOptions, log: (entry: Basel
   const api = new ApiGatewayManagementApiClient({ region, credentials, endpoint: options.managementEndpoint });
   return async (event) => {
     const { connectionId: sender, requestTimeEpoch } = event.requestContext;
-    const transformed = transformMessage(event.body ?? "", requestTimeEpoch, RANGES.maxMessageBytes.default);
+    const transformed = transformMessage(event.body ?? "", requestTimeEpoch, SETTINGS.maxMessageBytes.default);
     if (!transformed.ok) return { statusCode: 400, body: transformed.frame };
     const page = await doc.send(new ScanCommand({ TableName: options.tableName, Limit: options.pageLimit }));
     const failures: Record<string, number> = {};

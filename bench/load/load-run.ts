@@ -9,14 +9,14 @@ import type WebSocket from "ws";
 import { setTimeout as sleep } from "node:timers/promises";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { frameText } from "../harness/frames";
-import type { Emulator } from "../local/emulator";
-import { LOCAL_AWS } from "../local/services/dynalite-store";
-import { createDynamoConnectionStore, listRoom } from "../runtime/store/connection-store";
-import { DEFAULT_ROOM } from "../runtime/contract/rooms";
-import type { FanOutMode } from "../runtime/config/checks";
-import { startBenchEmulator } from "./bench-emulator";
-import { openSocket } from "./e2e-clients";
+import { frameText } from "../../harness/frames";
+import type { Emulator } from "../../local/emulator";
+import { LOCAL_AWS } from "../../local/services/dynalite-store";
+import { createDynamoConnectionStore, listRoom } from "../../runtime/store/connection-store";
+import { DEFAULT_ROOM } from "../../runtime/contract/rooms";
+import type { FanOutMode } from "../../runtime/config/settings";
+import { startBenchEmulator } from "../shared/bench-emulator";
+import { openSocket } from "../e2e/e2e-clients";
 
 export interface LoadOptions {
   clients: number;

@@ -4,8 +4,8 @@
  * descriptor per side and the per-process limit is 20,000.
  */
 import WebSocket from "ws";
-import { frameText } from "../harness/frames";
-import { createLimiter } from "../local/gateway/concurrency-limiter";
+import { frameText } from "../../harness/frames";
+import { createLimiter } from "../../local/gateway/concurrency-limiter";
 
 export type ReceiverRequest =
   | { type: "open"; url: string; count: number }
@@ -74,7 +74,7 @@ function main(): void {
 
 // Every frame the backends send is JSON; a broadcast carries the `tag` it was sent with, and
 // anything else (an `_error` frame) leaves a receiver short of it, which the bench counts as lost.
-// The rig itself sends `{"fence": tag}` once a run is over (bench/fanout-rig.ts).
+// The rig itself sends `{"fence": tag}` once a run is over (bench/fanout/fanout-rig.ts).
 function readFrame(text: string): { tag?: string; fence?: string } {
   const parsed: unknown = JSON.parse(text);
   if (typeof parsed !== "object" || parsed === null) return {};

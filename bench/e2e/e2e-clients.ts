@@ -6,7 +6,7 @@
  */
 import { performance } from "node:perf_hooks";
 import WebSocket from "ws";
-import { frameText } from "../harness/frames";
+import { frameText } from "../../harness/frames";
 
 export type E2eRequest = { type: "run"; url: string; clients: number; messages: number; idleMs: number };
 

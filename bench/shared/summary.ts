@@ -4,10 +4,10 @@
  */
 import os from "node:os";
 import { lineChartSvg } from "./chart";
-import type { ColdFigures } from "./cold-bench";
-import type { E2eFigures } from "./e2e-bench";
-import type { FanoutFigures, FanoutOptions, Scenario } from "./fanout-bench";
-import type { Run } from "./fanout-rig";
+import type { ColdFigures } from "../cold-start/cold-bench";
+import type { E2eFigures } from "../e2e/e2e-bench";
+import type { FanoutFigures, FanoutOptions, Scenario } from "../fanout/fanout-bench";
+import type { Run } from "../fanout/fanout-rig";
 import { markdownTable } from "./report";
 
 export type Mode = "quick" | "full";

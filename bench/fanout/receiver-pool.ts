@@ -1,8 +1,8 @@
 /**
- * ReceiverPool: fan-out receivers spread over child processes (bench/receivers.ts), grown on
+ * ReceiverPool: fan-out receivers spread over child processes (bench/fanout/receivers.ts), grown on
  * demand, with totals across all of them.
  */
-import { forkChild, type Child } from "./child";
+import { forkChild, type Child } from "../shared/child";
 import type { ReceiverReply, ReceiverRequest } from "./receivers";
 
 // Well under the 20,000 descriptors a process may hold, leaving room for node's own.
@@ -48,7 +48,7 @@ export function createReceiverPool(): ReceiverPool {
       while (size() < total) {
         let child = children.find((candidate) => candidate.sockets < SOCKETS_PER_CHILD);
         if (!child) {
-          child = Object.assign(forkChild<ReceiverRequest, ReceiverReply>("receivers.ts"), { sockets: 0 });
+          child = Object.assign(forkChild<ReceiverRequest, ReceiverReply>("fanout/receivers.ts"), { sockets: 0 });
           children.push(child);
         }
         const wanted = Math.min(total - size(), SOCKETS_PER_CHILD - child.sockets);

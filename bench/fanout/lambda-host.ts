@@ -5,9 +5,10 @@
  * is not shared with the emulator's.
  */
 import { performance } from "node:perf_hooks";
-import type { RouteHandler, WebSocketEvent } from "../runtime/contract/websocket-event";
-import type { InvocationLog } from "../runtime/routes/deps";
-import { createHandlers, readRuntimeConfig } from "../runtime/host/lambda";
+import type { RouteHandler, WebSocketEvent } from "../../runtime/contract/websocket-event";
+import type { InvocationLog } from "../../runtime/routes/deps";
+import { createHandlers } from "../../runtime/host/lambda";
+import { readRuntimeConfig } from "../../runtime/config/environment";
 import { makeBaselineHandler, type BaselineLog, type BaselineOptions } from "./baseline";
 import { createRawHttpPosterFactory } from "./raw-http-poster";
 
@@ -17,7 +18,7 @@ export type HostRequest =
       name: string;
       env: Record<string, string | undefined>;
       credentials: { accessKeyId: string; secretAccessKey: string };
-      /** `raw-http`: the same handler posting without the SDK (bench/raw-http-poster.ts). */
+      /** `raw-http`: the same handler posting without the SDK (bench/fanout/raw-http-poster.ts). */
       poster: "sdk" | "raw-http";
     }
   | { type: "baseline"; name: string; options: BaselineOptions }

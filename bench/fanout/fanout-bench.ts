@@ -1,9 +1,9 @@
 /**
- * Figures 1 and 2: the real `$default` handler (and the original design's, bench/baseline.ts)
+ * Figures 1 and 2: the real `$default` handler (and the original design's, bench/fanout/baseline.ts)
  * fanning out to N real receivers through the emulator's management API, with injected post
  * latency, then under the emulator's post-rate quota and with more rows than one Scan page.
  */
-import { forkChild } from "./child";
+import { forkChild } from "../shared/child";
 import { withRig, type Host, type Run } from "./fanout-rig";
 import type { HostReply, HostRequest } from "./lambda-host";
 
@@ -56,7 +56,7 @@ const WARM_UP_POSTS = 2000;
  * and the warm handlers (JIT, open sockets) of the unthrottled ones, as a warm container would.
  */
 export async function runFanout(options: FanoutOptions): Promise<FanoutFigures> {
-  const host = forkChild<HostRequest, HostReply>("lambda-host.ts");
+  const host = forkChild<HostRequest, HostReply>("fanout/lambda-host.ts");
   try {
     return await measure(host, options);
   } finally {

@@ -6,8 +6,8 @@
  */
 import path from "node:path";
 import { constants, gzipSync } from "node:zlib";
-import { bundleClient } from "../client/build";
-import { markdownTable, textTable, updateResultsFile } from "./report";
+import { bundleClient } from "../../client/build";
+import { markdownTable, textTable, updateResultsFile } from "../shared/report";
 
 /** The issue's budget for the browser script, gzipped. */
 const GZIP_BUDGET_BYTES = 10 * 1024;
@@ -45,7 +45,7 @@ async function main(): Promise<void> {
     JSON.stringify(figures),
     "```",
   ].join("\n");
-  updateResultsFile(path.join(__dirname, "RESULTS.md"), "client-size", section);
+  updateResultsFile(path.join(__dirname, "..", "RESULTS.md"), "client-size", section);
 }
 
 main().catch((err: unknown) => {

@@ -4,7 +4,7 @@
  * HTTP round trips alone cost on this machine, and so how much of a fan-out is the SDK's.
  */
 import http from "node:http";
-import type { Poster, PostResult } from "../runtime/delivery/poster";
+import type { Poster, PostResult } from "../../runtime/delivery/poster";
 
 // The emulator, like AWS, refuses a management call without a SigV4 Authorization header; it does
 // not verify the signature, so the floor sends this constant one and skips the signing it measures apart.

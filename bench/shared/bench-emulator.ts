@@ -4,10 +4,10 @@
  * path, not that limit), quiet except for failures, and its WebSocket endpoint spelled
  * 127.0.0.1 so that thousands of clients do not each resolve `localhost`.
  */
-import { startEmulator, type Emulator } from "../local/emulator";
-import type { EmulatorOptions } from "../local/options";
-import type { EmulatorSeams } from "../local/seams";
-import { RANGES } from "../runtime/config/checks";
+import { startEmulator, type Emulator } from "../../local/emulator";
+import type { EmulatorOptions } from "../../local/options";
+import type { EmulatorSeams } from "../../local/seams";
+import { SETTINGS } from "../../runtime/config/settings";
 
 export interface BenchEmulator extends Emulator {
   /** `ws://127.0.0.1:PORT/STAGE` */
@@ -21,8 +21,8 @@ export async function startBenchEmulator(options: EmulatorOptions, progress: (li
   };
   const emulator = await startEmulator({
     port: 0,
-    throttleRateLimit: RANGES.throttleRateLimit.max,
-    throttleBurstLimit: RANGES.throttleBurstLimit.max,
+    throttleRateLimit: SETTINGS.throttleRateLimit.max,
+    throttleBurstLimit: SETTINGS.throttleBurstLimit.max,
     ...options,
     log,
   }, seams);

@@ -1,0 +1,86 @@
+/**
+ * The Lambda environment codec, derived from the settings table (runtime/config/settings.ts):
+ * `ENV` names each variable, readRuntimeConfig validates them once per container (a bad value
+ * throws ConfigError naming the variable), toEnvironment writes them (infra and the emulator).
+ */
+import { ConfigError, checkInteger } from "./checks";
+import { checkSetting } from "./setting";
+import { SETTINGS, type FanOutMode, type SettingName } from "./settings";
+
+export interface RuntimeConfig {
+  tableName: string;
+  maxMessageBytes: number;
+  fanOutConcurrency: number;
+  connectionTtlSeconds: number;
+  managementEndpoint?: string;
+  accessToken?: string;
+  allowedOrigins: string[];
+  dynamoEndpoint?: string;
+  fanout: FanOutMode;
+  /** Required in sharded mode: the queue `$default` enqueues shard jobs on. */
+  shardQueueUrl?: string;
+  shardSize: number;
+  /** Local hosts only: the SQS endpoint (the deployed functions use the region's). */
+  sqsEndpoint?: string;
+  /** `$connect` and `$disconnect` post join and leave events to the room (runtime/routes/presence.ts). */
+  presence: boolean;
+  /** Test hook, never set by the stack: items per room Query page (tests force paging; production lets DynamoDB fill 1 MB pages). */
+  scanPageLimit?: number;
+  /** Test hook, never set by the stack: a PEM file of certificate authorities trusted for the management endpoint. */
+  managementCaFile?: string;
+  region?: string;
+}
+
+/** The fields read from a variable named in the settings table. */
+type TableField = Extract<keyof RuntimeConfig, SettingName>;
+
+// The test hooks' variables: not settings, so not in the table; docs/architecture.md names them as such.
+const TEST_HOOKS = { scanPageLimit: "SCAN_PAGE_LIMIT", managementCaFile: "MANAGEMENT_CA_FILE" } as const;
+const SCAN_PAGE_LIMIT = { min: 1, max: 100000, unit: "items" };
+
+function tableVariables(): Record<TableField, string> {
+  const entries = Object.entries(SETTINGS).flatMap(([name, setting]) => (setting.homes.env === undefined ? [] : [[name, setting.homes.env]]));
+  return Object.fromEntries(entries) as Record<TableField, string>;
+}
+
+/** Environment variables read by the handlers; docs/architecture.md "Lambda environment" documents each. */
+const ENV = { ...tableVariables(), ...TEST_HOOKS };
+// Not `export const`: runtime/SERIALIZER.md, rule 1.
+export { ENV };
+
+/** Reads and validates the handler configuration; a bad value throws ConfigError naming the variable. */
+export function readRuntimeConfig(env: Record<string, string | undefined>): RuntimeConfig {
+  const read = (field: TableField) => checkSetting(ENV[field], SETTINGS[field], env[ENV[field]]);
+  const optional = (name: string) => (env[name] === undefined || env[name] === "" ? undefined : env[name]);
+  const config = Object.fromEntries((Object.keys(tableVariables()) as TableField[]).map((field) => [field, read(field)])) as unknown as RuntimeConfig;
+  if (!config.tableName) throw new ConfigError(ENV.tableName, "is required (the connections table name)");
+  if (config.fanout === "sharded" && config.shardQueueUrl === undefined) throw new ConfigError(ENV.shardQueueUrl, "is required when FANOUT_MODE is sharded");
+  const pageLimit = optional(ENV.scanPageLimit);
+  return {
+    ...config,
+    allowedOrigins: [...config.allowedOrigins],
+    scanPageLimit: pageLimit === undefined ? undefined : checkInteger(ENV.scanPageLimit, pageLimit, { ...SCAN_PAGE_LIMIT, default: 0 }),
+    managementCaFile: optional(ENV.managementCaFile),
+    region: optional("AWS_REGION"),
+  };
+}
+
+/** RuntimeConfig as an environment's source: each field may also be `S`, e.g. a Pulumi `Input<string>`. */
+export type EnvironmentSource<S> = { [K in keyof typeof ENV]?: RuntimeConfig[K] | S };
+
+/**
+ * The inverse of readRuntimeConfig: the Lambda environment map that reads back as `config`.
+ * Numbers and switches become decimal text, lists comma-separated text; any other value (a
+ * string, or infra's Pulumi Input) goes in as it is. Unset fields are left out.
+ */
+export function toEnvironment<S = never>(config: EnvironmentSource<S>): Record<string, string | S> {
+  const environment: Record<string, string | S> = {};
+  for (const field of Object.keys(ENV) as Array<keyof typeof ENV>) {
+    const value: unknown = config[field];
+    if (value === undefined) continue;
+    if (typeof value === "number" || typeof value === "boolean") environment[ENV[field]] = String(value);
+    else if (Array.isArray(value)) environment[ENV[field]] = value.join(",");
+    else environment[ENV[field]] = value as string | S;
+  }
+  return environment;
+}
