@@ -5,6 +5,7 @@
  * a shortened `--max-lifetime` losing nothing; a connection ended by that limit catching up.
  */
 import test, { type ExecutionContext } from "ava";
+import type { Emulator } from "../local/emulator";
 import type { EmulatorOptions } from "../local/options";
 import { connect, openClient, parseFrame, type Client, type EmulatorClient } from "./helpers/clients";
 import { startTestEmulator } from "./helpers/emulator";
@@ -47,10 +48,52 @@ function expectExactlyStored(t: ExecutionContext, lib: LibraryClient, stored: Co
   t.deepEqual(lib.gaps, []);
 }
 
+/**
+ * FORCED drops of `lib`, each once it is open again: half by the management API, half by killing
+ * its socket (the idle timeout adds its own).
+ */
+async function forceDrops(emulator: Emulator, lib: LibraryClient, senderIds: string[], api: { drop(id: string): Promise<void> }): Promise<void> {
+  for (let i = 0; i < FORCED; i++) {
+    await lib.until(() => lib.conn.state === "open", "an open between forced drops");
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const [id] = otherIds(emulator, senderIds);
+    if (i % 2 === 0 && id !== undefined) await api.drop(id).catch(() => undefined);
+    else lib.sockets[lib.sockets.length - 1].terminate();
+  }
+}
+
+/**
+ * PER_SENDER messages from each sender, WINDOW at a time, each window answered by the sender's own
+ * copies (or an `_error`) before the next: paced, and each known to be stored. Senders ping while
+ * they wait: the idle timeout counts a connection's own frames only. A failure names how far each got.
+ */
+async function sendPaced(t: ExecutionContext, senders: Client[], clientState: () => string): Promise<void> {
+  const pinging = setInterval(() => senders.forEach((sender) => sender.ws.send('{"_op":"ping"}')), 1000);
+  t.teardown(() => clearInterval(pinging));
+  const progress = senders.map(() => 0);
+  const ends: string[] = [];
+  senders.forEach((sender, i) => sender.ws.on("close", (code, reason) => ends.push(`${i}:${code}:${reason.toString()}@${progress[i]}`)));
+  const send = async (sender: Client, i: number) => {
+    for (let n = 1; n <= PER_SENDER; n += WINDOW) {
+      const batch = Math.min(WINDOW, PER_SENDER - n + 1);
+      for (let k = 0; k < batch; k++) sender.ws.send(JSON.stringify({ from: i, n: n + k }));
+      for (let answered = 0; answered < batch; ) {
+        const frame = parseFrame(await sender.next());
+        if (frame._me === true && (frame.from === i || frame._error !== undefined)) answered++;
+      }
+      progress[i] = n + batch - 1;
+    }
+  };
+  await Promise.all(senders.map(send))
+    .catch((err: unknown) => {
+      throw new Error(`${String(err)}; progress ${progress.join()}; ends ${ends.join(" ")}; ${clientState()}`);
+    })
+    .finally(() => clearInterval(pinging));
+}
+
 test("1,000 messages from other clients across 20 forced reconnects and idle timeouts: every one delivered once, in _seq order", async (t) => {
   t.timeout(180_000);
   const { emulator } = await startTestEmulator(t, options({ history: true, idleTimeoutMs: 4000, throttleRateLimit: 5000, throttleBurstLimit: 5000 }));
-  const api = managementApi(emulator, t.teardown);
   // Silent (no keep-alive within the idle timeout): the emulator closes it every 4 s too.
   const lib = openLibraryClient(emulator.endpoint, { ...QUICK, history: true });
   t.teardown(() => lib.conn.close());
@@ -64,41 +107,8 @@ test("1,000 messages from other clients across 20 forced reconnects and idle tim
   await senders[0].next();
   for (const sender of senders.slice(1)) await sender.next();
 
-  // Twenty forced drops, each once the client is open again: half by the management API, half by
-  // killing its socket; the idle timeout adds its own.
-  const forcing = (async () => {
-    for (let i = 0; i < FORCED; i++) {
-      await lib.until(() => lib.conn.state === "open", "an open between forced drops");
-      await new Promise((resolve) => setTimeout(resolve, 150));
-      const [id] = otherIds(emulator, senderIds);
-      if (i % 2 === 0 && id !== undefined) await api.drop(id).catch(() => undefined);
-      else lib.sockets[lib.sockets.length - 1].terminate();
-    }
-  })();
-  // Each sender sends WINDOW messages, then waits for its own copy of each: paced, and each known
-  // to be stored (or refused with an _error, which would show in the count below).
-  // The idle timeout counts a connection's own frames: senders waiting on a busy machine ping.
-  const pinging = setInterval(() => senders.forEach((sender) => sender.ws.send('{"_op":"ping"}')), 1000);
-  t.teardown(() => clearInterval(pinging));
-  const progress = senders.map(() => 0);
-  const ends: string[] = [];
-  senders.forEach((sender, i) => sender.ws.on("close", (code, reason) => ends.push(`${i}:${code}:${reason.toString()}@${progress[i]}`)));
-  await Promise.all(
-    senders.map(async (sender, i) => {
-      for (let n = 1; n <= PER_SENDER; n += WINDOW) {
-        const batch = Math.min(WINDOW, PER_SENDER - n + 1);
-        for (let k = 0; k < batch; k++) sender.ws.send(JSON.stringify({ from: i, n: n + k }));
-        for (let answered = 0; answered < batch; ) {
-          const frame = parseFrame(await sender.next());
-          if (frame._me === true && (frame.from === i || frame._error !== undefined)) answered++;
-        }
-        progress[i] = n + batch - 1;
-      }
-    }),
-  ).catch((err: unknown) => {
-    throw new Error(`${String(err)}; progress ${progress.join()}; ends ${ends.join(" ")}; lib ${lib.messages.length} ${lib.conn.state}`);
-  });
-  clearInterval(pinging);
+  const forcing = forceDrops(emulator, lib, senderIds, managementApi(emulator, t.teardown));
+  await sendPaced(t, senders, () => `client at ${lib.messages.length}, ${lib.conn.state}`);
   await forcing;
   const reader = await openClient(emulator.endpoint);
   const stored = await storedMessages(reader);
