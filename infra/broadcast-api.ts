@@ -127,13 +127,18 @@ export class BroadcastApi extends pulumi.ComponentResource {
     // Only `$connect` and `$disconnect` announce presence.
     const presence = args.presence ? { apiExecutionArn: api.executionArn, stageName: args.stageName } : undefined;
     const presenceEnvironment = toEnvironment<pulumi.Input<string>>({ presence: args.presence || undefined });
-    // Only `$connect` checks access, so only it holds the token.
+    // Only `$connect` checks access, so only it holds the token or the JWT secret.
     const access = toEnvironment<pulumi.Input<string>>({
       accessToken: args.accessToken || undefined,
+      jwtSecret: args.jwtSecret,
+      jwksUrl: args.jwksUrl,
+      jwtIssuer: args.jwtIssuer,
+      jwtAudience: args.jwtAudience,
       allowedOrigins: args.allowedOrigins.length > 0 ? args.allowedOrigins : undefined,
     });
+    const tokenCheck = args.jwksUrl !== undefined ? "keySet" : args.jwtSecret !== undefined ? "secret" : undefined;
     const make = (route: Route, environment: Record<string, pulumi.Input<string>>, policy: (logGroupArn: pulumi.Output<string>) => pulumi.Output<string>) =>
-      createRouteFunction(functionNames(name, route), { route, environment, policy, stack: args }, this);
+      createRouteFunction(functionNames(name, route), { route, environment, policy, stack: args, tokenCheck: route === "connect" ? tokenCheck : undefined }, this);
     return {
       connect: make("connect", { ...common, ...access, ...presenceEnvironment }, (logGroupArn) => connectPolicy(table.arn, logGroupArn, presence)),
       disconnect: make("disconnect", { ...common, ...presenceEnvironment }, (logGroupArn) => disconnectPolicy(table.arn, logGroupArn, presence)),

@@ -6,6 +6,7 @@
  */
 import type * as pulumi from "@pulumi/pulumi";
 import { checkNamePrefix } from "./names";
+import { checkAccessSettings } from "../runtime/access/token-settings";
 import { ConfigError, checkStageName } from "../runtime/config/checks";
 import { checkSetting, type Setting } from "../runtime/config/setting";
 import { SETTINGS, type FanOutMode, type SettingName } from "../runtime/config/settings";
@@ -45,6 +46,11 @@ export interface StackConfig {
   throttleBurstLimit: number;
   /** Unset leaves `$connect` open, as the original project was. */
   accessToken?: pulumi.Output<string>;
+  /** Signed tokens (docs/identity.md): an HMAC secret, or a key set's https:// URL; at most one of these and accessToken. */
+  jwtSecret?: pulumi.Output<string>;
+  jwksUrl?: string;
+  jwtIssuer?: string;
+  jwtAudience?: string;
   /** Empty admits every origin. */
   allowedOrigins: string[];
   bundleAwsSdk: boolean;
@@ -92,6 +98,7 @@ export function readStackConfig(config: ConfigSource, identity: StackIdentity): 
     throttleRateLimit: integer("throttleRateLimit"),
     throttleBurstLimit: integer("throttleBurstLimit"),
     accessToken: readAccessToken(key("accessToken"), config),
+    ...readTokenSettings(key, config),
     allowedOrigins: readOrigins(key("allowedOrigins"), config.get("allowedOrigins")),
     bundleAwsSdk: boolean("bundleAwsSdk"),
     monitoring: boolean("monitoring"),
@@ -170,6 +177,21 @@ function readAccessToken(key: string, config: ConfigSource): pulumi.Output<strin
   if (isBlank(raw)) return undefined;
   if (/\s/.test(raw)) throw new ConfigError(key, "must not contain whitespace (clients send it as ?token= or a Bearer header)");
   return config.getSecret("accessToken");
+}
+
+// Validated in plain text with the checks every host applies; the secret is handed on only as a secret Output.
+function readTokenSettings(key: (name: string) => string, config: ConfigSource): Pick<StackConfig, "jwtSecret" | "jwksUrl" | "jwtIssuer" | "jwtAudience"> {
+  const raw = (name: string) => (isBlank(config.get(name)) ? undefined : config.get(name)?.trim());
+  const names = { accessToken: key("accessToken"), jwtSecret: key("jwtSecret"), jwksUrl: key("jwksUrl"), jwtIssuer: key("jwtIssuer"), jwtAudience: key("jwtAudience") };
+  const settings = checkAccessSettings(names, {
+    accessToken: raw("accessToken"),
+    jwtSecret: isBlank(config.get("jwtSecret")) ? undefined : config.get("jwtSecret"),
+    jwksUrl: raw("jwksUrl"),
+    jwtIssuer: raw("jwtIssuer"),
+    jwtAudience: raw("jwtAudience"),
+  });
+  if (settings === undefined) return {};
+  return { jwtSecret: settings.secret === undefined ? undefined : config.getSecret("jwtSecret"), jwksUrl: settings.jwksUrl, jwtIssuer: settings.issuer, jwtAudience: settings.audience };
 }
 
 // Browsers send Origin as scheme://host[:port], never with a path or trailing slash.

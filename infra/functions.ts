@@ -8,10 +8,12 @@ import * as pulumi from "@pulumi/pulumi";
 import type { HandlerResult, WebSocketEvent } from "../runtime/contract/websocket-event";
 import type { FunctionUrlEvent, FunctionUrlResult } from "../runtime/contract/function-url-event";
 import { handlersFromEnvironment, publishFromEnvironment, shardWorkerFromEnvironment } from "../runtime/host/lambda";
+import { connectFromEnvironment } from "../runtime/host/connect";
 import type { SqsBatchResponse, SqsEvent } from "../runtime/routes/shard-worker";
 import type { StackConfig } from "./config";
 import type { FunctionNames } from "./names";
 import { lambdaAssumeRolePolicy, withTableKey } from "./policies";
+import { tokenLibraryFiles, type TokenCheck } from "./token-library";
 
 export type Route = "connect" | "disconnect" | "default";
 
@@ -38,7 +40,7 @@ const AWS_SDK_PACKAGES = [
 // Each factory runs once per container (at cold start) and returns that container's handler, so
 // SDK clients and their sockets are reused across invocations.
 const FACTORIES = {
-  connect: () => handlersFromEnvironment().connect,
+  connect: () => connectFromEnvironment(),
   disconnect: () => handlersFromEnvironment().disconnect,
   default: () => handlersFromEnvironment().message,
 };
@@ -55,10 +57,14 @@ export interface FunctionArgs {
 
 export interface RouteFunctionArgs extends FunctionArgs {
   route: Route;
+  /** `$connect` with a JWT setting: how it checks tokens, which decides the jose files its archive carries. */
+  tokenCheck?: TokenCheck;
 }
 
 export function createRouteFunction(names: FunctionNames, args: RouteFunctionArgs, parent: pulumi.Resource): RouteFunction {
-  return createFunction(names, args, FACTORIES[args.route], {}, parent);
+  // Only `$connect` verifies tokens, so only its archive carries the part of jose it loads.
+  const includePaths = args.tokenCheck === undefined ? [] : tokenLibraryFiles(args.tokenCheck);
+  return createFunction(names, args, FACTORIES[args.route], {}, parent, includePaths);
 }
 
 /** The shard worker; `reservedConcurrency`, when given, is reserved for it out of the account's pool. */
@@ -78,6 +84,7 @@ function createFunction<E, R>(
   callbackFactory: () => (event: E) => Promise<R>,
   extra: Partial<aws.lambda.CallbackFunctionArgs<E, R>>,
   parent: pulumi.Resource,
+  includePaths: string[] = [],
 ): aws.lambda.CallbackFunction<E, R> {
   const { stack } = args;
   const logGroup = new aws.cloudwatch.LogGroup(
@@ -100,8 +107,9 @@ function createFunction<E, R>(
       timeout: stack.lambdaTimeoutSeconds,
       environment: { variables: args.environment },
       loggingConfig: { logFormat: "JSON", logGroup: logGroup.name },
-      // A fresh object per function: CallbackFunction appends to this list.
-      codePathOptions: { extraExcludePackages: stack.bundleAwsSdk ? [] : [...AWS_SDK_PACKAGES] },
+      // A fresh object per function: CallbackFunction appends to this list. jose never goes in
+      // whole; the connect function gets the files its code loads as `includePaths`.
+      codePathOptions: { extraExcludePackages: [...(stack.bundleAwsSdk ? [] : AWS_SDK_PACKAGES), "jose"], extraIncludePaths: includePaths },
     },
     // The policy must exist before the first invocation can read the table or write logs.
     { parent, dependsOn: [logGroup, rolePolicy] },

@@ -9,6 +9,7 @@ import { SETTINGS } from "../runtime/config/settings";
 import { startEmulator, type Emulator } from "./emulator";
 import { isLoopbackAddress } from "./net/loopback";
 import { flagOptions, resolveOptions, type ResolvedOptions } from "./options";
+import { mintToken } from "../tools/mint-token";
 
 /** Exit status for a bad command line, as most CLIs use. */
 const USAGE_ERROR = 2;
@@ -49,7 +50,21 @@ function parseCommandLine(args: string[], env: NodeJS.ProcessEnv): ResolvedOptio
   return resolveOptions(raw, (option) => (option === "port" && portFromEnv ? "PORT" : `--${flagOf(option)}`));
 }
 
-function banner(emulator: Emulator, options: ResolvedOptions): string {
+/** With --jwt-secret, two tokens to try it with: alice for every room, bob read-only. */
+async function sampleTokens(emulator: Emulator, options: ResolvedOptions): Promise<string[]> {
+  const secret = options.jwtSecret;
+  if (secret === undefined) return [];
+  const claims = { secret, ttlSeconds: 86_400, issuer: options.jwtIssuer, audience: options.jwtAudience };
+  const alice = await mintToken({ ...claims, sub: "alice", meta: { name: "Alice" } });
+  const bob = await mintToken({ ...claims, sub: "bob", meta: { name: "Bob" }, readOnly: true });
+  return [
+    "  Tokens      signed with --jwt-secret, valid 24 h (npm run token -- --help for more):",
+    `    alice     ${emulator.httpUrl}?token=${alice}`,
+    `    bob       ${emulator.httpUrl}?token=${bob}   (read-only)`,
+  ];
+}
+
+function banner(emulator: Emulator, options: ResolvedOptions, tokens: string[]): string {
   const base = emulator.endpoint.slice(0, emulator.endpoint.lastIndexOf("/"));
   const lines = [
     "message-broadcast emulator is running",
@@ -63,6 +78,8 @@ function banner(emulator: Emulator, options: ResolvedOptions): string {
     lines.push(`  WARNING     --host ${options.host} is not a loopback address: anyone who can reach it can connect, and can call the management API (signatures are not verified)`);
   }
   if (options.accessToken) lines.push("  Access      token required (?token= or Authorization: Bearer)");
+  if (options.jwtSecret || options.jwksUrl) lines.push(`  Identity    signed tokens required (?token= or Authorization: Bearer), ${options.jwksUrl ? `keys from ${options.jwksUrl}` : "HS256/384/512"}`);
+  lines.push(...tokens);
   if (options.allowedOrigins?.length) lines.push(`  Origins     ${options.allowedOrigins.join(", ")}`);
   lines.push(`  Throttling  ${options.throttleRateLimit} per second, burst ${options.throttleBurstLimit} ($connect and messages, as the deployed stage)`);
   if (options.postRate) lines.push(`  Post quota  ${options.postRate} per second`);
@@ -100,7 +117,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  console.log(banner(emulator, options));
+  console.log(banner(emulator, options, await sampleTokens(emulator, options)));
   const stop = (signal: NodeJS.Signals) => {
     // `once` means a second Ctrl+C gets Node's default: exit at once.
     console.log(`${signal}: closing connections (1001), running $disconnect, stopping DynamoDB...`);

@@ -8,6 +8,7 @@ import { checkInteger, checkStageName } from "../runtime/config/checks";
 import { checkSetting } from "../runtime/config/setting";
 import { SETTINGS, type FanOutMode, type SettingName } from "../runtime/config/settings";
 import { LOCAL_AWS } from "./services/dynalite-store";
+import { checkAccessSettings } from "../runtime/access/token-settings";
 
 /** What startEmulator (local/emulator.ts) takes; every field optional. Test hooks are apart, in local/seams.ts. */
 export interface EmulatorOptions {
@@ -32,6 +33,12 @@ export interface EmulatorOptions {
   /** Requests the stage admits at once before the rate applies, as deployed (default 200). */
   throttleBurstLimit?: number;
   accessToken?: string;
+  /** Signed tokens (docs/identity.md): an HMAC secret (HS256/384/512)… */
+  jwtSecret?: string;
+  /** …or a JSON Web Key Set's URL (https://, or http:// on loopback). */
+  jwksUrl?: string;
+  jwtIssuer?: string;
+  jwtAudience?: string;
   allowedOrigins?: string[];
   /** PostToConnection quota per second; posts over it get 429 LimitExceededException. Default unlimited. */
   postRate?: number;
@@ -63,7 +70,7 @@ export interface EmulatorOptions {
 
 /** The options that are settings with an `npm start` flag: the table's entries of the same name. */
 type FlagOption = "port" | "host" | "stage" | "dataDir" | "maxMessageBytes" | "fanOutConcurrency" | "connectionTtlSeconds" | "throttleRateLimit" | "throttleBurstLimit"
-  | "accessToken" | "allowedOrigins" | "postRate" | "postBurst" | "idleTimeoutMs" | "maxLifetimeMs" | "maxBufferedBytes" | "fanout" | "shardSize" | "presence";
+  | "accessToken" | "jwtSecret" | "jwksUrl" | "jwtIssuer" | "jwtAudience" | "allowedOrigins" | "postRate" | "postBurst" | "idleTimeoutMs" | "maxLifetimeMs" | "maxBufferedBytes" | "fanout" | "shardSize" | "presence";
 
 /** The settings the emulator reads, by option name (every entry with a flag). */
 function flagOptions(): FlagOption[] {
@@ -76,7 +83,9 @@ const DEFAULT_TABLE_NAME = "message-broadcast-connections";
 const SCAN_PAGE_LIMIT = { min: 1, max: 100000, default: 0, unit: "items" };
 
 /** The options with every default filled in and every value checked. */
-export type ResolvedOptions = Required<Pick<EmulatorOptions, Exclude<FlagOption, "dataDir" | "accessToken"> | "tableName">> & Pick<EmulatorOptions, "dataDir" | "accessToken" | "scanPageLimit">;
+/** The options unset by default. */
+type OptionalOption = "dataDir" | "accessToken" | "jwtSecret" | "jwksUrl" | "jwtIssuer" | "jwtAudience";
+export type ResolvedOptions = Required<Pick<EmulatorOptions, Exclude<FlagOption, OptionalOption> | "tableName">> & Pick<EmulatorOptions, OptionalOption | "scanPageLimit">;
 
 /** What resolveOptions takes: options from code, or a flag's text (local/cli.ts). */
 export type OptionInput = EmulatorOptions | { [K in FlagOption]?: string | boolean };
@@ -93,6 +102,8 @@ export function resolveOptions(options: OptionInput, keyOf: (option: FlagOption)
   const raw = options as Record<string, string | number | boolean | string[] | undefined>;
   const values = Object.fromEntries(flagOptions().map((name) => [name, checkSetting(keyOf(name), SETTINGS[name], raw[name])]));
   const checked = values as unknown as ResolvedOptions;
+  // At most one way of checking tokens, as every host checks it (runtime/access/token-settings.ts).
+  checkAccessSettings({ accessToken: keyOf("accessToken"), jwtSecret: keyOf("jwtSecret"), jwksUrl: keyOf("jwksUrl"), jwtIssuer: keyOf("jwtIssuer"), jwtAudience: keyOf("jwtAudience") }, checked);
   const result: ResolvedOptions = {
     ...checked,
     ...resolvePostQuota(checked),
@@ -131,6 +142,10 @@ export function runtimeEnvironment(
       managementEndpoint: endpoints.management,
       dynamoEndpoint: endpoints.dynamo,
       accessToken: options.accessToken,
+      jwtSecret: options.jwtSecret,
+      jwksUrl: options.jwksUrl,
+      jwtIssuer: options.jwtIssuer,
+      jwtAudience: options.jwtAudience,
       allowedOrigins: options.allowedOrigins,
       scanPageLimit: options.scanPageLimit,
       fanout: options.fanout,

@@ -9,6 +9,8 @@ import { startEmulator, type Emulator } from "../local/emulator";
 import { LOCAL_AWS } from "../local/services/dynalite-store";
 import { openClient } from "./helpers/clients";
 import { startWrappedEmulator } from "./helpers/emulator";
+import { mintToken } from "../tools/mint-token";
+import { SECRET } from "./helpers/tokens";
 
 // The demo page (demo/index.html), on the client library's browser script, in real headless
 // Chromium against the in-process emulator: two tabs see each other's chat lines and cursors,
@@ -329,7 +331,9 @@ test.serial("rooms: the room field and ?room= join a room, messages stay in it, 
     await red.locator('#presence[data-count="2"]').waitFor();
     t.is(await red.locator("#presence").textContent(), "2 here");
     t.regex((await red.locator("#chat-log li.presence").last().textContent()) ?? "", /^[\d:.]+someone joined · 2 in the room$/);
-    t.true(await joiner.locator("#presence").isHidden(), "the joiner hears nothing of its own join");
+    // The joiner hears nothing of its own join; it asks who is there ({"_op":"members"}) on opening.
+    await joiner.locator('#presence[data-count="2"]').waitFor();
+    t.is(await joiner.locator("#chat-log li.presence").count(), 0);
     const lobby = await open("default", "");
 
     await say(joiner, "only for red");
@@ -355,6 +359,24 @@ test.serial("rooms: the room field and ?room= join a room, messages stay in it, 
     for (const page of [red, lobby, bad]) await page.context().close();
   } finally {
     await rooms.close();
+  }
+});
+
+test.serial("identity: the page takes ?token=, says who said what and lists who is in the room", async (t) => {
+  const { browser, problems } = t.context;
+  const stack = await startEmulator({ port: 0, jwtSecret: SECRET, presence: true, log: () => {} });
+  try {
+    const alice = await openConnected(browser, `${stack.httpUrl}?token=${await mintToken({ sub: "alice", meta: { name: "Alice" }, secret: SECRET })}`, "alice", problems);
+    t.is(await alice.inputValue("#token"), await alice.evaluate(() => new URLSearchParams(location.search).get("token") ?? ""));
+    const bob = await openConnected(browser, `${stack.httpUrl}?token=${await mintToken({ sub: "bob", secret: SECRET })}`, "bob", problems);
+    await bob.locator('#presence[data-count="2"]').waitFor();
+    t.is(await bob.locator("#presence").textContent(), "2 here: Alice, bob");
+    await say(alice, "hello from alice");
+    t.is(await (await chatLine(bob, "hello from alice")).locator(".from").textContent(), "alice");
+    t.is(await (await chatLine(alice, "hello from alice")).locator(".from").textContent(), "alice");
+    for (const page of [alice, bob]) await page.context().close();
+  } finally {
+    await stack.close();
   }
 });
 

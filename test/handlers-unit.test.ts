@@ -46,7 +46,7 @@ test("$connect with a token policy: 401 without it or with a wrong one, 200 with
   t.deepEqual(await connect(fakeEvents.connect("c3", { query: { token: "s3cret" } })), { statusCode: 200 });
   t.deepEqual(await connect(fakeEvents.connect("c4", { query: { token: "" }, headers: { Authorization: "Bearer s3cret" } })), { statusCode: 200 });
   t.deepEqual([...store.rows.keys()], ["c3", "c4"]);
-  t.deepEqual(logs[0], line(missing, 401, { error: "Unauthorized" }));
+  t.deepEqual(logs[0], line(missing, 401, { error: "Unauthorized", reason: "no token" }));
 });
 
 test("$connect with allowed origins: 403 for another Origin, nothing written; no Origin is admitted", async (t) => {
@@ -57,7 +57,7 @@ test("$connect with allowed origins: 403 for another Origin, nothing written; no
   t.deepEqual(await connect(fakeEvents.connect("c2", { headers: { origin: "https://app.example" } })), { statusCode: 200 });
   t.deepEqual(await connect(fakeEvents.connect("c3")), { statusCode: 200 });
   t.deepEqual([...store.rows.keys()], ["c2", "c3"]);
-  t.deepEqual(logs[0], line(foreign, 403, { error: "Forbidden" }));
+  t.deepEqual(logs[0], line(foreign, 403, { error: "Forbidden", reason: "origin not allowed" }));
 });
 
 test("$connect with an invalid room name: 400 naming the rule, nothing written", async (t) => {
@@ -235,7 +235,7 @@ test("$default from a connection without a row: NotConnected to the sender, noth
 });
 
 test("$default when the store is down: Unavailable to the sender, nothing posted to anyone else", async (t) => {
-  for (const call of ["roomOf", "forEachRoomPage"] as const) {
+  for (const call of ["membershipOf", "forEachRoomPage"] as const) {
     const { deps, store, poster, logs } = fakeRig();
     store.rows.set("s", row("s", "$default"));
     store.rows.set("a", row("a", "$default"));

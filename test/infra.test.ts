@@ -2,6 +2,7 @@ import { isBuiltin } from "node:module";
 import test from "ava";
 import { runProgram } from "../harness/program-run";
 import { MOCK_ACCOUNT, MOCK_REGION } from "../harness/pulumi-mocks";
+import { tokenLibraryEntries } from "../infra/token-library";
 import { COMPONENT, ROUTES, all, asList, countByType, once, one, parsePolicy, succeeded, type PolicyStatement } from "./helpers/report";
 
 // The default config (an empty stack "dev"); test/infra-variants.test.ts covers other values.
@@ -86,7 +87,7 @@ test("table: connectionId string key, room-index on room, on demand, TTL on expi
       { name: "room", type: "S" },
     ],
     hashKey: "connectionId",
-    // A room's members by room, in connectionId order, with only the expiry beside the keys.
+    // A room's members by room, in connectionId order, with only the expiry and the identity (presence, members) beside the keys.
     globalSecondaryIndexes: [
       {
         name: "room-index",
@@ -95,7 +96,7 @@ test("table: connectionId string key, room-index on room, on demand, TTL on expi
           { attributeName: "connectionId", keyType: "RANGE" },
         ],
         projectionType: "INCLUDE",
-        nonKeyAttributes: ["expiresAt"],
+        nonKeyAttributes: ["expiresAt", "user", "meta"],
       },
     ],
     billingMode: "PAY_PER_REQUEST",
@@ -274,7 +275,7 @@ test("monitoring: a dashboard of API and per-function metrics, alarms on errors 
   }
 });
 
-test("archives: only the serialized handler by default, no @pulumi or @aws-sdk packages", async (t) => {
+test("archives: only the serialized handler by default, no @pulumi, @aws-sdk or jose files (no JWT setting: nothing loads jose)", async (t) => {
   const report = await defaults();
   t.deepEqual(Object.keys(report.archives).sort(), FUNCTIONS.map((fn) => `message-broadcast-dev-${fn}`).sort());
   for (const [name, archive] of Object.entries(report.archives)) {
@@ -289,12 +290,19 @@ test("archives: __index.js requires only Node builtins and the SDK clients the L
   // Lambda's Node.js runtimes document the AWS SDK v3 packages as included; @smithy/* are their
   // internals, pinned per runtime release, so the signed poster reaches them only through the client.
   const runtimeProvided = /^@aws-sdk\/(client-apigatewaymanagementapi|client-dynamodb|client-sqs|lib-dynamodb)(\/|$)/;
+  // The token verifier's jose entries: only the connect function's code names them.
+  const tokenLibrary = tokenLibraryEntries("keySet");
   for (const [name, archive] of Object.entries(report.archives)) {
+    // Uncompressed bytes of every file the function's archive holds: what Lambda unpacks and may load.
     const total = Object.values(archive.files).reduce((sum, bytes) => sum + bytes, 0);
+    t.log(`${name}: ${total} bytes`);
     t.true(total <= 200 * 1024, `${name}: ${total} bytes`);
     const literal = [...archive.indexJs.matchAll(/\brequire\(("[^"]*")\)/g)].map((match) => JSON.parse(match[1]) as string);
     t.true(literal.includes("@aws-sdk/client-apigatewaymanagementapi/dist-cjs/index.js"), name);
-    for (const module of literal) t.true(isBuiltin(module) || runtimeProvided.test(module), `${name} requires ${module}`);
+    const connect = name.endsWith("-connect");
+    for (const module of literal) t.true(isBuiltin(module) || runtimeProvided.test(module) || (connect && tokenLibrary.includes(module)), `${name} requires ${module}`);
+    if (connect) t.deepEqual(literal.filter((module) => module.startsWith("jose")).sort(), [...tokenLibrary].sort());
+    else t.notRegex(archive.indexJs, /jose/, name);
     // The one computed require: the SDK's path encoder, resolved beside the management API client.
     const computed = [...archive.indexJs.matchAll(/\brequire\((?!")/g)].length;
     t.is(computed, 1, `${name}: ${computed} computed requires`);

@@ -6,7 +6,7 @@ const NOW = 1561016329388;
 const LIMIT = 131072;
 
 function copies(body: string, maxBytes = LIMIT) {
-  const result = transformMessage(body, NOW, maxBytes);
+  const result = transformMessage(body, { now: NOW }, maxBytes);
   if (!result.ok) throw new Error(`expected a broadcast, got ${result.frame}`);
   return result.outgoing;
 }
@@ -55,8 +55,8 @@ test("contract: __proto__ stays an own key and no prototype changes", (t) => {
 test("size: a payload over the limit is refused with MessageTooLarge for the sender", (t) => {
   const body = "x".repeat(100);
   const exact = copies(body).bytes;
-  t.true(transformMessage(body, NOW, exact).ok);
-  const result = transformMessage(body, NOW, exact - 1);
+  t.true(transformMessage(body, { now: NOW }, exact).ok);
+  const result = transformMessage(body, { now: NOW }, exact - 1);
   if (result.ok) return t.fail();
   t.is(result.code, "MessageTooLarge");
   t.deepEqual(parseFrame(result.frame), {
@@ -68,19 +68,19 @@ test("size: a payload over the limit is refused with MessageTooLarge for the sen
 
 test("nesting: within the limit is broadcast, deeper gets NestingTooDeep", (t) => {
   const nest = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
-  t.true(transformMessage(nest(MAX_NESTING_DEPTH), NOW, LIMIT).ok);
-  const deep = transformMessage(nest(10000), NOW, LIMIT);
+  t.true(transformMessage(nest(MAX_NESTING_DEPTH), { now: NOW }, LIMIT).ok);
+  const deep = transformMessage(nest(10000), { now: NOW }, LIMIT);
   if (deep.ok) return t.fail();
   t.is(deep.code, "NestingTooDeep");
   t.is((parseFrame(deep.frame)._error as Frame).limit, MAX_NESTING_DEPTH);
   // Brackets inside strings do not count, and unparseable text is plain data whatever it holds.
   t.is(scanJson(`{"a":"[[[[\\"[["}`).depth, 1);
-  t.true(transformMessage("[".repeat(10000), NOW, LIMIT).ok);
+  t.true(transformMessage("[".repeat(10000), { now: NOW }, LIMIT).ok);
 });
 
 test("numbers beyond JavaScript's range: BadRequest naming where, at the top level and nested; never sent as null", (t) => {
   const refusal = (body: string) => {
-    const result = transformMessage(body, NOW, LIMIT);
+    const result = transformMessage(body, { now: NOW }, LIMIT);
     if (result.ok) return result.outgoing.others;
     return result.frame;
   };

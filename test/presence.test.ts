@@ -99,11 +99,11 @@ test("presence counts hold while the index lags: the newcomer is counted, the le
   });
   const change = { room: "lag", endpoint: emulator.managementEndpoint, now: 5 };
 
-  const joined = await announcePresence(deps(lagging((ids) => ids.filter((id) => id !== "newcomerNewcom="))), { ...change, event: "join", connectionId: "newcomerNewcom=" });
+  const joined = await announcePresence(deps(lagging((ids) => ids.filter((id) => id !== "newcomerNewcom="))), { ...change, event: "join", connectionId: "newcomerNewcom=", who: {} });
   t.is(await a.next(), '{"_presence":{"event":"join","count":2},"_now":5,"_me":false}');
   t.like(joined, { receivers: 1, delivered: 1 });
 
-  const left = await announcePresence(deps(lagging((ids) => [...ids, "leaverLeaverLe="])), { ...change, event: "leave", connectionId: "leaverLeaverLe=" });
+  const left = await announcePresence(deps(lagging((ids) => [...ids, "leaverLeaverLe="])), { ...change, event: "leave", connectionId: "leaverLeaverLe=", who: {} });
   t.is(await a.next(), '{"_presence":{"event":"leave","count":1},"_now":5,"_me":false}');
   t.like(left, { receivers: 1, delivered: 1, gone: 0 });
 });

@@ -29,28 +29,29 @@ function connectEvent(extra: Partial<WebSocketEvent> = {}): WebSocketEvent {
   };
 }
 
-test("access: open when no token and no origins are configured", (t) => {
-  t.is(checkAccess({ allowedOrigins: [] }, connectEvent({ headers: { Origin: "https://evil.example" } })), undefined);
+test("access: open when no token and no origins are configured", async (t) => {
+  t.deepEqual(await checkAccess({ allowedOrigins: [] }, connectEvent({ headers: { Origin: "https://evil.example" } })), {});
 });
 
-test("access: token required via ?token= or Authorization: Bearer, 401 otherwise", (t) => {
+test("access: token required via ?token= or Authorization: Bearer, 401 otherwise", async (t) => {
   const policy = { token: "s3cret", allowedOrigins: [] };
-  t.deepEqual(checkAccess(policy, connectEvent()), { statusCode: 401, body: "Unauthorized" });
-  t.deepEqual(checkAccess(policy, connectEvent({ queryStringParameters: { token: "wrong" } })), { statusCode: 401, body: "Unauthorized" });
-  t.deepEqual(checkAccess(policy, connectEvent({ queryStringParameters: { token: "s3cre" } })), { statusCode: 401, body: "Unauthorized" });
-  t.deepEqual(checkAccess(policy, connectEvent({ headers: { authorization: "Basic s3cret" } })), { statusCode: 401, body: "Unauthorized" });
-  t.is(checkAccess(policy, connectEvent({ queryStringParameters: { token: "s3cret" } })), undefined);
-  t.is(checkAccess(policy, connectEvent({ headers: { Authorization: "Bearer s3cret" } })), undefined);
+  const refused = (reason: string) => ({ refusal: { statusCode: 401, reason } });
+  t.deepEqual(await checkAccess(policy, connectEvent()), refused("no token"));
+  t.deepEqual(await checkAccess(policy, connectEvent({ queryStringParameters: { token: "wrong" } })), refused("wrong token"));
+  t.deepEqual(await checkAccess(policy, connectEvent({ queryStringParameters: { token: "s3cre" } })), refused("wrong token"));
+  t.deepEqual(await checkAccess(policy, connectEvent({ headers: { authorization: "Basic s3cret" } })), refused("no token"));
+  t.deepEqual(await checkAccess(policy, connectEvent({ queryStringParameters: { token: "s3cret" } })), {});
+  t.deepEqual(await checkAccess(policy, connectEvent({ headers: { Authorization: "Bearer s3cret" } })), {});
   // An empty ?token= is no token: it neither hides a valid header nor passes alone.
-  t.is(checkAccess(policy, connectEvent({ queryStringParameters: { token: "" }, headers: { Authorization: "Bearer s3cret" } })), undefined);
-  t.deepEqual(checkAccess(policy, connectEvent({ queryStringParameters: { token: "" } })), { statusCode: 401, body: "Unauthorized" });
+  t.deepEqual(await checkAccess(policy, connectEvent({ queryStringParameters: { token: "" }, headers: { Authorization: "Bearer s3cret" } })), {});
+  t.deepEqual(await checkAccess(policy, connectEvent({ queryStringParameters: { token: "" } })), refused("no token"));
 });
 
-test("access: a present Origin outside allowedOrigins gets 403; no Origin (non-browser) is admitted", (t) => {
+test("access: a present Origin outside allowedOrigins gets 403; no Origin (non-browser) is admitted", async (t) => {
   const policy = { allowedOrigins: ["https://game.example"] };
-  t.deepEqual(checkAccess(policy, connectEvent({ headers: { origin: "https://evil.example" } })), { statusCode: 403, body: "Forbidden" });
-  t.is(checkAccess(policy, connectEvent({ headers: { Origin: "https://game.example" } })), undefined);
-  t.is(checkAccess(policy, connectEvent()), undefined);
+  t.deepEqual(await checkAccess(policy, connectEvent({ headers: { origin: "https://evil.example" } })), { refusal: { statusCode: 403, reason: "origin not allowed" } });
+  t.deepEqual(await checkAccess(policy, connectEvent({ headers: { Origin: "https://game.example" } })), {});
+  t.deepEqual(await checkAccess(policy, connectEvent()), {});
 });
 
 test("fanOut: never more than `concurrency` posts in flight, every receiver once, outcomes counted", async (t) => {
@@ -105,6 +106,10 @@ test("readRuntimeConfig: defaults, and every bad value names its variable and ra
     connectionTtlSeconds: 7500,
     managementEndpoint: undefined,
     accessToken: undefined,
+    jwtSecret: undefined,
+    jwksUrl: undefined,
+    jwtIssuer: undefined,
+    jwtAudience: undefined,
     allowedOrigins: ["https://a", "https://b"],
     dynamoEndpoint: undefined,
     scanPageLimit: undefined,
@@ -132,6 +137,14 @@ test("readRuntimeConfig: defaults, and every bad value names its variable and ra
   );
   t.is(bad({ [ENV.fanOutConcurrency]: "1.5" })?.key, "FANOUT_CONCURRENCY");
   t.is(bad({ [ENV.scanPageLimit]: "0" })?.key, "SCAN_PAGE_LIMIT");
+  // One way of checking tokens at a time; an HMAC secret as long as HS256's hash; a key set over HTTPS.
+  const secret = "s".repeat(32);
+  t.is(bad({ [ENV.accessToken]: "t", [ENV.jwtSecret]: secret })?.message, "ACCESS_TOKEN, JWT_SECRET: at most one of ACCESS_TOKEN, JWT_SECRET and JWKS_URL may be set");
+  t.is(bad({ [ENV.jwtSecret]: secret, [ENV.jwksUrl]: "https://id.example/jwks.json" })?.key, "JWT_SECRET, JWKS_URL");
+  t.is(bad({ [ENV.jwtSecret]: "short" })?.message, "JWT_SECRET: must be at least 32 bytes (an HS256 key as long as its hash)");
+  t.is(bad({ [ENV.jwksUrl]: "http://id.example/jwks.json" })?.key, "JWKS_URL");
+  t.is(bad({ [ENV.jwtIssuer]: "https://id.example" })?.message, "JWT_ISSUER: needs JWT_SECRET or JWKS_URL");
+  t.is(readRuntimeConfig({ [ENV.tableName]: "t", [ENV.jwksUrl]: "http://127.0.0.1:9/jwks.json" }).jwksUrl, "http://127.0.0.1:9/jwks.json");
   t.is(readRuntimeConfig({ [ENV.tableName]: "t", [ENV.presence]: "true" }).presence, true);
   t.is(bad({ [ENV.presence]: "yes" })?.message, 'PRESENCE: must be true or false (default false), got "yes"');
   t.is(bad({ [ENV.fanout]: "fast" })?.message, 'FANOUT_MODE: must be one of direct, sharded (default direct), got "fast"');

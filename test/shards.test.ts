@@ -20,17 +20,17 @@ import { buildHandlers, buildShardWorker, captureLog, expectNothingBefore, invoc
 const MESSAGE = { endpoint: "https://api.example/dev", sender: "senderSenderSen=", messageId: "msg-1", base: '{"data":"x","_now":1,"_id":"msg-1"}' };
 
 test("transformMessage with a message id: `_id` after `_now`, before `_me`; a client's own `_id` is replaced", (t) => {
-  const result = transformMessage('{"a":1,"_id":"mine","_now":5}', 1000, 131072, "m-1");
+  const result = transformMessage('{"a":1,"_id":"mine","_now":5}', { now: 1000, id: "m-1" }, 131072);
   t.true(result.ok);
   if (!result.ok) return;
   t.is(result.outgoing.base, '{"a":1,"_now":1000,"_id":"m-1"}');
   t.is(result.outgoing.sender, '{"a":1,"_now":1000,"_id":"m-1","_me":true}');
   t.is(result.outgoing.others, '{"a":1,"_now":1000,"_id":"m-1","_me":false}');
-  const plain = transformMessage("[1]", 1000, 131072, "m-2");
+  const plain = transformMessage("[1]", { now: 1000, id: "m-2" }, 131072);
   t.is(plain.ok ? plain.outgoing.others : "", '{"data":[1],"_now":1000,"_id":"m-2","_me":false}');
-  // Without an id (direct mode) a client's `_id` is ordinary data.
-  const direct = transformMessage('{"_id":"mine"}', 1000, 131072);
-  t.is(direct.ok ? direct.outgoing.others : "", '{"_id":"mine","_now":1000,"_me":false}');
+  // `_id` is reserved in either mode (shared/design.md): without an id (direct mode) a client's own is removed too.
+  const direct = transformMessage('{"_id":"mine"}', { now: 1000 }, 131072);
+  t.is(direct.ok ? direct.outgoing.others : "", '{"_now":1000,"_me":false}');
 });
 
 test("planShardJobs: at most shardSize receivers per job, every receiver once, in order", (t) => {

@@ -4,7 +4,7 @@
  * archive's `__index.js` and answers one event against the emulator's table and management API.
  */
 import { fork } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { connectEvent, disconnectEvent, messageEvent, newAwsId, type ConnectionContext } from "../../local/gateway/event-builders";
@@ -56,16 +56,25 @@ export async function buildArchives(progress: (line: string) => void): Promise<P
   return report.archives;
 }
 
+/** What a stack with settings adds to a cold start: the functions' variables, and the handshake's headers (a token). */
+export interface ColdSetup {
+  env?: Record<string, string>;
+  connectHeaders?: Record<string, string>;
+}
+
 /** Cold-starts each function of `archives` once. Keys are the Lambda function names. */
-export async function runColdStart(archives: ProgramReport["archives"], progress: (line: string) => void): Promise<ColdFigures> {
+export async function runColdStart(archives: ProgramReport["archives"], progress: (line: string) => void, setup: ColdSetup = {}): Promise<ColdFigures> {
   const emulator = await startBenchEmulator({}, progress);
   const dir = await mkdtemp(path.join(os.tmpdir(), "bench-cold-"));
   try {
     await writeFile(path.join(dir, "runner.js"), RUNNER);
     const figures: ColdFigures = {};
     for (const [name, archive] of Object.entries(archives)) {
-      const modulePath = path.join(dir, `${name}.js`);
+      // Each function in a directory of its own, with the archive's other files (jose) beside its code.
+      const modulePath = path.join(dir, name, "__index.js");
+      await mkdir(path.dirname(modulePath));
       await writeFile(modulePath, archive.indexJs);
+      for (const file of Object.keys(archive.files)) if (file !== "__index.js") await cp(path.join(ROOT, file), path.join(dir, name, file), { recursive: true });
       const env = {
         // The Node.js Lambda runtime provides the AWS SDK; here it comes from the project's node_modules.
         NODE_PATH: path.join(ROOT, "node_modules"),
@@ -76,8 +85,9 @@ export async function runColdStart(archives: ProgramReport["archives"], progress
         [ENV.tableName]: emulator.tableName,
         [ENV.dynamoEndpoint]: emulator.dynamoEndpoint,
         [ENV.managementEndpoint]: emulator.managementEndpoint,
+        ...setup.env,
         BENCH_MODULE: modulePath,
-        BENCH_EVENT: JSON.stringify(eventFor(name)),
+        BENCH_EVENT: JSON.stringify(eventFor(name, setup.connectHeaders ?? {})),
       };
       const reply = await runOnce(path.join(dir, "runner.js"), env);
       const archiveBytes = Object.values(archive.files).reduce((sum, bytes) => sum + bytes, 0);
@@ -92,7 +102,7 @@ export async function runColdStart(archives: ProgramReport["archives"], progress
 }
 
 // The route is read from the function name the program gives each Lambda (`…-connect` etc.).
-function eventFor(functionName: string): WebSocketEvent | FunctionUrlEvent {
+function eventFor(functionName: string, connectHeaders: Record<string, string>): WebSocketEvent | FunctionUrlEvent {
   if (functionName.endsWith("-publish")) {
     const request = { url: "/", method: "POST", headers: { "content-type": "application/json" }, httpVersion: "1.1", socket: { remoteAddress: "127.0.0.1" } };
     return functionUrlEvent(request, Buffer.from(`{"cold":true}`), "bench");
@@ -106,7 +116,7 @@ function eventFor(functionName: string): WebSocketEvent | FunctionUrlEvent {
     identity: { sourceIp: "127.0.0.1" },
   };
   if (functionName.endsWith("-disconnect")) return disconnectEvent(context, 1000, "", Date.now());
-  if (functionName.endsWith("-connect")) return connectEvent(context, { headers: {} });
+  if (functionName.endsWith("-connect")) return connectEvent(context, { headers: connectHeaders });
   if (functionName.endsWith("-default")) return messageEvent(context, `{"cold":true}`, Date.now());
   throw new Error(`cannot tell the route of function ${functionName}`);
 }

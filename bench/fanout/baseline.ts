@@ -33,7 +33,7 @@ export function makeBaselineHandler(options: BaselineOptions, log: (entry: Basel
   const api = new ApiGatewayManagementApiClient({ region, credentials, endpoint: options.managementEndpoint });
   return async (event) => {
     const { connectionId: sender, requestTimeEpoch } = event.requestContext;
-    const transformed = transformMessage(event.body ?? "", requestTimeEpoch, SETTINGS.maxMessageBytes.default);
+    const transformed = transformMessage(event.body ?? "", { now: requestTimeEpoch }, SETTINGS.maxMessageBytes.default);
     if (!transformed.ok) return { statusCode: 400, body: transformed.frame };
     const page = await doc.send(new ScanCommand({ TableName: options.tableName, Limit: options.pageLimit }));
     const failures: Record<string, number> = {};

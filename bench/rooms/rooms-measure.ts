@@ -159,7 +159,7 @@ export async function measureRoom(
     const posts = poster.posts;
     const members = await listRoom(store, setup.room, Math.floor(Date.now() / 1000));
     const query = meter.take();
-    await store.roomOf(sender);
+    await store.membershipOf(sender);
     const lookup = meter.take();
     await scanAll(doc, setup.tableName);
     const scan = meter.take();
@@ -167,7 +167,7 @@ export async function measureRoom(
 
     const messageMs = await median(setup.repeats, () => timed(send));
     const queryMs = await median(setup.repeats, () => timed(() => listRoom(store, setup.room, Math.floor(Date.now() / 1000))));
-    const lookupMs = await median(setup.repeats, () => timed(() => store.roomOf(sender)));
+    const lookupMs = await median(setup.repeats, () => timed(() => store.membershipOf(sender)));
     const scanMs = await median(setup.repeats, () => timed(() => scanAll(doc, setup.tableName)));
     progress(`${setup.scenario}: message ${messageMs.toFixed(1)} ms, ${message.units} read units`);
     return [

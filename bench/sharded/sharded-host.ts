@@ -44,8 +44,9 @@ function virtualStore(n: number): ConnectionStore {
       ids[0] = record.connectionId;
       return Promise.resolve();
     },
-    remove: () => Promise.resolve(DEFAULT_ROOM),
-    roomOf: () => Promise.resolve(DEFAULT_ROOM),
+    remove: () => Promise.resolve({ room: DEFAULT_ROOM, publish: true }),
+    membershipOf: () => Promise.resolve({ room: DEFAULT_ROOM, publish: true }),
+    listMembers: () => Promise.resolve(ids.map((connectionId) => ({ connectionId }))),
     forEachRoomPage: (_room, _now, onPage) => onPage([...ids]),
   };
 }

@@ -8,6 +8,7 @@ import type { Handlers } from "../../runtime/routes/handlers";
 import type { FunctionUrlHandler } from "../../runtime/contract/function-url-event";
 import { createHandlers, createPublisher, createShardWorkerHandler } from "../../runtime/host/lambda";
 import { readRuntimeConfig, type RuntimeConfig } from "../../runtime/config/environment";
+import { tokenVerifierFor } from "../../runtime/host/connect";
 import type { ShardWorkerHandler } from "../../runtime/routes/shard-worker";
 import type { InvocationRequest, LambdaThreadData, ThreadReply, WireError } from "./lambda-pool";
 
@@ -19,7 +20,8 @@ function main(port: NonNullable<typeof parentPort>): void {
   let handlers: Handlers;
   try {
     config = readRuntimeConfig(environment);
-    handlers = createHandlers(config, overrides);
+    // One thread serves every route, so it builds `$connect`'s token verifier too.
+    handlers = createHandlers(config, { ...overrides, verifyToken: tokenVerifierFor(config) });
   } catch (err) {
     // Sent as a message, not thrown: an error crossing as the thread's 'error' event arrives
     // without its class, and the pool must report it as the error it is.

@@ -6,6 +6,7 @@
 import { ConfigError, checkInteger } from "./checks";
 import { checkSetting } from "./setting";
 import { SETTINGS, type FanOutMode, type SettingName } from "./settings";
+import { checkAccessSettings } from "../access/token-settings";
 
 export interface RuntimeConfig {
   tableName: string;
@@ -14,6 +15,11 @@ export interface RuntimeConfig {
   connectionTtlSeconds: number;
   managementEndpoint?: string;
   accessToken?: string;
+  /** Signed tokens (runtime/access/token-verifier.ts): an HMAC secret, or a key set's URL. */
+  jwtSecret?: string;
+  jwksUrl?: string;
+  jwtIssuer?: string;
+  jwtAudience?: string;
   allowedOrigins: string[];
   dynamoEndpoint?: string;
   fanout: FanOutMode;
@@ -55,6 +61,7 @@ export function readRuntimeConfig(env: Record<string, string | undefined>): Runt
   const config = Object.fromEntries((Object.keys(tableVariables()) as TableField[]).map((field) => [field, read(field)])) as unknown as RuntimeConfig;
   if (!config.tableName) throw new ConfigError(ENV.tableName, "is required (the connections table name)");
   if (config.fanout === "sharded" && config.shardQueueUrl === undefined) throw new ConfigError(ENV.shardQueueUrl, "is required when FANOUT_MODE is sharded");
+  checkAccessSettings(ENV, config);
   const pageLimit = optional(ENV.scanPageLimit);
   return {
     ...config,

@@ -40,20 +40,44 @@ interface ErrorDetail {
 export type Transformed = { ok: true; outgoing: Outgoing } | { ok: false; code: ErrorCode; frame: string; error: ErrorDetail };
 
 /**
- * Turns a message body into its outgoing copies, or an `_error` frame when it cannot be sent.
- * With `messageId` (sharded fan-out only) every copy also carries `"_id"` after `_now`.
+ * What the backend stamps on a data copy. Each key appears only when set, in the order of
+ * STAMP_KEYS, which is the one place the wire order is written (shared/design.md).
  */
-export function transformMessage(body: string, now: number, maxBytes: number, messageId?: string): Transformed {
-  return stampMessage(body, now, maxBytes, messageId === undefined ? { _now: now } : { _now: now, _id: messageId });
+export interface Stamp {
+  /** `_now`: epoch ms when the message reached the backend. */
+  now: number;
+  /** `_from`: the identified sender's user (runtime/access/token-claims.ts). */
+  from?: string;
+  /** `_server`: a server-side publish. */
+  server?: true;
+  /** `_id`: API Gateway's message id (sharded fan-out only). */
+  id?: string;
+}
+
+const STAMP_KEYS = [
+  ["now", "_now"],
+  ["from", "_from"],
+  ["server", "_server"],
+  ["id", "_id"],
+] as const;
+
+function stampKeys(stamp: Stamp): Record<string, unknown> {
+  const keys: Record<string, unknown> = {};
+  for (const [field, key] of STAMP_KEYS) if (stamp[field] !== undefined) keys[key] = stamp[field];
+  return keys;
+}
+
+/** Turns a message body into its outgoing copies stamped with `stamp`, or an `_error` frame when it cannot be sent. */
+export function transformMessage(body: string, stamp: Stamp, maxBytes: number): Transformed {
+  return stampMessage(body, stamp.now, maxBytes, stampKeys(stamp));
 }
 
 /**
- * A server-side publish: the copies a client's message would get, stamped `"_server":true` after
- * `_now` (and before `_id` in sharded mode). It has no sender, so every receiver gets `others`.
+ * A server-side publish: the copies a client's message would get, stamped `"_server":true`. It
+ * has no sender, so every receiver gets `others`.
  */
 export function publishMessage(body: string, now: number, maxBytes: number, messageId?: string): Transformed {
-  const stamp = { _now: now, _server: true };
-  return stampMessage(body, now, maxBytes, messageId === undefined ? stamp : { ...stamp, _id: messageId });
+  return transformMessage(body, { now, server: true, id: messageId }, maxBytes);
 }
 
 function stampMessage(body: string, now: number, maxBytes: number, stamp: Record<string, unknown>): Transformed {

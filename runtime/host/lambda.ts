@@ -18,6 +18,7 @@ import { ConfigError } from "../config/checks";
 import { ENV, readRuntimeConfig, type RuntimeConfig } from "../config/environment";
 import { createSqsShardQueue } from "../delivery/sqs-shard-queue";
 import { makeShardWorkerHandler, type ShardWorkerHandler } from "../routes/shard-worker";
+import type { TokenVerifier } from "../access/token-verifier";
 
 export interface HostOverrides {
   /** Replaces the JSON-line logger (tests capture log lines through it). */
@@ -29,10 +30,16 @@ export interface HostOverrides {
   posterFor?: (endpoint: string) => Poster;
   /** Replaces the DynamoDB connection list: the sharded benchmark's 100,000 receivers have no rows. */
   store?: ConnectionStore;
+  /** `$connect`'s token check (runtime/host/connect.ts builds it); required when a JWT setting is on. */
+  verifyToken?: TokenVerifier;
 }
 
 /** The handlers with real SDK clients, built once per container from `config`. */
 export function createHandlers(config: RuntimeConfig, overrides: HostOverrides = {}): Handlers {
+  // Fail closed: a `$connect` whose host forgot the verifier must not admit everyone.
+  if ((config.jwtSecret !== undefined || config.jwksUrl !== undefined) && overrides.verifyToken === undefined) {
+    throw new ConfigError(config.jwtSecret !== undefined ? ENV.jwtSecret : ENV.jwksUrl, "is set but this host built no token verifier (runtime/host/connect.ts)");
+  }
   return makeHandlers(withSharding(createDeps(config, overrides), config, overrides));
 }
 
@@ -57,7 +64,7 @@ export function createShardWorkerHandler(config: RuntimeConfig, overrides: HostO
 
 // Each message reads its sender's room at most once a minute per container: a chatty connection
 // skips the read, and a row deleted behind a live connection still gets NotConnected within a
-// minute. 10,000 remembered rooms take about 2 MB.
+// minute. 10,000 remembered rooms take about 2 MB (up to 7 MB with identities and their 512-byte meta).
 const ROOM_MEMORY = { maxEntries: 10_000, maxAgeMs: 60_000 };
 
 function createDeps(config: RuntimeConfig, overrides: HostOverrides): HandlerDeps {
@@ -84,7 +91,7 @@ function createDeps(config: RuntimeConfig, overrides: HostOverrides): HandlerDep
       fanOutConcurrency: config.fanOutConcurrency,
       connectionTtlSeconds: config.connectionTtlSeconds,
     },
-    access: { token: config.accessToken, allowedOrigins: config.allowedOrigins },
+    access: { token: config.accessToken, verifyToken: overrides.verifyToken, allowedOrigins: config.allowedOrigins },
     now,
     log: overrides.log ?? invocationLogger(process.env),
     presence: config.presence,
@@ -102,7 +109,7 @@ export function invocationLogger(env: Record<string, string | undefined>): (entr
   return (entry) => console.log(JSON.stringify(entry));
 }
 
-/** What each Lambda's `callbackFactory` calls: config from `process.env`, then the handlers. */
+/** What the `$disconnect` and `$default` Lambdas' `callbackFactory` calls: config from `process.env`, then the handlers. */
 export function handlersFromEnvironment(): Handlers {
   return createHandlers(readRuntimeConfig(process.env));
 }

@@ -6,6 +6,7 @@
 import { controlAnswer, unexpectedField, type ClassifiedFrame, type ControlRequest } from "../contract/control-frame";
 import { errorFrame } from "../contract/message";
 import type { HandlerDeps, InvocationLog } from "./deps";
+import { answerMembers } from "./members";
 
 /** Who asked, and when: what every control op may need besides its request. */
 export interface ControlContext {
@@ -30,6 +31,7 @@ function answerPing(_deps: HandlerDeps, request: ControlRequest, context: Contro
 
 const CONTROL_OPS: Record<string, ControlOp> = {
   ping: answerPing,
+  members: answerMembers,
 };
 
 /** The sender's answer to a control or malformed frame. */

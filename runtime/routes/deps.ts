@@ -21,6 +21,8 @@ export interface InvocationLog {
   statusCode: number;
   durationMs: number;
   error?: string;
+  /** A refused `$connect`: why (never the token). */
+  reason?: string;
   /** `$default` answering a control frame: its `_op`. */
   op?: string;
   receivers?: number;

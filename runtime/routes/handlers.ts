@@ -10,8 +10,11 @@ import { errorName } from "../contract/errors";
 import { errorFrame, transformMessage, type ErrorCode } from "../contract/message";
 import { classifyFrame } from "../contract/control-frame";
 import { answerControl } from "./control";
+import type { Membership } from "../store/connection-store";
 import { announcePresence } from "./presence";
 import { requestedRoom } from "../contract/rooms";
+import { grantsRoom } from "../access/token-claims";
+import type { Refusal } from "../access/access-policy";
 
 export interface Handlers {
   connect: RouteHandler;
@@ -27,23 +30,32 @@ export function makeHandlers(deps: HandlerDeps): Handlers {
   };
 }
 
-/** `$connect`: admit per the access policy and a valid room name, then record the connection with its room and TTL. */
+/**
+ * `$connect`: admit per the access policy (as the token's user when signed tokens are on), a
+ * valid room name and the token's room grants, then record the connection with its room, TTL and
+ * identity. A refusal writes nothing.
+ */
 function makeConnectHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
-    const refusal = checkAccess(deps.access, event);
-    if (refusal) return { result: refusal, entry: { error: refusal.statusCode === 401 ? "Unauthorized" : "Forbidden" } };
+    const admission = await checkAccess(deps.access, event);
+    if ("refusal" in admission) return refused(admission.refusal);
     const requested = requestedRoom(event);
     if ("refusal" in requested) return { result: requested.refusal, entry: { error: "InvalidRoom" } };
     const { room } = requested;
+    const { identity } = admission;
+    if (identity !== undefined && !grantsRoom(identity.rooms, room)) return refused({ statusCode: 403, reason: "room not granted" });
     const { connectionId, connectedAt, requestTimeEpoch } = event.requestContext;
     const expiresAt = Math.floor(requestTimeEpoch / 1000) + deps.limits.connectionTtlSeconds;
+    // An anonymous connection's row and presence events carry no identity keys at all.
+    const who = identity === undefined ? {} : { user: identity.user, ...(identity.meta === undefined ? {} : { meta: identity.meta }) };
+    const readOnly = identity?.publish === false ? { publish: false as const } : {};
     try {
-      await deps.store.put({ connectionId, connectedAt, expiresAt, room });
+      await deps.store.put({ connectionId, connectedAt, expiresAt, room, ...who, ...readOnly });
     } catch (err) {
       return { result: { statusCode: 500, body: "Internal server error" }, entry: { error: errorName(err) } };
     }
     if (!deps.presence) return { result: { statusCode: 200 }, entry: {} };
-    const entry = await announcePresence(deps, { event: "join", room, connectionId, endpoint: endpointOf(deps, event), now: requestTimeEpoch });
+    const entry = await announcePresence(deps, { event: "join", room, connectionId, who, endpoint: endpointOf(deps, event), now: requestTimeEpoch });
     return { result: { statusCode: 200 }, entry };
   });
 }
@@ -52,22 +64,24 @@ function makeConnectHandler(deps: HandlerDeps): RouteHandler {
 function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
     const { connectionId, requestTimeEpoch } = event.requestContext;
-    let room: string | undefined;
+    let removed: Membership | undefined;
     try {
-      room = await deps.store.remove(connectionId);
+      removed = await deps.store.remove(connectionId);
     } catch (err) {
       return { result: { statusCode: 500 }, entry: { error: errorName(err) } };
     }
-    if (!deps.presence || room === undefined) return { result: { statusCode: 200 }, entry: {} };
-    const entry = await announcePresence(deps, { event: "leave", room, connectionId, endpoint: endpointOf(deps, event), now: requestTimeEpoch });
+    if (!deps.presence || removed === undefined) return { result: { statusCode: 200 }, entry: {} };
+    const { room, user, meta } = removed;
+    const entry = await announcePresence(deps, { event: "leave", room, connectionId, who: { user, meta }, endpoint: endpointOf(deps, event), now: requestTimeEpoch });
     return { result: { statusCode: 200 }, entry };
   });
 }
 
 /**
- * `$default`: transform once, read the sender's room from its row (one consistent GetItem, which
- * the Lambdas' store remembers for a minute: runtime/store/room-memory.ts), then broadcast to that room
- * (runtime/delivery/broadcast.ts): direct posts, or shard jobs for the workers.
+ * `$default`: read the sender's room and identity from its row (one consistent GetItem, which the
+ * Lambdas' store remembers for a minute: runtime/store/room-memory.ts), transform once (`_from`
+ * for an identified sender), then broadcast to that room (runtime/delivery/broadcast.ts): direct
+ * posts, or shard jobs for the workers. A read-only connection's data frames reach nobody.
  */
 function makeMessageHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
@@ -87,25 +101,35 @@ function makeMessageHandler(deps: HandlerDeps): RouteHandler {
       await poster.post(sender, Buffer.from(answer.frame));
       return { result: { statusCode: 200 }, entry: answer.entry };
     }
-    const id = deps.sharded ? (messageId ?? requestId) : undefined;
-    const transformed = transformMessage(text, now, deps.limits.maxMessageBytes, id);
-    if (!transformed.ok) return replyError(transformed.code, transformed.frame);
-
-    let room: string | undefined;
+    let membership: Membership | undefined;
     try {
-      room = await deps.store.roomOf(sender);
+      membership = await deps.store.membershipOf(sender);
     } catch (err) {
       return replyError("Unavailable", errorFrame("Unavailable", `connection store unavailable (${errorName(err)}); message not sent`, now));
     }
-    if (room === undefined) {
+    if (membership === undefined) {
       const message = "this connection has no row in the connections table; message not sent";
       return replyError("NotConnected", errorFrame("NotConnected", message, now));
     }
+    const { room, user } = membership;
+    if (!membership.publish) return replyError("Forbidden", errorFrame("Forbidden", "this connection may not publish", now));
+    const id = deps.sharded ? (messageId ?? requestId) : undefined;
+    const transformed = transformMessage(text, { now, from: user, id }, deps.limits.maxMessageBytes);
+    if (!transformed.ok) return replyError(transformed.code, transformed.frame);
 
     const outcome = await broadcastToRoom(deps, { room, sender, outgoing: transformed.outgoing, endpoint, messageId: id });
     if (outcome.ok) return { result: { statusCode: 200 }, entry: outcome.counts };
     return replyError("Unavailable", errorFrame("Unavailable", unavailableMessage(outcome), now), outcome.counts);
   });
+}
+
+const REFUSAL_TEXT = { 401: "Unauthorized", 403: "Forbidden", 503: "Service Unavailable" } as const;
+const REFUSAL_ERROR = { 401: "Unauthorized", 403: "Forbidden", 503: "Unavailable" } as const;
+
+// The status and its text for the client; the reason only in the log line.
+function refused(refusal: Refusal): Logged<HandlerResult> {
+  const { statusCode, reason } = refusal;
+  return { result: { statusCode, body: REFUSAL_TEXT[statusCode] }, entry: { error: REFUSAL_ERROR[statusCode], reason } };
 }
 
 /** The management API endpoint: `https://{domainName}/{stage}` unless the host overrides it. */

@@ -1,8 +1,10 @@
 /**
  * Presence (opt-in, `PRESENCE=true`): after a connection joins a room, every other member gets
  * `{"_presence":{"event":"join","count":N},"_now":…,"_me":false}`; after one leaves, the remaining
- * members get the `leave` event. Posted directly by `$connect` and `$disconnect` in both fan-out
- * modes. The joiner hears nothing: API Gateway refuses posts to it before its `$connect` returns.
+ * members get the `leave` event. An identified connection's events also name its `user` and, when
+ * its token had one, its `meta`. Posted directly by `$connect` and `$disconnect` in both fan-out
+ * modes. The joiner hears nothing: API Gateway refuses posts to it before its `$connect` returns;
+ * it asks with `{"_op":"members"}` (runtime/routes/members.ts) once open.
  */
 import { listRoom } from "../store/connection-store";
 import { postCopies } from "../delivery/broadcast";
@@ -12,9 +14,17 @@ import { withMe } from "../contract/message";
 
 export type PresenceEvent = "join" | "leave";
 
+/** Who joined or left, as the row records it; both absent for an anonymous connection. */
+export interface PresenceIdentity {
+  user?: string;
+  /** Serialized JSON, as stored. */
+  meta?: string;
+}
+
 /** The stamped presence payload without `_me`, as `withMe` takes it. */
-function presenceBase(event: PresenceEvent, count: number, now: number): string {
-  return JSON.stringify({ _presence: { event, count }, _now: now });
+function presenceBase(event: PresenceEvent, count: number, who: PresenceIdentity, now: number): string {
+  const named = who.user === undefined ? {} : { user: who.user, ...(who.meta === undefined ? {} : { meta: JSON.parse(who.meta) as unknown }) };
+  return JSON.stringify({ _presence: { event, count, ...named }, _now: now });
 }
 
 /**
@@ -25,7 +35,7 @@ function presenceBase(event: PresenceEvent, count: number, now: number): string 
  */
 export async function announcePresence(
   deps: Pick<HandlerDeps, "store" | "posterFor" | "limits" | "now">,
-  change: { event: PresenceEvent; room: string; connectionId: string; endpoint: string; now: number },
+  change: { event: PresenceEvent; room: string; connectionId: string; who: PresenceIdentity; endpoint: string; now: number },
 ): Promise<Partial<InvocationLog>> {
   let members: string[];
   try {
@@ -35,6 +45,6 @@ export async function announcePresence(
   }
   const others = members.filter((id) => id !== change.connectionId);
   const count = change.event === "join" ? others.length + 1 : others.length;
-  const outgoing = withMe(presenceBase(change.event, count, change.now));
+  const outgoing = withMe(presenceBase(change.event, count, change.who, change.now));
   return postCopies(deps, deps.posterFor(change.endpoint), others, undefined, outgoing);
 }

@@ -7,6 +7,7 @@ import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk
 import type { Handlers } from "../../runtime/routes/handlers";
 import { createHandlers, createShardWorkerHandler, type HostOverrides } from "../../runtime/host/lambda";
 import { readRuntimeConfig, type RuntimeConfig } from "../../runtime/config/environment";
+import { tokenVerifierFor } from "../../runtime/host/connect";
 import type { ShardWorkerHandler } from "../../runtime/routes/shard-worker";
 import { startEmulator, type Emulator } from "../../local/emulator";
 import { resolveOptions, runtimeEnvironment, type EmulatorOptions } from "../../local/options";
@@ -166,13 +167,14 @@ export function buildShardWorker(emulator: Emulator, logs: LogCapture, options: 
 }
 
 // The config the emulator's Lambda threads read from its environment, and the overrides it gives them.
-function lambdaSetup(emulator: Emulator, logs: LogCapture, options: EmulatorOptions, endpoints: EndpointOverrides = {}): [RuntimeConfig, HostOverrides] {
+export function lambdaSetup(emulator: Emulator, logs: LogCapture, options: EmulatorOptions, endpoints: EndpointOverrides = {}): [RuntimeConfig, HostOverrides] {
   const environment = runtimeEnvironment(resolveOptions({ ...options, port: emulator.port }), {
     management: emulator.managementEndpoint,
     dynamo: endpoints.dynamo ?? emulator.dynamoEndpoint,
     shardQueue: endpoints.shardQueue ?? emulator.shardQueueUrl,
   });
-  return [readRuntimeConfig(environment), { credentials: LOCAL_AWS.credentials, log: (entry) => logs.log(JSON.stringify(entry)) }];
+  const config = readRuntimeConfig(environment);
+  return [config, { credentials: LOCAL_AWS.credentials, log: (entry) => logs.log(JSON.stringify(entry)), verifyToken: tokenVerifierFor(config) }];
 }
 
 /**

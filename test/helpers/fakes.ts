@@ -4,7 +4,7 @@
  * end-to-end tests (dynalite, the real SDK, real sockets) stay the proof that the real parts
  * behave like these.
  */
-import type { ConnectionRecord, ConnectionStore } from "../../runtime/store/connection-store";
+import type { ConnectionRecord, ConnectionStore, Membership } from "../../runtime/store/connection-store";
 import type { HandlerDeps, InvocationLog } from "../../runtime/routes/deps";
 import type { Poster, PostResult } from "../../runtime/delivery/poster";
 import type { FunctionUrlEvent } from "../../runtime/contract/function-url-event";
@@ -17,7 +17,7 @@ function namedError(name: string): Error {
   return Object.assign(new Error(`${name} (fake)`), { name });
 }
 
-type StoreCall = "put" | "remove" | "roomOf" | "forEachRoomPage";
+type StoreCall = "put" | "remove" | "membershipOf" | "forEachRoomPage" | "listMembers";
 
 interface FakeStore extends ConnectionStore {
   /** The table: connection id → row, in insertion order. */
@@ -40,6 +40,8 @@ function createFakeStore(pageSize = 2): FakeStore {
   const removeFailures = new Set<string>();
   const lingerers = new Set<string>();
   const lingering = new Map<string, ConnectionRecord>();
+  const listed = (room: string, nowSeconds: number) =>
+    [...rows.values(), ...lingering.values()].filter((row) => row.room === room && row.expiresAt > nowSeconds && !hidden.has(row.connectionId));
   const check = (call: StoreCall) => {
     const failure = failures.get(call);
     if (failure && call !== "forEachRoomPage") throw namedError(failure.name);
@@ -61,14 +63,19 @@ function createFakeStore(pageSize = 2): FakeStore {
       const removed = rows.get(connectionId);
       if (removed && lingerers.has(connectionId)) lingering.set(connectionId, removed);
       rows.delete(connectionId);
-      return Promise.resolve(removed?.room);
+      return Promise.resolve(removed && membership(removed));
     },
-    roomOf(connectionId) {
-      check("roomOf");
-      return Promise.resolve(rows.get(connectionId)?.room);
+    membershipOf(connectionId) {
+      check("membershipOf");
+      const row = rows.get(connectionId);
+      return Promise.resolve(row && membership(row));
+    },
+    listMembers(room, nowSeconds) {
+      check("listMembers");
+      return Promise.resolve(listed(room, nowSeconds).map(({ connectionId, user, meta }) => ({ connectionId, user, meta })));
     },
     async forEachRoomPage(room, nowSeconds, onPage) {
-      const ids = [...rows.values(), ...lingering.values()].filter((row) => row.room === room && row.expiresAt > nowSeconds && !hidden.has(row.connectionId)).map((row) => row.connectionId);
+      const ids = listed(room, nowSeconds).map((row) => row.connectionId);
       const failure = failures.get("forEachRoomPage");
       let page = 0;
       do {
@@ -78,6 +85,10 @@ function createFakeStore(pageSize = 2): FakeStore {
       } while (page * pageSize < ids.length);
     },
   };
+}
+
+function membership(row: ConnectionRecord): Membership {
+  return { room: row.room, user: row.user, meta: row.meta, publish: row.publish !== false };
 }
 
 /** One recorded post: where it went and the payload as text. */

@@ -22,5 +22,5 @@
         (error: unknown) => send({ id: message.id, error: error instanceof Error ? { name: error.name, message: error.message, stack: error.stack } : { name: "Error", message: String(error) } }),
       );
   });
-  send({ ready: process.version });
+  send({ ready: process.version, modules: Object.keys(require.cache) });
 })();

