@@ -12,6 +12,7 @@ import { createRouteFunction, type Route, type RouteFunction } from "./functions
 import { functionNames, stackNames, type FunctionNames } from "./names";
 import { createOperations } from "./operations";
 import { connectPolicy, defaultRoutePolicy, disconnectPolicy } from "./policies";
+import { createHistoryTable } from "./history";
 import { createPublisher, managementEndpointOf } from "./publish";
 import { createShardQueues, createShardWorker, type ShardQueues } from "./shards";
 
@@ -52,17 +53,25 @@ export class BroadcastApi extends pulumi.ComponentResource {
     const parent = { parent: this };
 
     const table = createConnectionTable(name, args, this);
+    const history = args.history ? createHistoryTable(name, args, this) : undefined;
     const api = new aws.apigatewayv2.Api(stackNames(name).api, { protocolType: "WEBSOCKET", routeSelectionExpression: "$request.body.action" }, parent);
 
     // Sharded fan-out only; `$default` needs the queue's URL and ARN.
     const shardQueues = args.fanout === "sharded" ? createShardQueues(name, args, this) : undefined;
-    const functions = this.createFunctions(name, args, table, api, shardQueues);
+    const functions = this.createFunctions(name, args, table, api, shardQueues, history);
     const worker = shardQueues
       ? createShardWorker(name, { queues: shardQueues, table, api, environment: this.commonEnvironment(args, table), stack: args }, this)
       : undefined;
     const publisher = createPublisher(
       name,
-      { table, api, environment: { ...this.commonEnvironment(args, table), ...this.shardedEnvironment(args, shardQueues) }, shardQueues, stack: args },
+      {
+        table,
+        api,
+        environment: { ...this.commonEnvironment(args, table), ...this.shardedEnvironment(args, shardQueues), ...historyEnvironment(args, history) },
+        shardQueues,
+        historyTable: history,
+        stack: args,
+      },
       this,
     );
     const routes = ROUTES.map((route) => this.route(functionNames(name, route), ROUTE_KEYS[route], functions[route], api, args.stageName));
@@ -121,6 +130,7 @@ export class BroadcastApi extends pulumi.ComponentResource {
     table: aws.dynamodb.Table,
     api: aws.apigatewayv2.Api,
     shardQueue: ShardQueues | undefined,
+    history: aws.dynamodb.Table | undefined,
   ): Record<Route, RouteFunction> {
     const common = this.commonEnvironment(args, table);
     const sharded = this.shardedEnvironment(args, shardQueue);
@@ -142,8 +152,15 @@ export class BroadcastApi extends pulumi.ComponentResource {
     return {
       connect: make("connect", { ...common, ...access, ...presenceEnvironment }, (logGroupArn) => connectPolicy(table.arn, logGroupArn, presence)),
       disconnect: make("disconnect", { ...common, ...presenceEnvironment }, (logGroupArn) => disconnectPolicy(table.arn, logGroupArn, presence)),
-      default: make("default", { ...common, ...sharded }, (logGroupArn) =>
-        defaultRoutePolicy({ tableArn: table.arn, logGroupArn, apiExecutionArn: api.executionArn, stageName: args.stageName, shardQueueArn: shardQueue?.queue.arn }),
+      default: make("default", { ...common, ...sharded, ...historyEnvironment(args, history) }, (logGroupArn) =>
+        defaultRoutePolicy({
+          tableArn: table.arn,
+          logGroupArn,
+          apiExecutionArn: api.executionArn,
+          stageName: args.stageName,
+          shardQueueArn: shardQueue?.queue.arn,
+          historyTableArn: history?.arn,
+        }),
       ),
     };
   }
@@ -163,6 +180,12 @@ export class BroadcastApi extends pulumi.ComponentResource {
     );
     return new aws.apigatewayv2.Route(`${names.function}-route`, { apiId: api.id, routeKey, target: pulumi.interpolate`integrations/${integration.id}` }, parent);
   }
+}
+
+// History on: what makes `$default` and publish number and store messages; nothing else sends them.
+function historyEnvironment(args: BroadcastApiArgs, history: aws.dynamodb.Table | undefined): Record<string, pulumi.Input<string>> {
+  if (history === undefined) return {};
+  return toEnvironment<pulumi.Input<string>>({ history: true, historyTableName: history.name, historyTtlSeconds: args.historyTtlSeconds });
 }
 
 // The one schema of runtime/store/connection-store.ts, with TTL, and the stack's key and protection.

@@ -7,7 +7,7 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { checkNamePrefix } from "./names";
 import { checkAccessSettings } from "../runtime/access/token-settings";
-import { ConfigError, checkStageName } from "../runtime/config/checks";
+import { ConfigError, checkInteger, checkStageName } from "../runtime/config/checks";
 import { checkSetting, type Setting } from "../runtime/config/setting";
 import { SETTINGS, type FanOutMode, type SettingName } from "../runtime/config/settings";
 
@@ -71,6 +71,9 @@ export interface StackConfig {
   shardWorkerTimeoutSeconds: number;
   /** Reserve `shardWorkers` concurrent executions for the worker (off: new accounts cannot spare them). */
   shardWorkerReservedConcurrency: boolean;
+  /** Number (`_seq`) and keep every data message for catch-up (docs/history.md); adds the history table. */
+  history: boolean;
+  historyTtlSeconds: number;
 }
 
 export interface StackIdentity {
@@ -114,7 +117,17 @@ export function readStackConfig(config: ConfigSource, identity: StackIdentity): 
     presence: boolean("presence"),
     shardWorkerTimeoutSeconds: integer("shardWorkerTimeoutSeconds"),
     shardWorkerReservedConcurrency: boolean("shardWorkerReservedConcurrency"),
+    history: boolean("history"),
+    historyTtlSeconds: readHistoryTtl(key("historyTtlSeconds"), config.get("historyTtlSeconds")),
   };
+}
+
+/** Deployed, history keeps a message at least a minute; the settings table's 1 s is for the emulator's tests. */
+const STACK_MIN_HISTORY_TTL_SECONDS = 60;
+
+function readHistoryTtl(key: string, raw: string | undefined): number {
+  const { max, unit, default: fallback } = SETTINGS.historyTtlSeconds;
+  return checkInteger(key, raw, { min: STACK_MIN_HISTORY_TTL_SECONDS, max, unit, default: fallback });
 }
 
 function readCloudWatchRole(key: (name: string) => string, raw: string | undefined, accessLogging: boolean): ApiGatewayCloudWatchRole {

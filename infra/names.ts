@@ -46,6 +46,7 @@ const FUNCTION_NAMES = {
 // Once per stack (or per option).
 const STACK_NAMES = {
   table: ["{prefix}-connections", 255, true, "DynamoDB table name"],
+  historyTable: ["{prefix}-history", 255, true, "DynamoDB table name"],
   api: ["{prefix}-api", 128, true, "API Gateway API name"],
   accessLogGroup: ["/aws/apigateway/{prefix}/access", 512, false, "log group name"],
   apiGatewayLogsRole: ["{prefix}-apigw-logs-role", 64, true, "IAM role name"],

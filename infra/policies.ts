@@ -49,6 +49,8 @@ export interface DefaultRouteResources {
   stageName: string;
   /** Sharded fan-out: the queue `$default` sends shard jobs to. */
   shardQueueArn?: pulumi.Input<string>;
+  /** History on: the table the messages are numbered and stored in. */
+  historyTableArn?: pulumi.Input<string>;
 }
 
 /**
@@ -62,6 +64,7 @@ export function defaultRoutePolicy(resources: DefaultRouteResources): pulumi.Out
     roomIndexStatement(resources.tableArn),
     postStatement(resources),
     ...(resources.shardQueueArn === undefined ? [] : [{ Effect: "Allow" as const, Action: ["sqs:SendMessage"], Resource: [resources.shardQueueArn] }]),
+    ...historyStatements(resources.historyTableArn),
     logStatement(resources.logGroupArn),
   ]);
 }
@@ -76,7 +79,16 @@ export function publishPolicy(resources: DefaultRouteResources): pulumi.Output<s
     resources.shardQueueArn === undefined
       ? [tableStatement(["dynamodb:DeleteItem"], resources.tableArn), postStatement(resources)]
       : [{ Effect: "Allow", Action: ["sqs:SendMessage"], Resource: [resources.shardQueueArn] }];
-  return policyDocument([roomIndexStatement(resources.tableArn), ...delivery, logStatement(resources.logGroupArn)]);
+  return policyDocument([roomIndexStatement(resources.tableArn), ...delivery, ...historyStatements(resources.historyTableArn), logStatement(resources.logGroupArn)]);
+}
+
+/**
+ * What numbering a message takes (read the room's head, put the next number, read the room's end
+ * after a lost put, raise the head); `$default`'s catch-up reads are Queries too.
+ */
+function historyStatements(historyTableArn: pulumi.Input<string> | undefined): Statement[] {
+  if (historyTableArn === undefined) return [];
+  return [tableStatement(["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"], historyTableArn)];
 }
 
 /** The shard worker receives and deletes its queue's jobs, POSTs to this stage, deletes gone rows. */

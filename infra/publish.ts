@@ -18,6 +18,8 @@ export interface PublisherArgs {
   /** The stack config and (sharded mode) queue variables `$default` gets. */
   environment: Record<string, pulumi.Input<string>>;
   shardQueues?: ShardQueues;
+  /** History on: publish numbers and stores its messages too. */
+  historyTable?: aws.dynamodb.Table;
   stack: Pick<StackConfig, "architecture" | "lambdaMemoryMb" | "lambdaTimeoutSeconds" | "logRetentionDays" | "bundleAwsSdk" | "tableKmsKeyArn" | "stageName">;
 }
 
@@ -36,7 +38,7 @@ export function createPublisher(name: string, args: PublisherArgs, parent: pulum
     {
       environment: { ...args.environment, ...toEnvironment<pulumi.Input<string>>({ managementEndpoint }) },
       policy: (logGroupArn) =>
-        publishPolicy({ tableArn: table.arn, logGroupArn, apiExecutionArn: api.executionArn, stageName: stack.stageName, shardQueueArn: args.shardQueues?.queue.arn }),
+        publishPolicy({ tableArn: table.arn, logGroupArn, apiExecutionArn: api.executionArn, stageName: stack.stageName, shardQueueArn: args.shardQueues?.queue.arn, historyTableArn: args.historyTable?.arn }),
       stack,
     },
     parent,

@@ -11,13 +11,13 @@ import { newApiId } from "./gateway/event-builders";
 import { Gateway } from "./gateway/gateway";
 import { startLambdaPool, type LambdaPool } from "./lambda/lambda-pool";
 import { createManagementApi, type ManagementApiOptions } from "./services/management-api";
-import { resolveOptions, runtimeEnvironment, type EmulatorOptions, type ResolvedOptions } from "./options";
+import { HISTORY_TABLE_NAME, resolveOptions, runtimeEnvironment, type EmulatorOptions, type ResolvedOptions } from "./options";
 import { createPublishEndpoint } from "./services/publish-endpoint";
 import { closeServer, listen } from "./net/http";
 import { routeRequests } from "./net/server";
 import { startLocalShardQueue, type LocalShardQueue } from "./services/sqs-stand-in";
 import { DEMO_DIR } from "./net/static";
-import { LOCAL_AWS, ensureConnectionTable, startDynamo, type LocalDynamo } from "./services/dynalite-store";
+import { LOCAL_AWS, ensureConnectionTable, ensureHistoryTable, startDynamo, type LocalDynamo } from "./services/dynalite-store";
 import { postQuotaBucket, type EmulatorSeams } from "./seams";
 import { createTokenBucket } from "./gateway/token-bucket";
 
@@ -34,6 +34,8 @@ export interface Emulator {
   /** `http://127.0.0.1:DYNAPORT` */
   dynamoEndpoint: string;
   tableName: string;
+  /** History on: the history table's name. */
+  historyTableName?: string;
   /** Sharded mode: the local queue's URL, what `SHARD_QUEUE_URL` is set to. */
   shardQueueUrl?: string;
   /** Sharded mode: shard jobs that failed every delivery (the dead-letter queue). */
@@ -75,6 +77,7 @@ async function startServices(resolved: ResolvedOptions, log: (line: string) => v
   const http = createServer();
   try {
     await ensureConnectionTable(dynamo.endpoint, resolved.tableName);
+    if (resolved.history) await ensureHistoryTable(dynamo.endpoint, HISTORY_TABLE_NAME);
     const port = await listen(http, resolved.port, resolved.host);
     const shardQueue = resolved.fanout === "sharded" ? await startLocalShardQueue({ worker, log }, seams) : undefined;
     return { dynamo, http, port, shardQueue };
@@ -93,6 +96,7 @@ class LocalEmulator implements Emulator {
   readonly publishUrl: string;
   readonly dynamoEndpoint: string;
   readonly tableName: string;
+  readonly historyTableName?: string;
   readonly shardQueueUrl?: string;
   private readonly environment: Record<string, string | undefined>;
   private readonly gateway: Gateway;
@@ -115,6 +119,7 @@ class LocalEmulator implements Emulator {
     this.publishUrl = `${this.managementEndpoint}/@publish`;
     this.dynamoEndpoint = dynamo.endpoint;
     this.tableName = resolved.tableName;
+    this.historyTableName = resolved.history ? HISTORY_TABLE_NAME : undefined;
     this.shardQueueUrl = shardQueue?.url;
     this.environment = runtimeEnvironment(resolved, { management: this.managementEndpoint, dynamo: dynamo.endpoint, shardQueue: shardQueue?.url });
     this.gateway = new Gateway({

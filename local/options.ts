@@ -64,13 +64,17 @@ export interface EmulatorOptions {
   shardSize?: number;
   /** `$connect` and `$disconnect` post join/leave events to the rest of the room (default false). */
   presence?: boolean;
+  /** Data messages are numbered (`_seq`) and stored for `{"_op":"history"}` catch-up (default false). */
+  history?: boolean;
+  /** How long history keeps a message: 1 s to a year (default 86,400; the stack takes 60 s and up). */
+  historyTtlSeconds?: number;
   /** Receives emulator and handler log lines (JSON); default stdout. */
   log?: (line: string) => void;
 }
 
 /** The options that are settings with an `npm start` flag: the table's entries of the same name. */
 type FlagOption = "port" | "host" | "stage" | "dataDir" | "maxMessageBytes" | "fanOutConcurrency" | "connectionTtlSeconds" | "throttleRateLimit" | "throttleBurstLimit"
-  | "accessToken" | "jwtSecret" | "jwksUrl" | "jwtIssuer" | "jwtAudience" | "allowedOrigins" | "postRate" | "postBurst" | "idleTimeoutMs" | "maxLifetimeMs" | "maxBufferedBytes" | "fanout" | "shardSize" | "presence";
+  | "accessToken" | "jwtSecret" | "jwksUrl" | "jwtIssuer" | "jwtAudience" | "allowedOrigins" | "postRate" | "postBurst" | "idleTimeoutMs" | "maxLifetimeMs" | "maxBufferedBytes" | "fanout" | "shardSize" | "presence" | "history" | "historyTtlSeconds";
 
 /** The settings the emulator reads, by option name (every entry with a flag). */
 function flagOptions(): FlagOption[] {
@@ -79,6 +83,9 @@ function flagOptions(): FlagOption[] {
 export { flagOptions };
 
 const DEFAULT_TABLE_NAME = "message-broadcast-connections";
+/** The history table's name (history on). */
+const HISTORY_TABLE_NAME = "message-broadcast-history";
+export { HISTORY_TABLE_NAME };
 // The test hook's range (RuntimeConfig.scanPageLimit): the emulator passes it on as SCAN_PAGE_LIMIT.
 const SCAN_PAGE_LIMIT = { min: 1, max: 100000, default: 0, unit: "items" };
 
@@ -153,6 +160,9 @@ export function runtimeEnvironment(
       sqsEndpoint: endpoints.shardQueue === undefined ? undefined : new URL(endpoints.shardQueue).origin,
       shardSize: options.shardSize,
       presence: options.presence,
+      history: options.history,
+      historyTableName: options.history ? HISTORY_TABLE_NAME : undefined,
+      historyTtlSeconds: options.historyTtlSeconds,
     }),
     AWS_REGION: LOCAL_AWS.region,
   };

@@ -54,6 +54,8 @@ const DEFAULTS: StackConfig = {
   presence: false,
   shardWorkerTimeoutSeconds: 60,
   shardWorkerReservedConcurrency: false,
+  history: false,
+  historyTtlSeconds: 86400,
 };
 
 test("defaults: an empty stack config gives the documented defaults", (t) => {
@@ -131,6 +133,8 @@ test("valid values at the edges of each range are accepted", (t) => {
       presence: "true",
       shardWorkerTimeoutSeconds: "900",
       shardWorkerReservedConcurrency: "true",
+      history: "true",
+      historyTtlSeconds: "31536000",
     }),
     IDENTITY,
   );
@@ -160,6 +164,8 @@ test("valid values at the edges of each range are accepted", (t) => {
     presence: true,
     shardWorkerTimeoutSeconds: 900,
     shardWorkerReservedConcurrency: true,
+    history: true,
+    historyTtlSeconds: 31536000,
   });
   t.is(readStackConfig(stub({ accessLogging: "true", apiGatewayCloudWatchRole: "existing" }), IDENTITY).apiGatewayCloudWatchRole, "existing");
 });
@@ -207,6 +213,8 @@ const BAD_VALUES: Array<[string, string, string]> = [
   ["fanout", "parallel", 'must be one of direct, sharded (default direct), got "parallel"'],
   ["shardSize", "0", 'must be an integer from 1 to 10000 receivers per shard job (default 1000), got "0"'],
   ["shardWorkers", "1", 'must be an integer from 2 to 1000 concurrent worker invocations (default 10), got "1"'],
+  ["history", "on", 'must be true or false (default false), got "on"'],
+  ["historyTtlSeconds", "59", 'must be an integer from 60 to 31536000 seconds (default 86400), got "59"'],
   ["accessToken", "two words", "must not contain whitespace (clients send it as ?token= or a Bearer header)"],
 ];
 

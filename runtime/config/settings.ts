@@ -62,6 +62,11 @@ const SETTINGS = {
     meaning: "Receivers per shard job (sharded only).", stack: true, env: "SHARD_SIZE", functions: ["default", "publish"], flag: "shard-size" }),
   presence: boolean({ default: false, meaning: "$connect and $disconnect post join/leave events with the room's count to the rest of the room (docs/rooms.md).",
     stack: true, env: "PRESENCE", functions: ["connect", "disconnect"], flag: "presence" }),
+  history: boolean({ default: false, meaning: "Number every data message (_seq) and keep it for {\"_op\":\"history\"} catch-up; adds the history table (docs/history.md).",
+    stack: true, env: "HISTORY", functions: ["default", "publish"], flag: "history" }),
+  /** The stack takes 60 s and up (infra/config.ts); the emulator and the environment take 1 s, so tests can see retention pass. */
+  historyTtlSeconds: integer({ default: 86400, min: 1, max: 31536000, unit: "seconds",
+    meaning: "Seconds history keeps a message (history only; the stack takes 60 and up).", stack: true, env: "HISTORY_TTL_SECONDS", functions: ["default", "publish"], flag: "history-ttl" }),
 
   // The stack only.
   lambdaMemoryMb: integer({ default: 512, min: 128, max: 10240, unit: "MB", meaning: "Memory of every function in MB.", stack: true }),
@@ -95,6 +100,7 @@ const SETTINGS = {
     env: "MANAGEMENT_ENDPOINT", functions: ["publish"] }),
   dynamoEndpoint: text({ meaning: "DynamoDB endpoint; unset = AWS (the emulator points it at dynalite).", env: "DYNAMODB_ENDPOINT" }),
   shardQueueUrl: text({ meaning: "The SQS queue of shard jobs (required when sharded).", env: "SHARD_QUEUE_URL", functions: ["default", "publish"] }),
+  historyTableName: text({ meaning: "The history table (required with HISTORY).", env: "HISTORY_TABLE_NAME", functions: ["default", "publish"] }),
   sqsEndpoint: text({ meaning: "SQS endpoint; unset = AWS (local hosts only).", env: "SQS_ENDPOINT" }),
 
   // The emulator only.

@@ -50,6 +50,8 @@ export interface Stamp {
   from?: string;
   /** `_server`: a server-side publish. */
   server?: true;
+  /** `_seq`: history on, the message's number in its room. */
+  seq?: number;
   /** `_id`: API Gateway's message id (sharded fan-out only). */
   id?: string;
 }
@@ -58,6 +60,7 @@ const STAMP_KEYS = [
   ["now", "_now"],
   ["from", "_from"],
   ["server", "_server"],
+  ["seq", "_seq"],
   ["id", "_id"],
 ] as const;
 
@@ -76,8 +79,8 @@ export function transformMessage(body: string, stamp: Stamp, maxBytes: number): 
  * A server-side publish: the copies a client's message would get, stamped `"_server":true`. It
  * has no sender, so every receiver gets `others`.
  */
-export function publishMessage(body: string, now: number, maxBytes: number, messageId?: string): Transformed {
-  return transformMessage(body, { now, server: true, id: messageId }, maxBytes);
+export function publishMessage(body: string, now: number, maxBytes: number, fields: Pick<Stamp, "seq" | "id"> = {}): Transformed {
+  return transformMessage(body, { now, server: true, ...fields }, maxBytes);
 }
 
 function stampMessage(body: string, now: number, maxBytes: number, stamp: Record<string, unknown>): Transformed {

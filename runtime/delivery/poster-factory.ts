@@ -3,7 +3,6 @@
  * classifies the outcome. Fan-out posts are signed requests built by runtime/delivery/signed-poster.ts;
  * the SDK client is kept per endpoint for what it resolves once: region, credential chain, signer.
  */
-import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from "@smithy/types";
 import type { Poster } from "./poster";
 import { createSignedPoster } from "./signed-poster";
@@ -28,6 +27,10 @@ const DEFAULT_TIMEOUT_MS = 5000;
  * reusing it for the life of the container (the endpoint comes from each event's domain name and stage).
  */
 export function createPosterFactory(options: PosterFactoryOptions): (endpoint: string) => Poster {
+  // Required here, when the factory is built (at cold start), not imported: only the functions that
+  // post load the client (runtime/SERIALIZER.md, rule 3).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- that rule
+  const { ApiGatewayManagementApiClient } = require("@aws-sdk/client-apigatewaymanagementapi") as typeof import("@aws-sdk/client-apigatewaymanagementapi");
   // Required where it is used, loaded only when needed (runtime/SERIALIZER.md, on builtins).
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- that rule
   const ca = options.caFile === undefined ? undefined : (require("node:fs") as typeof import("node:fs")).readFileSync(options.caFile, "utf8");

@@ -6,7 +6,7 @@
 import type { RouteHandler } from "../contract/websocket-event";
 import { checkAccessSettings } from "../access/token-settings";
 import { createTokenVerifier, type TokenVerifier } from "../access/token-verifier";
-import { createHandlers } from "./lambda";
+import { createConnectHandler } from "./lambda";
 import { ENV, readRuntimeConfig, type RuntimeConfig } from "../config/environment";
 
 /** `$connect`'s token verifier for `config`; undefined when no JWT setting is on. */
@@ -18,5 +18,5 @@ export function tokenVerifierFor(config: RuntimeConfig): TokenVerifier | undefin
 /** What the `$connect` Lambda's `callbackFactory` calls: config from `process.env`, then its handler. */
 export function connectFromEnvironment(): RouteHandler {
   const config = readRuntimeConfig(process.env);
-  return createHandlers(config, { verifyToken: tokenVerifierFor(config) }).connect;
+  return createConnectHandler(config, { verifyToken: tokenVerifierFor(config) });
 }

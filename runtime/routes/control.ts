@@ -6,6 +6,7 @@
 import { controlAnswer, unexpectedField, type ClassifiedFrame, type ControlRequest } from "../contract/control-frame";
 import { errorFrame } from "../contract/message";
 import type { HandlerDeps, InvocationLog } from "./deps";
+import { answerHistory } from "./history-op";
 import { answerMembers } from "./members";
 
 /** Who asked, and when: what every control op may need besides its request. */
@@ -31,6 +32,7 @@ function answerPing(_deps: HandlerDeps, request: ControlRequest, context: Contro
 
 const CONTROL_OPS: Record<string, ControlOp> = {
   ping: answerPing,
+  history: answerHistory,
   members: answerMembers,
 };
 
@@ -48,6 +50,6 @@ export async function answerControl(
 }
 
 /** `_error` code `BadRequest`: the request itself is wrong, and nothing was done. */
-export function badRequest(message: string, now: number): ControlAnswer {
+function badRequest(message: string, now: number): ControlAnswer {
   return { frame: errorFrame("BadRequest", message, now), entry: { error: "BadRequest" } };
 }

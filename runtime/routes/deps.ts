@@ -6,6 +6,7 @@ import type { AccessPolicy } from "../access/access-policy";
 import type { ConnectionStore } from "../store/connection-store";
 import type { Poster } from "../delivery/poster";
 import type { ShardQueue } from "../delivery/sqs-shard-queue";
+import type { HistoryStore } from "../store/history-store";
 
 interface Limits {
   maxMessageBytes: number;
@@ -33,6 +34,8 @@ export interface InvocationLog {
   cleanupFailed?: number;
   /** Sharded mode: shard jobs enqueued for this message. */
   shards?: number;
+  /** History on: the `_seq` the message was stored under. */
+  seq?: number;
 }
 
 /** Sharded fan-out: `$default` enqueues shard jobs of at most `shardSize` receivers. */
@@ -56,6 +59,8 @@ export interface HandlerDeps {
   sharded?: ShardedFanOut;
   /** Set: `$connect` and `$disconnect` tell the rest of the room (runtime/routes/presence.ts). */
   presence?: boolean;
+  /** Set (history on): every data message is numbered and stored before it is posted (runtime/store/history-store.ts). */
+  history?: HistoryStore;
 }
 
 /** What a route body gives back: its result and the outcome fields of its log line. */

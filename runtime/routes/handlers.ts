@@ -11,6 +11,8 @@ import { errorFrame, transformMessage, type ErrorCode } from "../contract/messag
 import { classifyFrame } from "../contract/control-frame";
 import { answerControl } from "./control";
 import type { Membership } from "../store/connection-store";
+import { storeNumbered } from "./history-append";
+import { historyMessageLimit } from "../contract/history-answer";
 import { announcePresence } from "./presence";
 import { requestedRoom } from "../contract/rooms";
 import { grantsRoom } from "../access/token-claims";
@@ -35,7 +37,7 @@ export function makeHandlers(deps: HandlerDeps): Handlers {
  * valid room name and the token's room grants, then record the connection with its room, TTL and
  * identity. A refusal writes nothing.
  */
-function makeConnectHandler(deps: HandlerDeps): RouteHandler {
+export function makeConnectHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
     const admission = await checkAccess(deps.access, event);
     if ("refusal" in admission) return refused(admission.refusal);
@@ -61,7 +63,7 @@ function makeConnectHandler(deps: HandlerDeps): RouteHandler {
 }
 
 /** `$disconnect`: best-effort removal (the TTL and 410 cleanup catch what this misses), then presence. */
-function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
+export function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
     const { connectionId, requestTimeEpoch } = event.requestContext;
     let removed: Membership | undefined;
@@ -83,7 +85,7 @@ function makeDisconnectHandler(deps: HandlerDeps): RouteHandler {
  * for an identified sender), then broadcast to that room (runtime/delivery/broadcast.ts): direct
  * posts, or shard jobs for the workers. A read-only connection's data frames reach nobody.
  */
-function makeMessageHandler(deps: HandlerDeps): RouteHandler {
+export function makeMessageHandler(deps: HandlerDeps): RouteHandler {
   return logged(deps, async (event) => {
     const { connectionId: sender, requestTimeEpoch: now, messageId, requestId } = event.requestContext;
     const endpoint = endpointOf(deps, event);
@@ -114,12 +116,22 @@ function makeMessageHandler(deps: HandlerDeps): RouteHandler {
     const { room, user } = membership;
     if (!membership.publish) return replyError("Forbidden", errorFrame("Forbidden", "this connection may not publish", now));
     const id = deps.sharded ? (messageId ?? requestId) : undefined;
-    const transformed = transformMessage(text, { now, from: user, id }, deps.limits.maxMessageBytes);
+    const maxBytes = deps.history ? historyMessageLimit(deps.limits.maxMessageBytes) : deps.limits.maxMessageBytes;
+    const transformed = transformMessage(text, { now, from: user, id }, maxBytes);
     if (!transformed.ok) return replyError(transformed.code, transformed.frame);
 
-    const outcome = await broadcastToRoom(deps, { room, sender, outgoing: transformed.outgoing, endpoint, messageId: id });
-    if (outcome.ok) return { result: { statusCode: 200 }, entry: outcome.counts };
-    return replyError("Unavailable", errorFrame("Unavailable", unavailableMessage(outcome), now), outcome.counts);
+    let outgoing = transformed.outgoing;
+    let seq: number | undefined;
+    if (deps.history) {
+      const numbered = await storeNumbered(deps.history, { room, sender, now }, (next) => transformMessage(text, { now, from: user, seq: next, id }, maxBytes));
+      if (!numbered.ok) return replyError(numbered.code, numbered.frame);
+      ({ outgoing, seq } = numbered);
+    }
+
+    const outcome = await broadcastToRoom(deps, { room, sender, outgoing, endpoint, messageId: id });
+    const entry = seq === undefined ? outcome.counts : { ...outcome.counts, seq };
+    if (outcome.ok) return { result: { statusCode: 200 }, entry };
+    return replyError("Unavailable", errorFrame("Unavailable", unavailableMessage(outcome), now), entry);
   });
 }
 

