@@ -7,7 +7,6 @@
 import test, { type ExecutionContext } from "ava";
 import type { Emulator } from "../local/emulator";
 import type { EmulatorOptions } from "../local/options";
-import { SETTINGS } from "../runtime/config/settings";
 import { connect, openClient, parseFrame, type Client, type EmulatorClient } from "./helpers/clients";
 import { startTestEmulator } from "./helpers/emulator";
 import { publishTo } from "./helpers/publish";
@@ -15,9 +14,6 @@ import { managementApi, openLibraryClient, otherIds, type LibraryClient } from "
 
 // The feature's options as its issue names them (`--history`).
 const options = (extra: Record<string, unknown>) => extra as EmulatorOptions;
-// These wait for the backend's history (issue 23): until its setting is in the settings table, ava
-// lists them as skipped; from then on they run.
-const historyTest = "history" in SETTINGS ? test : test.skip;
 const QUICK = { backoff: { initialMs: 20, maxMs: 200 } };
 const SENDERS = 4;
 const PER_SENDER = 250;
@@ -95,7 +91,7 @@ async function sendPaced(t: ExecutionContext, senders: Client[], clientState: ()
     .finally(() => clearInterval(pinging));
 }
 
-historyTest("1,000 messages from other clients across 20 forced reconnects and idle timeouts: every one delivered once, in _seq order", async (t) => {
+test("1,000 messages from other clients across 20 forced reconnects and idle timeouts: every one delivered once, in _seq order", async (t) => {
   t.timeout(180_000);
   const { emulator } = await startTestEmulator(t, options({ history: true, idleTimeoutMs: 4000, throttleRateLimit: 5000, throttleBurstLimit: 5000 }));
   // Silent (no keep-alive within the idle timeout): the emulator closes it every 4 s too.
@@ -125,7 +121,7 @@ historyTest("1,000 messages from other clients across 20 forced reconnects and i
   t.true(reconnects >= 20, `${reconnects} reconnects`);
 });
 
-historyTest("the lifetime hand-over under a shortened --max-lifetime loses nothing and duplicates nothing", async (t) => {
+test("the lifetime hand-over under a shortened --max-lifetime loses nothing and duplicates nothing", async (t) => {
   const { emulator, logs } = await startTestEmulator(t, options({ history: true, maxLifetimeMs: 4000 }));
   const lib = openLibraryClient(emulator.endpoint, { ...QUICK, history: true, maxLifetimeMs: 1000 });
   t.teardown(() => lib.conn.close());
@@ -153,7 +149,7 @@ historyTest("the lifetime hand-over under a shortened --max-lifetime loses nothi
   t.log(`connections closed by the gateway's limit: ${limitClosed.size}`);
 });
 
-historyTest("a connection closed by the gateway's lifetime limit catches up on what was said meanwhile", async (t) => {
+test("a connection closed by the gateway's lifetime limit catches up on what was said meanwhile", async (t) => {
   const { emulator } = await startTestEmulator(t, options({ history: true, maxLifetimeMs: 1500 }));
   // The client's own hand-over is far off: the gateway ends each connection.
   const lib = openLibraryClient(emulator.endpoint, { ...QUICK, history: true, backoff: { initialMs: 800, maxMs: 800 } });
