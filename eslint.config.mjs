@@ -6,7 +6,7 @@ import pulumi from "@pulumi/eslint-plugin";
 import tseslint from "typescript-eslint";
 
 export default defineConfig(
-  { ignores: ["node_modules/", "demo/", "test/artifacts/", "test/.serialized-*/", "test/.typecheck-*/", "bench/out/", "**/*.js", "**/*.mjs"] },
+  { ignores: ["node_modules/", "demo/", "test/artifacts/", "test/.serialized-*/", "test/.typecheck-*/", "bench/out/", "client/dist/", "**/*.js", "**/*.mjs"] },
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {

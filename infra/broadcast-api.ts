@@ -76,22 +76,7 @@ export class BroadcastApi extends pulumi.ComponentResource {
     );
     const routes = ROUTES.map((route) => this.route(functionNames(name, route), ROUTE_KEYS[route], functions[route], api, args.stageName));
 
-    const accessLogs = args.accessLogging
-      ? new aws.cloudwatch.LogGroup(`${name}-access-logs`, { name: stackNames(name).accessLogGroup, retentionInDays: args.logRetentionDays }, parent)
-      : undefined;
-    const cloudWatchRole = args.apiGatewayCloudWatchRole === "create" ? [createApiGatewayCloudWatchRole(name, this)] : [];
-    const stage = new aws.apigatewayv2.Stage(
-      `${name}-stage`,
-      {
-        apiId: api.id,
-        name: args.stageName,
-        autoDeploy: true,
-        defaultRouteSettings: { throttlingRateLimit: args.throttleRateLimit, throttlingBurstLimit: args.throttleBurstLimit },
-        accessLogSettings: accessLogs ? { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT } : undefined,
-      },
-      // The first automatic deployment must already include every route.
-      { parent: this, dependsOn: [...routes, ...cloudWatchRole] },
-    );
+    const stage = this.createStage(name, args, api, routes);
 
     if (args.monitoring) {
       const monitored = { ...functions, ...(worker ? { shards: worker.fn } : {}), publish: publisher.fn };
@@ -112,6 +97,26 @@ export class BroadcastApi extends pulumi.ComponentResource {
       stage: this.stage,
       publishUrl: this.publishUrl,
     });
+  }
+
+  /** The stage: throttled, auto-deployed once every route exists, access-logged when asked. */
+  private createStage(name: string, args: BroadcastApiArgs, api: aws.apigatewayv2.Api, routes: pulumi.Resource[]): aws.apigatewayv2.Stage {
+    const accessLogs = args.accessLogging
+      ? new aws.cloudwatch.LogGroup(`${name}-access-logs`, { name: stackNames(name).accessLogGroup, retentionInDays: args.logRetentionDays }, { parent: this })
+      : undefined;
+    const cloudWatchRole = args.apiGatewayCloudWatchRole === "create" ? [createApiGatewayCloudWatchRole(name, this)] : [];
+    return new aws.apigatewayv2.Stage(
+      `${name}-stage`,
+      {
+        apiId: api.id,
+        name: args.stageName,
+        autoDeploy: true,
+        defaultRouteSettings: { throttlingRateLimit: args.throttleRateLimit, throttlingBurstLimit: args.throttleBurstLimit },
+        accessLogSettings: accessLogs ? { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT } : undefined,
+      },
+      // The first automatic deployment must already include every route.
+      { parent: this, dependsOn: [...routes, ...cloudWatchRole] },
+    );
   }
 
   private commonEnvironment(args: BroadcastApiArgs, table: aws.dynamodb.Table): Record<string, pulumi.Input<string>> {

@@ -1,7 +1,7 @@
 /**
  * The one HTTP port of the emulator: WebSocket upgrades at `/` and `/{stage}`, the management
  * API under `/{stage}/@connections/` and publish at `/{stage}/@publish` (loopback peers only),
- * and the demo page; everything else is 404.
+ * the demo page and the client library's browser script (`/client.js`); everything else is 404.
  */
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
@@ -10,6 +10,7 @@ import { isLocalPeer, refuseRemote } from "./loopback";
 import { managementConnectionId, type ManagementApi } from "../services/management-api";
 import { isPublishPath, type PublishEndpoint } from "../services/publish-endpoint";
 import { demoFile, notFound, serveFile } from "./static";
+import { CLIENT_SCRIPT_PATH, serveClientScript } from "./client-script";
 
 export interface Routes {
   stage: string;
@@ -51,7 +52,9 @@ export function routeRequests(server: Server, routes: Routes): void {
     if ((connectionId !== undefined || publish) && !isLocalPeer(req.socket.remoteAddress, routes.host)) return refuseRemote(res);
     if (connectionId !== undefined) return routes.management(req, res, connectionId);
     if (publish) return routes.publish(req, res);
-    const file = req.method === "GET" || req.method === "HEAD" ? demoFile(path, routes.demoDir) : undefined;
+    const readable = req.method === "GET" || req.method === "HEAD";
+    if (readable && path === CLIENT_SCRIPT_PATH) return serveClientScript(res, req.method === "HEAD");
+    const file = readable ? demoFile(path, routes.demoDir) : undefined;
     if (file) return serveFile(res, file, req.method === "HEAD");
     notFound(res);
   }
