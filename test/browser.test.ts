@@ -6,7 +6,6 @@ import { ApiGatewayManagementApiClient, DeleteConnectionCommand } from "@aws-sdk
 import { chromium, type Browser, type Page } from "playwright-core";
 import { buildBrowserScript } from "../client/build";
 import { startEmulator, type Emulator } from "../local/emulator";
-import type { EmulatorOptions } from "../local/options";
 import { SETTINGS } from "../runtime/config/settings";
 import { LOCAL_AWS } from "../local/services/dynalite-store";
 import { openClient } from "./helpers/clients";
@@ -544,7 +543,7 @@ const historySerial = "history" in SETTINGS ? test.serial : test.serial.skip;
 
 historySerial("with the emulator's history, what was said during a forced drop appears once, in order", async (t) => {
   const { browser, problems } = t.context;
-  const keeping = await startEmulator({ port: 0, history: true, log: () => {} } as EmulatorOptions);
+  const keeping = await startEmulator({ port: 0, history: true, log: () => {} });
   const api = new ApiGatewayManagementApiClient({ ...LOCAL_AWS, endpoint: keeping.managementEndpoint });
   try {
     const page = await openConnected(browser, keeping.httpUrl, "catches up", problems);
