@@ -1,10 +1,10 @@
 /**
  * History (config `history: true`): the table of every room's numbered messages, with the schema
- * the runtime and the emulator share (runtime/store/history-store.ts). None of it exists otherwise.
+ * the runtime and the emulator share (runtime/store/history-table.ts). None of it exists otherwise.
  */
 import * as aws from "@pulumi/aws";
 import type * as pulumi from "@pulumi/pulumi";
-import { HISTORY_TABLE } from "../runtime/store/history-store";
+import { HISTORY_TABLE } from "../runtime/store/history-table";
 import type { StackConfig } from "./config";
 import { stackNames } from "./names";
 

@@ -6,7 +6,8 @@
 import test, { type ExecutionContext } from "ava";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand } from "@aws-sdk/lib-dynamodb";
-import { HISTORY_TABLE, createDynamoHistoryStore, type HistoryStore } from "../runtime/store/history-store";
+import { createDynamoHistoryStore, type HistoryStore } from "../runtime/store/history-store";
+import { HISTORY_TABLE } from "../runtime/store/history-table";
 import { LOCAL_AWS, ensureHistoryTable, startDynamo } from "../local/services/dynalite-store";
 
 const TABLE = "history-test";

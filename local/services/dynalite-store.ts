@@ -8,7 +8,7 @@ import { mkdir } from "node:fs/promises";
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, type CreateTableCommandInput, type TableDescription } from "@aws-sdk/client-dynamodb";
 import dynalite from "dynalite";
 import { CONNECTION_TABLE } from "../../runtime/store/connection-store";
-import { HISTORY_TABLE } from "../../runtime/store/history-store";
+import { HISTORY_TABLE } from "../../runtime/store/history-table";
 import { closeServer, listen } from "../net/http";
 
 /** Region and dummy credentials for SDK clients that talk to the emulator's local endpoints. */
@@ -61,7 +61,7 @@ export async function ensureConnectionTable(endpoint: string, tableName: string)
   );
 }
 
-/** History on: creates the history table (runtime/store/history-store.ts's schema) unless it exists. */
+/** History on: creates the history table (runtime/store/history-table.ts's schema) unless it exists. */
 export async function ensureHistoryTable(endpoint: string, tableName: string): Promise<"created" | "existing"> {
   return ensureTable(endpoint, {
     TableName: tableName,
