@@ -7,7 +7,7 @@
 import path from "node:path";
 import { constants, gzipSync } from "node:zlib";
 import { bundleClient } from "../../client/build";
-import { markdownTable, textTable, updateResultsFile } from "../shared/report";
+import { recordSection, textTable } from "../shared/report";
 
 /** The issue's budget for the browser script, gzipped. */
 const GZIP_BUDGET_BYTES = 10 * 1024;
@@ -34,18 +34,14 @@ async function main(): Promise<void> {
   console.log(JSON.stringify(figures));
   if (!process.argv.includes("--record")) return;
   const when = new Date().toISOString().slice(0, 10);
-  const section = [
-    "## Client library size",
-    "",
-    `\`npm run bench:client -- --record\` on ${when}: the browser script the emulator serves at \`/client.js\`.`,
-    "",
-    markdownTable(header, rows),
-    "",
-    "```json",
-    JSON.stringify(figures),
-    "```",
-  ].join("\n");
-  updateResultsFile(path.join(__dirname, "..", "RESULTS.md"), "client-size", section);
+  recordSection(path.join(__dirname, "..", "RESULTS.md"), {
+    title: "Client library size",
+    mode: "client-size",
+    ran: `\`npm run bench:client -- --record\` on ${when}: the browser script the emulator serves at \`/client.js\`.`,
+    header,
+    rows,
+    json: figures,
+  });
 }
 
 main().catch((err: unknown) => {

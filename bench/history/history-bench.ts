@@ -17,7 +17,7 @@ import { frameText } from "../../harness/frames";
 import { startBenchEmulator } from "../shared/bench-emulator";
 import { describe, runClients, type E2eRun } from "../e2e/e2e-bench";
 import { meteredClient } from "../shared/metered-dynamo";
-import { markdownTable, textTable, updateResultsFile } from "../shared/report";
+import { recordSection, textTable } from "../shared/report";
 
 const MISSED = 1000;
 const PAGE = 100;
@@ -197,18 +197,14 @@ async function main(): Promise<void> {
   process.stdout.write(`${textTable(header, rows)}\n\n${JSON.stringify(json)}\n`);
   if (!record) return progress("bench/RESULTS.md is unchanged; --record updates its History section");
   const when = new Date().toISOString().slice(0, 10);
-  const section = [
-    "## History",
-    "",
-    `\`npm run bench:history${quick ? " -- --quick" : ""} -- --record\` on ${when}: ${os.cpus().length} cores, node ${process.version}, load average ${load.toFixed(1)}.`,
-    "",
-    markdownTable(header, rows),
-    "",
-    "```json",
-    JSON.stringify(json),
-    "```",
-  ].join("\n");
-  updateResultsFile(path.join(__dirname, "..", "RESULTS.md"), "history", section);
+  recordSection(path.join(__dirname, "..", "RESULTS.md"), {
+    title: "History",
+    mode: "history",
+    ran: `\`npm run bench:history${quick ? " -- --quick" : ""} -- --record\` on ${when}: ${os.cpus().length} cores, node ${process.version}, load average ${load.toFixed(1)}.`,
+    header,
+    rows,
+    json,
+  });
   progress("recorded the History section of bench/RESULTS.md");
 }
 

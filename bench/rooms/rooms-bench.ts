@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { DEFAULT_ROOM } from "../../runtime/contract/rooms";
 import { startDynamo } from "../../local/services/dynalite-store";
-import { markdownTable, textTable, updateResultsFile } from "../shared/report";
+import { recordSection, textTable } from "../shared/report";
 import { OTHER_ROOMS, POST_LATENCY_MS, ROOM_SIZE, TOTAL, measureRoom, rowsOf, type Figure } from "./rooms-measure";
 
 async function main(): Promise<void> {
@@ -58,18 +58,14 @@ async function main(): Promise<void> {
   };
   if (record) {
     const when = new Date().toISOString().slice(0, 10);
-    const section = [
-      "## Rooms",
-      "",
-      `\`npm run bench:rooms${quick ? " -- --quick" : ""} -- --record\` on ${when}: ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg()[0].toFixed(1)}; medians of ${repeats}.`,
-      "",
-      markdownTable(header, rows),
-      "",
-      "```json",
-      JSON.stringify(json),
-      "```",
-    ].join("\n");
-    updateResultsFile(path.join(__dirname, "..", "RESULTS.md"), "rooms", section);
+    recordSection(path.join(__dirname, "..", "RESULTS.md"), {
+      title: "Rooms",
+      mode: "rooms",
+      ran: `\`npm run bench:rooms${quick ? " -- --quick" : ""} -- --record\` on ${when}: ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg()[0].toFixed(1)}; medians of ${repeats}.`,
+      header,
+      rows,
+      json,
+    });
   }
   process.stdout.write(`${textTable(header, rows)}\n\n${JSON.stringify(json)}\n`);
 }

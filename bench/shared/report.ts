@@ -27,3 +27,24 @@ export function updateResultsFile(file: string, mode: string, section: string): 
   const next = from >= 0 && to > from ? current.slice(0, from) + block + current.slice(to + end.length) : `${current.trimEnd()}\n\n${block}\n`;
   writeFileSync(file, next);
 }
+
+/** What a bench writes into its RESULTS.md section: a heading, how it was run, its table and its figures. */
+export interface RecordedSection {
+  title: string;
+  /** The section's marker name in RESULTS.md. */
+  mode: string;
+  /** The line under the heading: the command, when and where. */
+  ran: string;
+  header: string[];
+  rows: string[][];
+  /** Prose after the table, when the figures need saying in words. */
+  after?: string;
+  json: unknown;
+}
+
+/** Rewrites the bench's section of `file` (`--record`): heading, how it ran, table, words, figures as JSON. */
+export function recordSection(file: string, section: RecordedSection): void {
+  const after = section.after === undefined ? [] : [section.after, ""];
+  const text = [`## ${section.title}`, "", section.ran, "", markdownTable(section.header, section.rows), "", ...after, "```json", JSON.stringify(section.json), "```"];
+  updateResultsFile(file, section.mode, text.join("\n"));
+}
