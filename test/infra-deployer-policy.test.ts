@@ -9,19 +9,9 @@ import * as path from "node:path";
 import test from "ava";
 import { MODES } from "./helpers/modes";
 import { ROOT, runProgram, type ProgramReport } from "../harness/program-run";
-import { COMPONENT, asList, once, succeeded, type PolicyStatement } from "./helpers/report";
+import { COMPONENT, asList, everythingOn, once, succeeded, type PolicyStatement } from "./helpers/report";
 
-const KMS_KEY = "arn:aws:kms:ap-northeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-const everything = Object.fromEntries(
-  MODES.map((mode) => [
-    mode,
-    once(() =>
-      runProgram({
-        config: { fanout: mode, alarmEmail: "ops@example.com", accessLogging: "true", apiGatewayCloudWatchRole: "true", shardWorkerReservedConcurrency: "true", tableKmsKeyArn: KMS_KEY },
-      }),
-    ),
-  ]),
-);
+const everything = Object.fromEntries(MODES.map((mode) => [mode, once(() => runProgram({ config: everythingOn(mode) }))]));
 
 /**
  * The service-specific condition keys each conditioned action supports, from the Service

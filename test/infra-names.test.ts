@@ -10,7 +10,7 @@ import { RESOURCE_NAMES } from "../infra/names";
 import { ConfigError } from "../runtime/config/checks";
 import { MODES } from "./helpers/modes";
 import { PROJECT, runProgram, type ReportedResource } from "../harness/program-run";
-import { COMPONENT, once, succeeded } from "./helpers/report";
+import { COMPONENT, everythingOn, once, succeeded } from "./helpers/report";
 
 /** AWS's limit on each resource type's name, and the input that holds it; null: AWS names it. */
 const NAME_LIMITS: Record<string, { field: string; limit: number } | null> = {
@@ -69,27 +69,7 @@ test("the longest accepted stack name is the longest with which every name fits"
   t.is(LONGEST_STACK.length, 22, `"${prefix}" is 40 characters: "-disconnect-role" plus 8 within IAM's 64`);
 });
 
-const KMS_KEY = "arn:aws:kms:ap-northeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
-// Every option that adds a resource or a setting, on.
-const everything = Object.fromEntries(
-  MODES.map((mode) => [
-    mode,
-    once(() =>
-      runProgram({
-        stack: LONGEST_STACK,
-        config: {
-          fanout: mode,
-          alarmEmail: "ops@example.com",
-          accessLogging: "true",
-          apiGatewayCloudWatchRole: "true",
-          shardWorkerReservedConcurrency: "true",
-          tableKmsKeyArn: KMS_KEY,
-          history: "true",
-        },
-      }),
-    ),
-  ]),
-);
+const everything = Object.fromEntries(MODES.map((mode) => [mode, once(() => runProgram({ stack: LONGEST_STACK, config: everythingOn(mode) }))]));
 
 for (const mode of MODES) {
   test(`every name fits its AWS limit with the longest accepted stack name [${mode}]`, async (t) => {

@@ -4,6 +4,22 @@ import type { ProgramReport, ReportedResource } from "../../harness/program-run"
 
 export const COMPONENT = "message-broadcast:index:BroadcastApi";
 
+/** A customer-managed key ARN in the tests' region (ap-northeast-2). */
+export const KMS_KEY = "arn:aws:kms:ap-northeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+
+/** Stack config with every option that adds a resource or a setting on, in `fanout` mode. */
+export function everythingOn(fanout: string): Record<string, string> {
+  return {
+    fanout,
+    alarmEmail: "ops@example.com",
+    accessLogging: "true",
+    apiGatewayCloudWatchRole: "true",
+    shardWorkerReservedConcurrency: "true",
+    tableKmsKeyArn: KMS_KEY,
+    history: "true",
+  };
+}
+
 /** Function suffix and API Gateway route key of each route. */
 export const ROUTES = [
   ["connect", "$connect"],
