@@ -6,12 +6,11 @@
  */
 import test from "ava";
 import { runProgram, type ProgramReport } from "../harness/program-run";
-import { countByType, once, one, parsePolicy, succeeded, asList } from "./helpers/report";
+import { KMS_KEY, countByType, once, one, parsePolicy, succeeded, asList } from "./helpers/report";
 import { MODES } from "./helpers/modes";
 import { assertHistorySession } from "./helpers/serialized-history";
 
 const PREFIX = "message-broadcast-dev";
-const KMS_KEY = "arn:aws:kms:ap-northeast-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const reports = Object.fromEntries(MODES.map((mode) => [mode, once(() => runProgram({ config: { fanout: mode, history: "true", historyTtlSeconds: "3600" } }))]));
 const protectedTables = once(() => runProgram({ config: { history: "true", tableKmsKeyArn: KMS_KEY, tableDeletionProtection: "true", retainTable: "true" } }));
 const off = once(() => runProgram());
