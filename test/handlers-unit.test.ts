@@ -263,6 +263,19 @@ test("$default counts gone and failed posts by name; gone rows are deleted, fail
   t.deepEqual(logs, [line(event, 200, { receivers: 7, delivered: 2, gone: 2, failed: 3, failures: { LimitExceededException: 2, TimeoutError: 1 } })]);
 });
 
+test("$default: a 410 for a connection younger than a $connect can run keeps its row (the joiner's $connect may not have returned yet)", async (t) => {
+  const { deps, store, poster, logs } = fakeRig();
+  store.rows.set("s", row("s", "$default"));
+  store.rows.set("joining", { ...row("joining", "$default"), connectedAt: FAKE_NOW - 1000 });
+  store.rows.set("left", { ...row("left", "$default"), connectedAt: FAKE_NOW - 31_000 });
+  poster.answer("joining", { outcome: "gone" });
+  poster.answer("left", { outcome: "gone" });
+  const event = fakeEvents.message("s", "hi");
+  await makeHandlers(deps).message(event);
+  t.deepEqual([...store.rows.keys()], ["s", "joining"]);
+  t.deepEqual(logs, [line(event, 200, { receivers: 3, delivered: 1, gone: 2, failed: 0, failures: {} })]);
+});
+
 test("$default: a gone connection whose row cannot be deleted is counted as cleanupFailed", async (t) => {
   const { deps, store, poster, logs } = fakeRig();
   store.rows.set("s", row("s", "$default"));

@@ -78,7 +78,8 @@ eachMode(test, "a ghost row (no socket) is deleted by the first broadcast while 
   const { emulator, logs } = await startTestEmulator(t, { fanout: mode });
   const table = openTable(t, emulator.dynamoEndpoint, emulator.tableName);
   const ghost = "ghostGhostGhost=";
-  await table.put({ connectionId: ghost, connectedAt: Date.now(), expiresAt: Math.floor(Date.now() / 1000) + 7200, room: DEFAULT_ROOM });
+  // Connected a minute ago: a 410 spares a row younger than a `$connect` can run.
+  await table.put({ connectionId: ghost, connectedAt: Date.now() - 60_000, expiresAt: Math.floor(Date.now() / 1000) + 7200, room: DEFAULT_ROOM });
   const [a, b] = await connectMany(emulator, 2);
 
   a.ws.send("anyone there?");

@@ -193,16 +193,22 @@ test("signed post via the emulator: delivered as one frame, signature checked by
   t.is(check.sent, check.expected);
 });
 
-test("signed post via the emulator: gone, and the fan-out deletes the row", async (t) => {
+test("signed post via the emulator: gone, and the fan-out deletes the row of a connection older than a $connect can run", async (t) => {
   const { emulator, poster } = await viaEmulator(t);
   const table = openTable(t, emulator.dynamoEndpoint, emulator.tableName);
-  await table.put({ connectionId: ID, room: DEFAULT_ROOM, connectedAt: Date.now(), expiresAt: Math.floor(Date.now() / 1000) + 600 });
+  const expiresAt = Math.floor(Date.now() / 1000) + 600;
+  // A minute old, and one whose `$connect` may still be running (API Gateway answers 410 until it returns).
+  const JOINING = "joining-connection-id";
+  await table.put({ connectionId: ID, room: DEFAULT_ROOM, connectedAt: Date.now() - 60_000, expiresAt });
+  await table.put({ connectionId: JOINING, room: DEFAULT_ROOM, connectedAt: Date.now() - 1000, expiresAt });
   const dynamo = new DynamoDBClient({ ...LOCAL_AWS, endpoint: emulator.dynamoEndpoint });
   t.teardown(() => dynamo.destroy());
   const store = createDynamoConnectionStore(DynamoDBDocumentClient.from(dynamo), { tableName: emulator.tableName });
-  const delivery = makeDeliver({ store }, poster, "sender", { sender: "{}", others: "{}" });
+  const delivery = makeDeliver({ store, now: Date.now }, poster, "sender", { sender: "{}", others: "{}" });
   t.deepEqual(await delivery.deliver(ID), { outcome: "gone" });
-  t.deepEqual(await table.ids(), []);
+  t.deepEqual(await delivery.deliver(JOINING), { outcome: "gone" });
+  t.deepEqual(await table.ids(), [JOINING]);
+  t.is(delivery.cleanupFailures(), 0);
 });
 
 test("signed post via the emulator: throttled posts wait for the quota, and fail past 3 s", async (t) => {

@@ -66,7 +66,7 @@ export async function broadcastToRoom(deps: BroadcastDeps, message: RoomMessage)
 
 /** Posts the copies to `receivers` from this invocation, `fanOutConcurrency` at a time; gone rows are deleted. */
 export async function postCopies(
-  deps: Pick<HandlerDeps, "store" | "limits">,
+  deps: Pick<HandlerDeps, "store" | "limits" | "now">,
   poster: Poster,
   receivers: readonly string[],
   sender: string | undefined,

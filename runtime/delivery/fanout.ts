@@ -40,11 +40,20 @@ export async function fanOut(
 }
 
 /**
- * One post per receiver, the sender's copy to the sender; a gone connection's row is deleted.
- * Shared by the direct path and the shard workers.
+ * API Gateway answers 410 for a connection whose `$connect` has not returned yet, and a `$connect`
+ * runs for at most 29 s (the integration's limit). So a 410 only deletes the row of a connection
+ * older than this: a joiner's row, written before its `$connect` returned, survives a broadcast
+ * that reached it too early. A younger connection that really went is removed by its
+ * `$disconnect`, the TTL or a later 410.
+ */
+const CONNECTING_GRACE_MS = 30_000;
+
+/**
+ * One post per receiver, the sender's copy to the sender; a gone connection's row is deleted
+ * (past CONNECTING_GRACE_MS). Shared by the direct path and the shard workers.
  */
 export function makeDeliver(
-  deps: { store: ConnectionStore },
+  deps: { store: ConnectionStore; now: () => number },
   poster: Poster,
   sender: string,
   outgoing: Pick<Outgoing, "sender" | "others">,
@@ -55,7 +64,7 @@ export function makeDeliver(
   return {
     async deliver(id) {
       const result = await poster.post(id, id === sender ? senderCopy : othersCopy);
-      if (result.outcome === "gone") await deps.store.remove(id).catch(() => cleanupFailed++);
+      if (result.outcome === "gone") await deps.store.remove(id, deps.now() - CONNECTING_GRACE_MS).catch(() => cleanupFailed++);
       return result;
     },
     cleanupFailures: () => cleanupFailed,

@@ -15,6 +15,8 @@ const CONNECTION_TABLE = {
   hashKey: "connectionId",
   hashKeyType: "S",
   ttlAttribute: "expiresAt",
+  /** Epoch ms of the `$connect` (ConnectionRecord's `connectedAt`). */
+  connectedAtAttribute: "connectedAt",
   roomAttribute: "room",
   userAttribute: "user",
   metaAttribute: "meta",
@@ -67,7 +69,11 @@ export interface RoomMember {
 export interface ConnectionStore {
   put(record: ConnectionRecord): Promise<void>;
   /** Deletes the row; resolves to what it said, or undefined when there was no row. */
-  remove(connectionId: string): Promise<Membership | undefined>;
+  /**
+   * Deletes the row and returns what it held; with `connectedBefore` (epoch ms) only a row of a
+   * connection that connected earlier (otherwise: undefined, nothing deleted).
+   */
+  remove(connectionId: string, connectedBefore?: number): Promise<Membership | undefined>;
   /** A connection's room and identity, read consistently from its row; undefined when it has no row. */
   membershipOf(connectionId: string): Promise<Membership | undefined>;
   /**
@@ -87,7 +93,7 @@ export interface DynamoStoreOptions {
 
 export function createDynamoConnectionStore(doc: DynamoDBDocumentClient, options: DynamoStoreOptions): ConnectionStore {
   const { tableName, pageLimit } = options;
-  const { hashKey, roomAttribute, ttlAttribute, userAttribute, metaAttribute, publishAttribute, roomIndex } = CONNECTION_TABLE;
+  const { hashKey, roomAttribute, ttlAttribute, userAttribute, metaAttribute, publishAttribute, connectedAtAttribute, roomIndex } = CONNECTION_TABLE;
   const roomQuery = (room: string, nowSeconds: number, projection: Record<string, string>, startKey: Record<string, unknown> | undefined) =>
     new QueryCommand({
       TableName: tableName,
@@ -104,9 +110,18 @@ export function createDynamoConnectionStore(doc: DynamoDBDocumentClient, options
     async put(record) {
       await doc.send(new PutCommand({ TableName: tableName, Item: { ...record } }));
     },
-    async remove(connectionId) {
-      const { Attributes } = await doc.send(new DeleteCommand({ TableName: tableName, Key: { [hashKey]: connectionId }, ReturnValues: "ALL_OLD" }));
-      return Attributes === undefined ? undefined : membershipFromRow(Attributes);
+    async remove(connectionId, connectedBefore) {
+      const condition =
+        connectedBefore === undefined
+          ? {}
+          : { ConditionExpression: "#connectedAt < :before", ExpressionAttributeNames: { "#connectedAt": connectedAtAttribute }, ExpressionAttributeValues: { ":before": connectedBefore } };
+      try {
+        const { Attributes } = await doc.send(new DeleteCommand({ TableName: tableName, Key: { [hashKey]: connectionId }, ReturnValues: "ALL_OLD", ...condition }));
+        return Attributes === undefined ? undefined : membershipFromRow(Attributes);
+      } catch (err) {
+        if (connectedBefore !== undefined && err instanceof Error && err.name === "ConditionalCheckFailedException") return undefined;
+        throw err;
+      }
     },
     async membershipOf(connectionId) {
       // Strongly consistent: the row `$connect` wrote is visible to the very next message.

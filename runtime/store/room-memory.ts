@@ -22,9 +22,9 @@ export function rememberRooms(store: ConnectionStore, options: RoomMemoryOptions
     put: (record) => store.put(record),
     forEachRoomPage: (room, nowSeconds, onPage) => store.forEachRoomPage(room, nowSeconds, onPage),
     listMembers: (room, nowSeconds) => store.listMembers(room, nowSeconds),
-    remove(connectionId) {
+    remove(connectionId, connectedBefore) {
       rooms.delete(connectionId);
-      return store.remove(connectionId);
+      return store.remove(connectionId, connectedBefore);
     },
     async membershipOf(connectionId) {
       const readAt = now();

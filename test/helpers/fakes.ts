@@ -57,10 +57,11 @@ function createFakeStore(pageSize = 2): FakeStore {
       rows.set(record.connectionId, { ...record });
       return Promise.resolve();
     },
-    remove(connectionId) {
+    remove(connectionId, connectedBefore) {
       check("remove");
       if (removeFailures.has(connectionId)) return Promise.reject(namedError("ConditionalCheckFailedException"));
       const removed = rows.get(connectionId);
+      if (connectedBefore !== undefined && !(removed && removed.connectedAt < connectedBefore)) return Promise.resolve(undefined);
       if (removed && lingerers.has(connectionId)) lingering.set(connectionId, removed);
       rows.delete(connectionId);
       return Promise.resolve(removed && membership(removed));
@@ -174,9 +175,12 @@ export function fakeRig(overrides: Partial<HandlerDeps> = {}): FakeRig {
   return { deps, store, poster, logs };
 }
 
-/** A row as `$connect` at FAKE_NOW writes it. */
+/**
+ * A row as `$connect` wrote it a minute before FAKE_NOW: older than any `$connect` runs, so a 410
+ * deletes it (runtime/delivery/fanout.ts).
+ */
 export function row(connectionId: string, room: string, expiresAt = FAKE_NOW / 1000 + 3600): ConnectionRecord {
-  return { connectionId, connectedAt: FAKE_NOW, expiresAt, room };
+  return { connectionId, connectedAt: FAKE_NOW - 60_000, expiresAt, room };
 }
 
 function context(connectionId: string): ConnectionContext {
