@@ -144,3 +144,26 @@ test("without history, copies are delivered as they come, _seq or not", async (t
   t.deepEqual(sockets[1].sent, []);
   t.deepEqual(seqs(seen("message")), [2, 1]);
 });
+
+test("a history request answered by a failure (Throttled, Unavailable, an integration error) is asked again after reorderMs", async (t) => {
+  const { clock, sockets, seen } = await rig({ history: true, keepAliveMs: 1_000_000 });
+  sockets[0].receive(copy(1));
+  sockets[0].drop();
+  await clock.advance(clock.nextDelay()!);
+  sockets[1].open();
+  sockets[1].receive(copy(4));
+  sockets[1].receive({ message: "Too Many Requests", connectionId: "c", requestId: "r" });
+  sockets[1].receive({ _error: { code: "Unavailable", message: "history store unavailable" }, _now: 1, _me: true });
+  t.deepEqual(seqs(seen("message")), [1], "live copies still wait for the catch-up");
+  await clock.advance(250);
+  t.deepEqual(sockets[1].sentFrames(), [
+    { _op: "history", since: 1 },
+    { _op: "history", since: 1 },
+  ]);
+  sockets[1].receive(historyAnswer([2, 3], { since: 1 }));
+  t.deepEqual(seqs(seen("message")), [1, 2, 3, 4]);
+  t.deepEqual(
+    seen("error").map((error) => error.code),
+    ["Throttled", "Unavailable"],
+  );
+});

@@ -95,3 +95,35 @@ test("presence events count once during a hand-over: the primary's", async (t) =
   sockets[1].receive(join);
   t.deepEqual(seen("presence"), [{ event: "join", count: 3 }]);
 });
+
+test("a successor whose catch-up is never answered takes over after 10 s, and the hole is asked for on it", async (t) => {
+  const { clock, sockets, seen } = await rig({ history: true, maxLifetimeMs: 60_000, keepAliveMs: 1_000_000 });
+  sockets[0].receive(copy(1));
+  await clock.advance(60_000);
+  sockets[1].open();
+  t.deepEqual(sockets[1].sentFrames(), [{ _op: "history", since: 1 }]);
+  sockets[1].receive(copy(3));
+  await clock.advance(9_999);
+  t.is(sockets[0].closedWith, undefined, "the first still serves while the answer may come");
+  await clock.advance(1);
+  t.deepEqual(sockets[0].closedWith, { code: 1000, reason: "handed over" });
+  await clock.advance(250);
+  t.deepEqual(sockets[1].sentFrames().slice(1), [{ _op: "history", since: 1 }], "the hole before 3 is asked for after reorderMs");
+  sockets[1].receive(historyAnswer([2, 3], { since: 1 }));
+  t.deepEqual(seqs(seen("message")), [1, 2, 3]);
+  t.deepEqual(seen("state"), ["open"]);
+});
+
+test("the next hand-over is due maxLifetimeMs after the successor opened, however long it waited to take over", async (t) => {
+  const { clock, sockets } = await rig({ history: true, maxLifetimeMs: 60_000, keepAliveMs: 1_000_000 });
+  sockets[0].receive(copy(1));
+  await clock.advance(60_000);
+  sockets[1].open();
+  await clock.advance(4_000);
+  sockets[1].receive(historyAnswer([], { since: 1 }));
+  t.deepEqual(sockets[0].closedWith, { code: 1000, reason: "handed over" });
+  await clock.advance(55_999);
+  t.is(sockets.length, 2);
+  await clock.advance(1);
+  t.is(sockets.length, 3, "60 s after the successor's own open");
+});

@@ -18,6 +18,9 @@ import type { Events, Members, State } from "./types";
 /** A connection that stayed open this long resets the backoff to its initial wait. */
 const HEALTHY_AFTER_MS = 30_000;
 
+/** Error codes that may answer a history request (it was not served): the catch-up asks again. */
+const CATCH_UP_FAILURES = new Set(["Throttled", "GatewayError", "Unavailable"]);
+
 type Role = "primary" | "successor";
 
 export class Client {
@@ -61,6 +64,7 @@ export class Client {
       deliver: (message) => this.events.emit("message", message),
       gap: (gap) => this.events.emit("gap", gap),
       ask: (since) => this.askHistory(since),
+      idle: () => this.caughtUp(),
     });
     void this.dial("primary");
   }
@@ -137,8 +141,10 @@ export class Client {
     this.setState("open");
     this.queue.drain((text) => link.send(text));
     this.roster.ask(link);
+    // Counted from the socket's own open: a successor that waited to take over is that much older.
+    const age = this.clock.now() - (link.openedAt ?? this.clock.now());
     this.clock.clearTimeout(this.lifetimeTimer);
-    this.lifetimeTimer = this.clock.setTimeout(() => this.handOver(), this.settings.maxLifetimeMs);
+    this.lifetimeTimer = this.clock.setTimeout(() => this.handOver(), Math.max(0, this.settings.maxLifetimeMs - age));
   }
 
   private startCatchUp(link: Link): void {
@@ -152,6 +158,12 @@ export class Client {
     return link?.send(JSON.stringify({ _op: "history", since })) === true;
   }
 
+  // However a catch-up ended (answered, or given up after HISTORY_TIMEOUT_MS), an open successor
+  // waits no longer: a hole left is asked for again on it.
+  private caughtUp(): void {
+    if (this.successor?.isOpen) this.completeHandOver();
+  }
+
   private received(link: Link, frame: Frame): void {
     switch (frame.kind) {
       case "message":
@@ -163,11 +175,10 @@ export class Client {
       case "members":
         return this.roster.answer(frame.members);
       case "error":
+        if (link === this.catchUpLink && CATCH_UP_FAILURES.has(frame.error.code)) this.sequencer.refused();
         return this.events.emit("error", frame.error);
       case "history":
-        if (link !== this.catchUpLink) return;
-        this.sequencer.page(frame.page);
-        if (link === this.successor && !this.sequencer.busy) this.completeHandOver();
+        if (link === this.catchUpLink) this.sequencer.page(frame.page);
         return;
     }
   }

@@ -10,7 +10,7 @@ import type { Gap, Message } from "./types";
 /** How many `_id`s are remembered to drop a second copy; sharded duplicates arrive close together. */
 const REMEMBERED_IDS = 1000;
 
-/** A history request unanswered this long is given up, and asked again if the hole remains. */
+/** A catch-up unanswered this long is given up (asked again if a hole remains): it never holds delivery or a hand-over longer. */
 const HISTORY_TIMEOUT_MS = 10_000;
 
 export interface SequencerHandlers {
@@ -18,6 +18,8 @@ export interface SequencerHandlers {
   gap(gap: Gap): void;
   /** Sends `{"_op":"history","since":since}` on the connection catching up; false when none is open. */
   ask(since: number): boolean;
+  /** A catch-up ended (answered, given up or aborted): nothing is outstanding now. */
+  idle(): void;
 }
 
 export class Sequencer {
@@ -30,6 +32,9 @@ export class Sequencer {
   private gapOpen = false;
   private holeTimer: unknown;
   private askTimer: unknown;
+  private retryTimer: unknown;
+  /** What the outstanding request asked for: what a refused one asks again. */
+  private askedSince = 0;
 
   constructor(
     private readonly ordered: boolean,
@@ -62,6 +67,19 @@ export class Sequencer {
     this.settle();
   }
 
+  /**
+   * The backend answered the connection catching up with a failure (throttled, unavailable, an
+   * integration error), which may have been the history request's: it is asked again after
+   * `reorderMs`, within the same HISTORY_TIMEOUT_MS.
+   */
+  refused(): void {
+    if (!this.catchingUp) return;
+    this.clock.clearTimeout(this.retryTimer);
+    this.retryTimer = this.clock.setTimeout(() => {
+      if (this.catchingUp && !this.handlers.ask(this.askedSince)) this.settle();
+    }, this.reorderMs);
+  }
+
   /** One page of a history answer. */
   page(page: HistoryPage): void {
     if (!this.catchingUp) return;
@@ -70,10 +88,9 @@ export class Sequencer {
       const seq = seqOf(message);
       if (seq !== undefined) this.place(seq, message);
     }
-    if (page.more) {
-      this.flush();
-      return this.request(page.until);
-    }
+    this.flush();
+    if (page.more) return this.request(page.until);
+    // Delivered before `idle` lets a hand-over switch, and flushed again to watch for a hole.
     this.settle();
     this.flush();
   }
@@ -117,8 +134,10 @@ export class Sequencer {
   private request(since: number): void {
     this.clock.clearTimeout(this.holeTimer);
     this.clock.clearTimeout(this.askTimer);
-    this.catchingUp = this.handlers.ask(since);
-    if (!this.catchingUp) return;
+    this.clock.clearTimeout(this.retryTimer);
+    this.askedSince = since;
+    if (!this.handlers.ask(since)) return this.settle();
+    this.catchingUp = true;
     this.askTimer = this.clock.setTimeout(() => {
       this.settle();
       this.flush();
@@ -126,8 +145,11 @@ export class Sequencer {
   }
 
   private settle(): void {
-    this.catchingUp = false;
     this.clock.clearTimeout(this.askTimer);
+    this.clock.clearTimeout(this.retryTimer);
+    if (!this.catchingUp) return;
+    this.catchingUp = false;
+    this.handlers.idle();
   }
 
   private release(message: Message): void {
