@@ -5,7 +5,7 @@
  */
 import { fork } from "node:child_process";
 import { existsSync } from "node:fs";
-import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { connectEvent, disconnectEvent, messageEvent, newAwsId, type ConnectionContext } from "../../local/gateway/event-builders";
@@ -104,11 +104,12 @@ export async function startColdRig(progress: (line: string) => void, setup: Cold
   const node = coldStartNode();
   return {
     async measure(label, functionName, archive) {
-      // Each function in a directory of its own, with the archive's other files (jose) beside its code.
-      const modulePath = path.join(dir, label, "__index.js");
-      await mkdir(path.dirname(modulePath));
+      // Each run in a fresh directory of its own (a label measures many times), with the archive's
+      // other files (jose) beside its code.
+      const runDir = await mkdtemp(path.join(dir, `${label}-`));
+      const modulePath = path.join(runDir, "__index.js");
       await writeFile(modulePath, archive.indexJs);
-      for (const file of Object.keys(archive.files)) if (file !== "__index.js") await cp(path.join(ROOT, file), path.join(dir, label, file), { recursive: true });
+      for (const file of Object.keys(archive.files)) if (file !== "__index.js") await cp(path.join(ROOT, file), path.join(runDir, file), { recursive: true });
       const env = {
         // The Node.js Lambda runtime provides the AWS SDK; here it comes from the project's node_modules.
         NODE_PATH: path.join(ROOT, "node_modules"),

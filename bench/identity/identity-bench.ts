@@ -27,6 +27,15 @@ const HANDSHAKES_PER_ROUND = 1000;
 const COLD_REPEATS = 5;
 
 const progress = (line: string) => process.stderr.write(`${line}\n`);
+
+/** What the cold starts say about the 120 ms budget of `$connect` with a JWT setting: only a quiet machine tells. */
+function coldVerdict(jwtColdMs: number[]): string {
+  const [load, cores] = [os.loadavg()[0], os.cpus().length];
+  const where = `load average ${load.toFixed(1)} on ${cores} cores`;
+  if (load >= cores) return `Cold starts here ran at ${where}, shared with other work, so they say nothing about the 120 ms budget, which needs a quiet machine; at such load they vary by more than the settings differ.`;
+  const worst = Math.max(...jwtColdMs);
+  return `Cold starts ran on a quiet machine (${where}): with a JWT setting at most ${worst.toFixed(0)} ms, ${worst <= 120 ? "within" : "over"} the 120 ms budget.`;
+}
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 // The store is not what is measured: a put that costs nothing.
@@ -103,8 +112,9 @@ async function main(): Promise<void> {
     ]);
 
     progress("serializing the stacks with jwtSecret and with jwksUrl under Pulumi mocks");
-    const secretStack = await runProgram({ config: { jwtSecret: SECRET }, secrets: ["jwtSecret"] });
-    const keySetStack = await runProgram({ config: { jwksUrl: "https://id.example/jwks.json" } });
+    // Compiled as `pulumi up` compiles the program (ts-node): the archives it would upload.
+    const secretStack = await runProgram({ config: { jwtSecret: SECRET }, secrets: ["jwtSecret"], loader: "pulumi" });
+    const keySetStack = await runProgram({ config: { jwksUrl: "https://id.example/jwks.json" }, loader: "pulumi" });
     const connectOf = (report: typeof secretStack) => {
       const name = Object.keys(report.archives).find((fn) => fn.endsWith("-connect"));
       if (report.error || name === undefined) throw new Error(`the program failed: ${report.error?.message ?? "no connect function"}`);
@@ -142,7 +152,7 @@ async function main(): Promise<void> {
         "",
         `Verification adds ${(rows[1].cpu - base).toFixed(0)} µs (HS256) and ${(rows[2].cpu - base).toFixed(0)} µs (ES256) of CPU per handshake (target: at most 1,000 µs each). ` +
           `The connect archive is ${rows[0].archiveBytes} bytes without a JWT setting, ${rows[1].archiveBytes} with jwtSecret and ${rows[2].archiveBytes} with jwksUrl (budget 204,800). ` +
-          `Cold starts here ran at load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} cores, shared with other work, so they say nothing about the 120 ms budget, which needs a quiet machine; at such load they vary by more than the settings differ.`,
+          coldVerdict(rows.slice(1).map((row) => row.coldMs)),
         "",
         "```json",
         JSON.stringify(json),
