@@ -4,7 +4,7 @@
  * a flag (local/cli.ts resolves its flags here, naming them), so both fail a bad value alike.
  */
 import { toEnvironment } from "../runtime/config/environment";
-import { checkInteger, checkStageName } from "../runtime/config/checks";
+import { checkStageName } from "../runtime/config/checks";
 import { checkSetting } from "../runtime/config/setting";
 import { SETTINGS, type FanOutMode, type SettingName } from "../runtime/config/settings";
 import { LOCAL_AWS } from "./services/dynalite-store";
@@ -53,8 +53,6 @@ export interface EmulatorOptions {
    * more closes it with 1008 and runs `$disconnect` (docs/slow-consumers.md).
    */
   maxBufferedBytes?: number;
-  /** Forces small room Query pages (tests). */
-  scanPageLimit?: number;
   /**
    * `sharded`: `$default` enqueues shard jobs on a local stand-in for SQS (local/services/sqs-stand-in.ts)
    * that invokes the shard worker; default `direct`.
@@ -86,13 +84,10 @@ const DEFAULT_TABLE_NAME = "message-broadcast-connections";
 /** The history table's name (history on). */
 const HISTORY_TABLE_NAME = "message-broadcast-history";
 export { HISTORY_TABLE_NAME };
-// The test hook's range (RuntimeConfig.scanPageLimit): the emulator passes it on as SCAN_PAGE_LIMIT.
-const SCAN_PAGE_LIMIT = { min: 1, max: 100000, default: 0, unit: "items" };
-
 /** The options with every default filled in and every value checked. */
 /** The options unset by default. */
 type OptionalOption = "dataDir" | "accessToken" | "jwtSecret" | "jwksUrl" | "jwtIssuer" | "jwtAudience";
-export type ResolvedOptions = Required<Pick<EmulatorOptions, Exclude<FlagOption, OptionalOption> | "tableName">> & Pick<EmulatorOptions, OptionalOption | "scanPageLimit">;
+export type ResolvedOptions = Required<Pick<EmulatorOptions, Exclude<FlagOption, OptionalOption> | "tableName">> & Pick<EmulatorOptions, OptionalOption>;
 
 /** What resolveOptions takes: options from code, or a flag's text (local/cli.ts). */
 export type OptionInput = EmulatorOptions | { [K in FlagOption]?: string | boolean };
@@ -117,7 +112,6 @@ export function resolveOptions(options: OptionInput, keyOf: (option: FlagOption)
     stage: checkStage(keyOf("stage"), checked.stage),
     allowedOrigins: [...checked.allowedOrigins],
     tableName: (options as EmulatorOptions).tableName ?? DEFAULT_TABLE_NAME,
-    scanPageLimit: raw.scanPageLimit === undefined ? undefined : checkInteger("scanPageLimit", raw.scanPageLimit as number, SCAN_PAGE_LIMIT),
   };
   resolved.add(result);
   return result;
@@ -154,7 +148,6 @@ export function runtimeEnvironment(
       jwtIssuer: options.jwtIssuer,
       jwtAudience: options.jwtAudience,
       allowedOrigins: options.allowedOrigins,
-      scanPageLimit: options.scanPageLimit,
       fanout: options.fanout,
       shardQueueUrl: endpoints.shardQueue,
       sqsEndpoint: endpoints.shardQueue === undefined ? undefined : new URL(endpoints.shardQueue).origin,

@@ -27,7 +27,7 @@ interface Rig {
 }
 
 /** `now` is the handlers' clock: a fixed time, or a function a test moves. */
-async function rig(t: ExecutionContext, options: { now: number | (() => number); managementEndpoint?: string; env?: Record<string, string> }): Promise<Rig> {
+async function rig(t: ExecutionContext, options: { now: number | (() => number); managementEndpoint?: string; env?: Record<string, string>; pageLimit?: number }): Promise<Rig> {
   const dynamo = await startDynamo();
   let stopped = false;
   const stopStore = async () => {
@@ -49,6 +49,7 @@ async function rig(t: ExecutionContext, options: { now: number | (() => number);
     credentials: LOCAL_AWS.credentials,
     log: (entry) => log.log(JSON.stringify(entry)),
     now: typeof options.now === "function" ? options.now : () => options.now as number,
+    pageLimit: options.pageLimit,
   });
   return { handlers, log, table: openTable(t, dynamo.endpoint, TABLE), stopStore };
 }
@@ -106,7 +107,7 @@ test("TTL: a row whose expiresAt has passed is not posted to", async (t) => {
 test("Scan pagination: with 7-item pages, all 50 connections receive", async (t) => {
   const now = Date.now();
   const { emulator, clients } = await withClients(t, 50);
-  const store = await rig(t, { now, managementEndpoint: emulator.managementEndpoint, env: { SCAN_PAGE_LIMIT: "7" } });
+  const store = await rig(t, { now, managementEndpoint: emulator.managementEndpoint, pageLimit: 7 });
   await connectAll(store, clients, now);
 
   const [sender] = clients;

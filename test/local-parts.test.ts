@@ -132,5 +132,5 @@ test("limiter: never more than `max` tasks at once, all of them run, in arrival 
 });
 
 test("a bad emulator option is a ConfigError naming it, before anything starts", async (t) => {
-  await t.throwsAsync(startEmulator({ port: 0, scanPageLimit: 0 }), { name: "ConfigError", message: /^scanPageLimit: must be an integer from 1 to 100000/ });
+  await t.throwsAsync(startEmulator({ port: 0, fanOutConcurrency: 0 }), { name: "ConfigError", message: /^fanOutConcurrency: must be an integer from 1 to 1024/ });
 });

@@ -112,7 +112,6 @@ test("readRuntimeConfig: defaults, and every bad value names its variable and ra
     jwtAudience: undefined,
     allowedOrigins: ["https://a", "https://b"],
     dynamoEndpoint: undefined,
-    scanPageLimit: undefined,
     region: undefined,
     fanout: "direct",
     history: false,
@@ -122,7 +121,6 @@ test("readRuntimeConfig: defaults, and every bad value names its variable and ra
     shardSize: 1000,
     sqsEndpoint: undefined,
     presence: false,
-    managementCaFile: undefined,
   });
   const bad = (env: Record<string, string>) => t.throws(() => readRuntimeConfig({ [ENV.tableName]: "t", ...env }), { instanceOf: ConfigError });
   t.is(t.throws(() => readRuntimeConfig({}), { instanceOf: ConfigError })?.message, "TABLE_NAME: is required (the connections table name)");
@@ -139,7 +137,6 @@ test("readRuntimeConfig: defaults, and every bad value names its variable and ra
     'MAX_MESSAGE_BYTES: must be an integer from 1 to 131072 bytes (default 131072), got "131073"',
   );
   t.is(bad({ [ENV.fanOutConcurrency]: "1.5" })?.key, "FANOUT_CONCURRENCY");
-  t.is(bad({ [ENV.scanPageLimit]: "0" })?.key, "SCAN_PAGE_LIMIT");
   // One way of checking tokens at a time; an HMAC secret as long as HS256's hash; a key set over HTTPS.
   const secret = "s".repeat(32);
   t.is(bad({ [ENV.accessToken]: "t", [ENV.jwtSecret]: secret })?.message, "ACCESS_TOKEN, JWT_SECRET: at most one of ACCESS_TOKEN, JWT_SECRET and JWKS_URL may be set");

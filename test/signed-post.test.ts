@@ -22,7 +22,7 @@ const ID = "Lp1fRdyPoAMCI0g=";
 const payload = Buffer.from('{"hello":"☃"}');
 
 function signedPoster(standIn: HttpsStandIn, timeoutMs?: number): Poster {
-  return createPosterFactory({ region: LOCAL_AWS.region, credentials: CREDENTIALS, maxSockets: 4, caFile: standIn.caFile, timeoutMs })(standIn.endpoint);
+  return createPosterFactory({ region: LOCAL_AWS.region, credentials: CREDENTIALS, maxSockets: 4, ca: standIn.ca, timeoutMs })(standIn.endpoint);
 }
 
 async function scripted(t: ExecutionContext, script: Answer[], timeoutMs?: number) {
@@ -87,7 +87,7 @@ test("signed post: credentials about to expire are fetched again before signing"
   let fetched = 0;
   // Expiring within the SDK's 5-minute refresh window, so the client's provider must ask again.
   const provider = () => Promise.resolve({ ...CREDENTIALS, accessKeyId: `KEY${++fetched}`, expiration: new Date(Date.now() + 60_000) });
-  const poster = createPosterFactory({ region: LOCAL_AWS.region, credentials: provider, maxSockets: 4, caFile: standIn.caFile })(standIn.endpoint);
+  const poster = createPosterFactory({ region: LOCAL_AWS.region, credentials: provider, maxSockets: 4, ca: standIn.ca })(standIn.endpoint);
   for (let i = 0; i < 3; i++) t.deepEqual(await poster.post(ID, payload), { outcome: "delivered" });
   const keys = standIn.requests.map((request) => /Credential=(\w+)\//.exec(String(request.headers.authorization))?.[1]);
   // Each post signed with credentials fetched for it (the SDK may fetch once more at the start).
@@ -103,7 +103,7 @@ test("signed post: credentials far from expiry are fetched once", async (t) => {
   const standIn = await startHttpsStandIn(t);
   let fetched = 0;
   const provider = () => (fetched++, Promise.resolve({ ...CREDENTIALS, expiration: new Date(Date.now() + 3_600_000) }));
-  const poster = createPosterFactory({ region: LOCAL_AWS.region, credentials: provider, maxSockets: 4, caFile: standIn.caFile })(standIn.endpoint);
+  const poster = createPosterFactory({ region: LOCAL_AWS.region, credentials: provider, maxSockets: 4, ca: standIn.ca })(standIn.endpoint);
   for (let i = 0; i < 3; i++) t.deepEqual(await poster.post(ID, payload), { outcome: "delivered" });
   t.is(fetched, 1);
 });

@@ -94,10 +94,9 @@ export async function withRig(host: Host, options: RigOptions, body: (rig: Rig) 
           [ENV.dynamoEndpoint]: dynamoEndpoint,
           [ENV.managementEndpoint]: managementEndpoint,
           [ENV.fanOutConcurrency]: String(options.concurrency),
-          [ENV.scanPageLimit]: pageLimit === undefined ? undefined : String(pageLimit),
           AWS_REGION: REGION,
         };
-        await host.request({ type: "ours", name, env, credentials: CREDENTIALS, poster: kind === "ours" ? "sdk" : "raw-http" });
+        await host.request({ type: "ours", name, env, credentials: CREDENTIALS, poster: kind === "ours" ? "sdk" : "raw-http", pageLimit });
       } else {
         const baseline = { tableName, dynamoEndpoint, managementEndpoint, pageLimit, region: REGION, credentials: CREDENTIALS };
         await host.request({ type: "baseline", name, options: baseline });

@@ -20,6 +20,8 @@ export type HostRequest =
       credentials: { accessKeyId: string; secretAccessKey: string };
       /** `raw-http`: the same handler posting without the SDK (bench/fanout/raw-http-poster.ts). */
       poster: "sdk" | "raw-http";
+      /** Items per room Query page (HostOverrides.pageLimit); unset, 1 MB pages. */
+      pageLimit?: number;
     }
   | { type: "baseline"; name: string; options: BaselineOptions }
   | { type: "invoke"; name: string; event: WebSocketEvent };
@@ -52,7 +54,7 @@ function main(): void {
     if (request.type === "ours") {
       const config = readRuntimeConfig(request.env);
       const posterFor = request.poster === "raw-http" ? createRawHttpPosterFactory(config.fanOutConcurrency) : undefined;
-      const overrides = { credentials: request.credentials, posterFor, log: (entry: InvocationLog) => (lastLog = entry) };
+      const overrides = { credentials: request.credentials, posterFor, pageLimit: request.pageLimit, log: (entry: InvocationLog) => (lastLog = entry) };
       handlers.set(request.name, createHandlers(config, overrides).message);
       reply({ type: "ready" });
     } else if (request.type === "baseline") {

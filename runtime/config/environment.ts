@@ -3,7 +3,7 @@
  * `ENV` names each variable, readRuntimeConfig validates them once per container (a bad value
  * throws ConfigError naming the variable), toEnvironment writes them (infra and the emulator).
  */
-import { ConfigError, checkInteger } from "./checks";
+import { ConfigError } from "./checks";
 import { checkSetting } from "./setting";
 import { SETTINGS, type FanOutMode, type SettingName } from "./settings";
 import { checkAccessSettings } from "../access/token-settings";
@@ -35,19 +35,11 @@ export interface RuntimeConfig {
   /** Required with history: the history table. */
   historyTableName?: string;
   historyTtlSeconds: number;
-  /** Test hook, never set by the stack: items per room Query page (tests force paging; production lets DynamoDB fill 1 MB pages). */
-  scanPageLimit?: number;
-  /** Test hook, never set by the stack: a PEM file of certificate authorities trusted for the management endpoint. */
-  managementCaFile?: string;
   region?: string;
 }
 
 /** The fields read from a variable named in the settings table. */
 type TableField = Extract<keyof RuntimeConfig, SettingName>;
-
-// The test hooks' variables: not settings, so not in the table; docs/architecture.md names them as such.
-const TEST_HOOKS = { scanPageLimit: "SCAN_PAGE_LIMIT", managementCaFile: "MANAGEMENT_CA_FILE" } as const;
-const SCAN_PAGE_LIMIT = { min: 1, max: 100000, unit: "items" };
 
 function tableVariables(): Record<TableField, string> {
   const entries = Object.entries(SETTINGS).flatMap(([name, setting]) => (setting.homes.env === undefined ? [] : [[name, setting.homes.env]]));
@@ -55,7 +47,7 @@ function tableVariables(): Record<TableField, string> {
 }
 
 /** Environment variables read by the handlers; docs/architecture.md "Lambda environment" documents each. */
-const ENV = { ...tableVariables(), ...TEST_HOOKS };
+const ENV = tableVariables();
 // Not `export const`: runtime/SERIALIZER.md, rule 1.
 export { ENV };
 
@@ -68,14 +60,7 @@ export function readRuntimeConfig(env: Record<string, string | undefined>): Runt
   if (config.fanout === "sharded" && config.shardQueueUrl === undefined) throw new ConfigError(ENV.shardQueueUrl, "is required when FANOUT_MODE is sharded");
   checkAccessSettings(ENV, config);
   if (config.history && config.historyTableName === undefined) throw new ConfigError(ENV.historyTableName, "is required when HISTORY is true");
-  const pageLimit = optional(ENV.scanPageLimit);
-  return {
-    ...config,
-    allowedOrigins: [...config.allowedOrigins],
-    scanPageLimit: pageLimit === undefined ? undefined : checkInteger(ENV.scanPageLimit, pageLimit, { ...SCAN_PAGE_LIMIT, default: 0 }),
-    managementCaFile: optional(ENV.managementCaFile),
-    region: optional("AWS_REGION"),
-  };
+  return { ...config, allowedOrigins: [...config.allowedOrigins], region: optional("AWS_REGION") };
 }
 
 /** RuntimeConfig as an environment's source: each field may also be `S`, e.g. a Pulumi `Input<string>`. */

@@ -16,8 +16,8 @@ export interface PosterFactoryOptions {
   credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** One attempt's limit in ms (default 5,000: API Gateway answers in tens of ms). */
   timeoutMs?: number;
-  /** A PEM file of extra certificate authorities trusted for management endpoints: local HTTPS stand-ins only. */
-  caFile?: string;
+  /** Test hook: PEM of certificate authorities trusted for management endpoints (a local HTTPS stand-in). */
+  ca?: string;
 }
 
 const DEFAULT_TIMEOUT_MS = 5000;
@@ -31,9 +31,6 @@ export function createPosterFactory(options: PosterFactoryOptions): (endpoint: s
   // post load the client (runtime/SERIALIZER.md, rule 3).
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- that rule
   const { ApiGatewayManagementApiClient } = require("@aws-sdk/client-apigatewaymanagementapi") as typeof import("@aws-sdk/client-apigatewaymanagementapi");
-  // Required where it is used, loaded only when needed (runtime/SERIALIZER.md, on builtins).
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- that rule
-  const ca = options.caFile === undefined ? undefined : (require("node:fs") as typeof import("node:fs")).readFileSync(options.caFile, "utf8");
   const posters = new Map<string, Poster>();
   return (endpoint) => {
     let poster = posters.get(endpoint);
@@ -54,7 +51,7 @@ export function createPosterFactory(options: PosterFactoryOptions): (endpoint: s
         encodeId: sdkPathEncoder(),
         maxSockets: options.maxSockets,
         timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-        ca,
+        ca: options.ca,
       });
       posters.set(endpoint, poster);
     }

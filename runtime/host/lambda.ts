@@ -34,6 +34,8 @@ export interface HostOverrides {
   store?: ConnectionStore;
   /** `$connect`'s token check (runtime/host/connect.ts builds it); required when a JWT setting is on. */
   verifyToken?: TokenVerifier;
+  /** Items per room Query page: tests and benches force paging; unset, DynamoDB fills 1 MB pages. */
+  pageLimit?: number;
 }
 
 /**
@@ -74,13 +76,13 @@ function hostParts(config: RuntimeConfig, overrides: HostOverrides): HostParts {
       log: overrides.log ?? invocationLogger(process.env),
       presence: config.presence,
     },
-    store: () => (store ??= overrides.store ?? dynamoStore(config, documents(), now)),
+    store: () => (store ??= overrides.store ?? dynamoStore(config, documents(), { now, pageLimit: overrides.pageLimit })),
     history() {
       if (!config.history || config.historyTableName === undefined) return undefined;
       return createDynamoHistoryStore(documents(), { tableName: config.historyTableName, ttlSeconds: config.historyTtlSeconds });
     },
     posterFor() {
-      const options = { region: config.region, maxSockets: config.fanOutConcurrency, credentials, caFile: config.managementCaFile };
+      const options = { region: config.region, maxSockets: config.fanOutConcurrency, credentials };
       return (posterFor ??= overrides.posterFor ?? createPosterFactory(options));
     },
     sharded() {
@@ -95,8 +97,8 @@ function hostParts(config: RuntimeConfig, overrides: HostOverrides): HostParts {
   };
 }
 
-function dynamoStore(config: RuntimeConfig, documents: DynamoDBDocumentClient, now: () => number): ConnectionStore {
-  const connections = createDynamoConnectionStore(documents, { tableName: config.tableName, pageLimit: config.scanPageLimit });
+function dynamoStore(config: RuntimeConfig, documents: DynamoDBDocumentClient, { now, pageLimit }: { now: () => number; pageLimit?: number }): ConnectionStore {
+  const connections = createDynamoConnectionStore(documents, { tableName: config.tableName, pageLimit });
   return rememberRooms(connections, { ...ROOM_MEMORY, now });
 }
 

@@ -30,7 +30,7 @@ export interface HttpsStandIn {
   endpoint: string;
   /** The certificate (PEM) to trust for this endpoint. */
   ca: string;
-  /** Its file: for hosts that read a path (MANAGEMENT_CA_FILE). */
+  /** Its file: for a Node process's NODE_EXTRA_CA_CERTS (the serialized archives run in one). */
   caFile: string;
   requests: RecordedRequest[];
   /** TLS connections accepted so far. */

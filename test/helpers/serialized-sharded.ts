@@ -42,7 +42,8 @@ export async function assertShardedSession(t: ExecutionContext, report: ProgramR
     [ENV.tableName]: emulator.tableName,
     [ENV.dynamoEndpoint]: emulator.dynamoEndpoint,
     [ENV.managementEndpoint]: standIn.endpoint,
-    [ENV.managementCaFile]: standIn.caFile,
+    // Node trusts the stand-in's certificate authority as well as its own (the archive has no hook for it).
+    NODE_EXTRA_CA_CERTS: standIn.caFile,
     [ENV.shardQueueUrl]: queueUrl,
     [ENV.sqsEndpoint]: new URL(queueUrl).origin,
     // One receiver per shard, so one message makes several worker invocations.
