@@ -17,7 +17,8 @@ test("backoff: full jitter under a ceiling that doubles from initialMs to maxMs 
   );
   clock.randoms = [0, 0.25];
   t.deepEqual([backoff.next(), backoff.next()], [0, 7500]);
-  backoff.reset();
+  // A connection that stayed open 30 s ended.
+  backoff.ended(clock.now() - 30_000);
   clock.randoms = [0.999999];
   t.is(backoff.next(), 499);
 });

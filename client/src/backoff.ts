@@ -4,6 +4,9 @@
  */
 import type { Clock } from "./options";
 
+/** A connection that stayed open this long resets the backoff to its initial wait. */
+const HEALTHY_AFTER_MS = 30_000;
+
 export interface BackoffOptions {
   initialMs: number;
   maxMs: number;
@@ -24,8 +27,8 @@ export class Backoff {
     return Math.floor(this.clock.random() * ceiling);
   }
 
-  /** Back to `initialMs`: a connection stayed open long enough to count as healthy. */
-  reset(): void {
-    this.attempt = 0;
+  /** A connection ended: one that stayed open HEALTHY_AFTER_MS or more sets the next wait back to `initialMs`. */
+  ended(openedAt: number | undefined): void {
+    if (openedAt !== undefined && this.clock.now() - openedAt >= HEALTHY_AFTER_MS) this.attempt = 0;
   }
 }

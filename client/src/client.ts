@@ -7,19 +7,13 @@
 import { Backoff } from "./backoff";
 import { resolveSettings, type Clock, type ConnectOptions, type Settings } from "./options";
 import { Emitter } from "./emitter";
-import type { Frame } from "./frames";
-import { dialUrl, judgeRefusal, TokenSource } from "./handshake";
+import { isServiceFailure, type Frame } from "./frames";
+import { dialUrl, TokenSource } from "./handshake";
 import { Link, type LinkEnd, type LinkHandlers } from "./link";
 import { Roster } from "./roster";
 import { SendQueue } from "./send-queue";
 import { Sequencer } from "./sequencer";
 import type { Events, Members, State } from "./types";
-
-/** A connection that stayed open this long resets the backoff to its initial wait. */
-const HEALTHY_AFTER_MS = 30_000;
-
-/** Error codes that may answer a history request (it was not served): the catch-up asks again. */
-const CATCH_UP_FAILURES = new Set(["Throttled", "GatewayError", "Unavailable"]);
 
 type Role = "primary" | "successor";
 
@@ -42,7 +36,6 @@ export class Client {
   private retryTimer: unknown;
   private lifetimeTimer: unknown;
   private readonly token: TokenSource;
-  private unauthorized = 0;
   private readonly handlers: LinkHandlers = {
     open: (link) => this.opened(link),
     frame: (link, frame) => this.received(link, frame),
@@ -127,7 +120,7 @@ export class Client {
 
   private opened(link: Link): void {
     if (link === this.primary) {
-      this.unauthorized = 0;
+      this.token.accepted();
       this.startCatchUp(link);
       this.serve(link);
     } else if (link === this.successor) {
@@ -175,7 +168,7 @@ export class Client {
       case "members":
         return this.roster.answer(frame.members);
       case "error":
-        if (link === this.catchUpLink && CATCH_UP_FAILURES.has(frame.error.code)) this.sequencer.refused();
+        if (link === this.catchUpLink && isServiceFailure(frame.error)) this.sequencer.refused();
         return this.events.emit("error", frame.error);
       case "history":
         if (link === this.catchUpLink) this.sequencer.page(frame.page);
@@ -195,7 +188,7 @@ export class Client {
     if (link !== this.primary) return;
     this.primary = undefined;
     this.clock.clearTimeout(this.lifetimeTimer);
-    if (link.openedAt !== undefined && this.clock.now() - link.openedAt >= HEALTHY_AFTER_MS) this.backoff.reset();
+    this.backoff.ended(link.openedAt);
     if (this.successor || this.wanted.successor !== undefined) return this.promoteSuccessor();
     if (!end.opened) return this.refused(end);
     this.setState("reconnecting");
@@ -203,14 +196,10 @@ export class Client {
   }
 
   private refused(end: LinkEnd): void {
-    const verdict = judgeRefusal(end, this.token.renewable, this.unauthorized);
-    if (verdict.stop) {
-      this.events.emit("error", verdict.stop);
-      return this.close();
-    }
-    if (end.status === 401) this.unauthorized++;
-    if (verdict.freshToken) this.token.renew();
-    this.retry();
+    const verdict = this.token.judge(end);
+    if (verdict.stop === undefined) return this.retry();
+    this.events.emit("error", verdict.stop);
+    this.close();
   }
 
   private retry(): void {

@@ -24,6 +24,9 @@ export type Frame =
 // API Gateway's text for a message refused by stage throttling; it never reaches the backend.
 const THROTTLED_TEXT = "Too Many Requests";
 
+/** Codes of the errors that may answer a request the backend did not serve (throttled, unavailable, failed). */
+const SERVICE_FAILURES = new Set(["Throttled", "GatewayError", "Unavailable"]);
+
 type Json = Record<string, unknown>;
 
 const isObject = (value: unknown): value is Json => typeof value === "object" && value !== null && !Array.isArray(value);
@@ -78,6 +81,11 @@ function historyPage(body: Json): HistoryPage {
     more: body.more === true,
     missed: body.missed === true,
   };
+}
+
+/** Whether `error` may be a request's failure to be served, so that asking again may succeed. */
+export function isServiceFailure(error: ClientError): boolean {
+  return SERVICE_FAILURES.has(error.code);
 }
 
 /** A copy's `_seq`, when it has a valid one. */

@@ -36,6 +36,8 @@ export function judgeRefusal(end: LinkEnd, tokenIsFunction: boolean, unauthorize
 export class TokenSource {
   private token: string | undefined;
   private stale = true;
+  /** 401s in a row since a handshake last succeeded. */
+  private unauthorized = 0;
 
   constructor(private readonly option: string | (() => string | Promise<string>) | undefined) {}
 
@@ -56,5 +58,18 @@ export class TokenSource {
   /** The next dial calls the function again. */
   renew(): void {
     this.stale = true;
+  }
+
+  /** What a refused handshake means for the next dial (judgeRefusal); a fresh token is fetched when due. */
+  judge(end: LinkEnd): Verdict {
+    const verdict = judgeRefusal(end, this.renewable, this.unauthorized);
+    if (end.status === 401) this.unauthorized++;
+    if (verdict.stop === undefined && verdict.freshToken) this.renew();
+    return verdict;
+  }
+
+  /** A handshake succeeded: a later 401 is worth a fresh token again. */
+  accepted(): void {
+    this.unauthorized = 0;
   }
 }
