@@ -11,7 +11,7 @@
 import os from "node:os";
 import path from "node:path";
 import WebSocket from "ws";
-import { createDynamoHistoryStore } from "../../runtime/store/history-store";
+import { createDynamoHistoryStore, type HistoryStore } from "../../runtime/store/history-store";
 import { ensureHistoryTable, startDynamo } from "../../local/services/dynalite-store";
 import { frameText } from "../../harness/frames";
 import { startBenchEmulator } from "../shared/bench-emulator";
@@ -104,6 +104,17 @@ interface StoreFigures {
   contention: Array<{ senders: number; appendsPerSecond: number; putsPerMessage: number }>;
 }
 
+/** Fails the bench unless `room` holds exactly 1…count, each once: what concurrent senders must leave. */
+async function expectGapFree(store: HistoryStore, room: string, count: number, nowSeconds: number): Promise<void> {
+  const seqs: number[] = [];
+  for (let since = 0, more = true; more; ) {
+    const page = await store.read(room, { since, limit: 1000, nowSeconds });
+    seqs.push(...page.messages.map((message) => message.seq));
+    ({ more, until: since } = page);
+  }
+  if (seqs.length !== count || seqs.some((seq, i) => seq !== i + 1)) throw new Error(`room ${room}: ${seqs.length} messages stored for ${count}, not numbered 1…${count} each once`);
+}
+
 /** The history store alone on dynalite: units per message and per page, and one room under concurrent senders. */
 async function storeFigures(messages: number): Promise<StoreFigures> {
   const dynamo = await startDynamo();
@@ -122,16 +133,20 @@ async function storeFigures(messages: number): Promise<StoreFigures> {
     const contention: StoreFigures["contention"] = [];
     for (const senders of CONTENTION) {
       const room = `hot-${senders}`;
+      // A store each, as each sender were its own container: no queue or remembered number is
+      // shared, so they race for numbers as separate Lambda containers do.
+      const containers = Array.from({ length: senders }, () => createDynamoHistoryStore(doc, { tableName: "history", ttlSeconds: 86400 }));
       let left = messages;
       meter.take();
       const started = performance.now();
       await Promise.all(
-        Array.from({ length: senders }, async () => {
-          while (left-- > 0) await store.append(room, now, entry);
+        containers.map(async (container) => {
+          while (left-- > 0) await container.append(room, now, entry);
         }),
       );
       const seconds = (performance.now() - started) / 1000;
       const calls = meter.take().calls;
+      await expectGapFree(store, room, messages, now);
       contention.push({ senders, appendsPerSecond: messages / seconds, putsPerMessage: (calls.PutItemCommand ?? 0) / messages });
     }
     return {

@@ -20,11 +20,12 @@ export function meteredClient(endpoint: string): { doc: DynamoDBDocumentClient; 
   doc.middlewareStack.add(
     (next, context) => async (args) => {
       (args.input as Record<string, unknown>).ReturnConsumedCapacity = "TOTAL";
+      // Counted whether it succeeds or not: a conditional put that loses is a call (and, on AWS, a write unit) too.
+      const command = context.commandName ?? "unknown";
+      calls[command] = (calls[command] ?? 0) + 1;
       const result = await next(args);
       const consumed = (result.output as { ConsumedCapacity?: { CapacityUnits?: number } }).ConsumedCapacity;
       units += consumed?.CapacityUnits ?? 0;
-      const command = context.commandName ?? "unknown";
-      calls[command] = (calls[command] ?? 0) + 1;
       return result;
     },
     { step: "initialize", name: "meterReadUnits" },
