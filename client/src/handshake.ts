@@ -23,7 +23,7 @@ const FINAL: Record<number, string> = { 400: "BadRequest", 403: "Forbidden" };
  * `token` is a function) after `unauthorized` earlier 401s in a row; anything else is retried like
  * a drop (429 too). A hidden status (browsers) may be an expired token, so the next dial gets a fresh one.
  */
-export function judgeRefusal(end: LinkEnd, tokenIsFunction: boolean, unauthorized: number): Verdict {
+function judgeRefusal(end: LinkEnd, tokenIsFunction: boolean, unauthorized: number): Verdict {
   const { status } = end;
   if (status === undefined) return { freshToken: true };
   const refused = (code: string): Verdict => ({ stop: { code, message: `the handshake was refused with HTTP ${status}`, status } });
