@@ -4,7 +4,7 @@
  * latency, then under the emulator's post-rate quota and with more rows than one Scan page.
  */
 import { forkChild } from "../shared/child";
-import { withRig, type Host, type Run } from "./fanout-rig";
+import { withRig, type Host, type Rig, type Run } from "./fanout-rig";
 import type { HostReply, HostRequest } from "./lambda-host";
 
 export interface FanoutOptions {
@@ -65,82 +65,89 @@ export async function runFanout(options: FanoutOptions): Promise<FanoutFigures> 
 }
 
 async function measure(host: Host, options: FanoutOptions): Promise<FanoutFigures> {
-  const { latencyMs, concurrency } = options;
   const points: ChartPoint[] = [];
   const scenarios: Scenario[] = [];
   let quota: { rate: number; burst: number } | undefined;
 
-  const rigOptions = { concurrency, progress: options.progress, postLatencyMs: latencyMs };
+  const rigOptions = { concurrency: options.concurrency, progress: options.progress, postLatencyMs: options.latencyMs };
   await withRig(host, rigOptions, async (rig) => {
-    const ours = await rig.handler("ours");
-    const floor = await rig.handler("floor");
-    const baseline = await rig.handler("baseline");
+    const handlers = { ours: await rig.handler("ours"), floor: await rig.handler("floor"), baseline: await rig.handler("baseline") };
     for (const [index, n] of options.points.entries()) {
-      await rig.grow(n);
-      // Warm containers: the SDK and runtime code compiled by a few thousand of our posts (the
-      // other two handlers run the same code in the same process), every handler's sockets open.
-      if (index === 0) {
-        for (let posts = 0; posts < WARM_UP_POSTS; posts += n) await rig.warmUp(ours);
-        for (const name of [floor, baseline]) await rig.warmUp(name);
-        await options.beside;
-      } else {
-        // One unmeasured broadcast to the newly connected receivers first: what their connecting
-        // left to do (garbage, first frames) is otherwise charged to whichever handler runs first.
-        await rig.warmUp(floor);
-      }
-      const point: ChartPoint = {
-        n,
-        idealMs: (n * latencyMs) / concurrency,
-        ours: await median(options.repeats, () => rig.invoke(ours, n)),
-        floor: await median(options.repeats, () => rig.invoke(floor, n)),
-        baseline: await median(options.repeats, () => rig.invoke(baseline, n)),
-      };
+      const point = await measurePoint(rig, handlers, n, index === 0, options);
       points.push(point);
-      const { ours: o, floor: f, baseline: b } = point;
-      options.progress(
-        `fan-out N=${n}: ours ${o.ms.toFixed(0)} ms, bare-HTTP floor ${f.ms.toFixed(0)} ms, baseline ${b.ms.toFixed(0)} ms, ideal ${point.idealMs.toFixed(0)} ms`,
-      );
       if (!options.headline.includes(n)) continue;
-
-      const pageLimit = pageFor(n);
-      const paging: Scenario = {
-        name: "paging",
-        n,
-        pageLimit,
-        idealMs: point.idealMs,
-        ours: await rig.invoke(await rig.handler("ours", pageLimit), n),
-        baseline: await rig.invoke(await rig.handler("baseline", pageLimit), n),
-      };
-      scenarios.push(paging);
-      options.progress(describe(paging));
-
-      // The same receivers, now under a quota. Each run gets a fresh (full) bucket, so that one
-      // run's posts do not eat into the next one's quota.
-      if (!quota) {
-        quota = quotaBelow(point);
-        options.progress(`quota scenarios at ${quota.rate} posts/s (burst ${quota.burst})`);
-      }
-      const throttled = (name: string) => {
-        rig.setPostQuota(quota);
-        return rig.invoke(name, n);
-      };
-      for (const limit of [undefined, pageLimit]) {
-        const scenario: Scenario = {
-          name: limit === undefined ? "quota" : "quota+paging",
-          n,
-          pageLimit: limit,
-          idealMs: (n / quota.rate) * 1000,
-          ours: await throttled(await rig.handler("ours", limit)),
-          baseline: await throttled(await rig.handler("baseline", limit)),
-        };
-        scenarios.push(scenario);
-        options.progress(describe(scenario));
-      }
-      rig.setPostQuota(undefined);
+      // The quota is set once, from the first headline point: the same for every later one.
+      quota ??= quotaBelow(point);
+      scenarios.push(...(await measureScenarios(rig, point, quota, options)));
     }
   });
   if (!quota) throw new Error("no headline N among the points");
   return { points, scenarios, quota };
+}
+
+type Handlers = Record<"ours" | "floor" | "baseline", string>;
+
+/** Figure 1 at one N: the median of each handler's broadcast to n receivers. */
+async function measurePoint(rig: Rig, handlers: Handlers, n: number, first: boolean, options: FanoutOptions): Promise<ChartPoint> {
+  await rig.grow(n);
+  if (first) {
+    // Warm containers: the SDK and runtime code compiled by a few thousand of our posts (the
+    // other two handlers run the same code in the same process), every handler's sockets open.
+    for (let posts = 0; posts < WARM_UP_POSTS; posts += n) await rig.warmUp(handlers.ours);
+    for (const name of [handlers.floor, handlers.baseline]) await rig.warmUp(name);
+    await options.beside;
+  } else {
+    // One unmeasured broadcast to the newly connected receivers first: what their connecting
+    // left to do (garbage, first frames) is otherwise charged to whichever handler runs first.
+    await rig.warmUp(handlers.floor);
+  }
+  const point: ChartPoint = {
+    n,
+    idealMs: (n * options.latencyMs) / options.concurrency,
+    ours: await median(options.repeats, () => rig.invoke(handlers.ours, n)),
+    floor: await median(options.repeats, () => rig.invoke(handlers.floor, n)),
+    baseline: await median(options.repeats, () => rig.invoke(handlers.baseline, n)),
+  };
+  const { ours: o, floor: f, baseline: b } = point;
+  options.progress(`fan-out N=${n}: ours ${o.ms.toFixed(0)} ms, bare-HTTP floor ${f.ms.toFixed(0)} ms, baseline ${b.ms.toFixed(0)} ms, ideal ${point.idealMs.toFixed(0)} ms`);
+  return point;
+}
+
+/** Figure 2 at a headline N: paging, the post quota, and both at once, ours against the baseline. */
+async function measureScenarios(rig: Rig, point: ChartPoint, quota: { rate: number; burst: number }, options: FanoutOptions): Promise<Scenario[]> {
+  const { n } = point;
+  const pageLimit = pageFor(n);
+  const paging: Scenario = {
+    name: "paging",
+    n,
+    pageLimit,
+    idealMs: point.idealMs,
+    ours: await rig.invoke(await rig.handler("ours", pageLimit), n),
+    baseline: await rig.invoke(await rig.handler("baseline", pageLimit), n),
+  };
+  options.progress(describe(paging));
+  const scenarios = [paging];
+  options.progress(`quota scenarios at ${quota.rate} posts/s (burst ${quota.burst})`);
+  // The same receivers, now under a quota. Each run gets a fresh (full) bucket, so that one
+  // run's posts do not eat into the next one's quota.
+  const throttled = (name: string) => {
+    rig.setPostQuota(quota);
+    return rig.invoke(name, n);
+  };
+  for (const limit of [undefined, pageLimit]) {
+    const scenario: Scenario = {
+      name: limit === undefined ? "quota" : "quota+paging",
+      n,
+      pageLimit: limit,
+      idealMs: (n / quota.rate) * 1000,
+      ours: await throttled(await rig.handler("ours", limit)),
+      baseline: await throttled(await rig.handler("baseline", limit)),
+    };
+    scenarios.push(scenario);
+    options.progress(describe(scenario));
+  }
+  rig.setPostQuota(undefined);
+  return scenarios;
 }
 
 /**

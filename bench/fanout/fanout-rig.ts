@@ -14,7 +14,7 @@ import { createDynamoConnectionStore, listRoom, type ConnectionStore } from "../
 import { DEFAULT_ROOM } from "../../runtime/contract/rooms";
 import { ENV } from "../../runtime/config/environment";
 import { SETTINGS } from "../../runtime/config/settings";
-import { startBenchEmulator } from "../shared/bench-emulator";
+import { startBenchEmulator, type BenchEmulator } from "../shared/bench-emulator";
 import type { Child } from "../shared/child";
 import type { HostReply, HostRequest } from "./lambda-host";
 import { createReceiverPool } from "./receiver-pool";
@@ -71,75 +71,89 @@ export interface RigOptions {
 export async function withRig(host: Host, options: RigOptions, body: (rig: Rig) => Promise<void>): Promise<void> {
   const postQuota = new AdjustablePostQuota();
   const emulator = await startBenchEmulator({}, options.progress, { postLatencyMs: options.postLatencyMs, postQuota });
-  const pool = createReceiverPool();
-  const built = new Set<string>();
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: REGION, credentials: CREDENTIALS, endpoint: emulator.dynamoEndpoint }));
-  const store = createDynamoConnectionStore(doc, { tableName: emulator.tableName });
-  const event = (sender: string, body: string) => messageEvent(senderContext(sender), body, Date.now());
-
-  const rig: Rig = {
-    async grow(n) {
-      const started = performance.now();
-      await pool.growTo(emulator.url, n);
-      const seconds = ((performance.now() - started) / 1000).toFixed(1);
-      options.progress(`connected ${n} receivers in ${seconds} s; ${readdirSync("/proc/self/fd").length} descriptors open here`);
-    },
-    async handler(kind, pageLimit) {
-      const name = `${kind}-${pageLimit ?? "all"}`;
-      if (built.has(name)) return name;
-      const { tableName, dynamoEndpoint, managementEndpoint } = emulator;
-      if (kind !== "baseline") {
-        const env = {
-          [ENV.tableName]: tableName,
-          [ENV.dynamoEndpoint]: dynamoEndpoint,
-          [ENV.managementEndpoint]: managementEndpoint,
-          [ENV.fanOutConcurrency]: String(options.concurrency),
-          AWS_REGION: REGION,
-        };
-        await host.request({ type: "ours", name, env, credentials: CREDENTIALS, poster: kind === "ours" ? "sdk" : "raw-http", pageLimit });
-      } else {
-        const baseline = { tableName, dynamoEndpoint, managementEndpoint, pageLimit, region: REGION, credentials: CREDENTIALS };
-        await host.request({ type: "baseline", name, options: baseline });
-      }
-      built.add(name);
-      return name;
-    },
-    async invoke(name, n) {
-      const tag = randomUUID();
-      // Every open connection has its row: `$connect` wrote it, and rows a run deleted are put back.
-      const open = emulator.connectionIds();
-      if (open.length !== n) throw new Error(`expected ${n} open connections, found ${open.length}`);
-      const reply = await host.request({ type: "invoke", name, event: event(open[0], JSON.stringify({ tag })) });
-      if (reply.type !== "invoked") throw new Error(`unexpected reply ${reply.type}`);
-      const fence = Buffer.from(JSON.stringify({ fence: tag }));
-      for (const id of open) emulator.send(id, fence);
-      const deliveries = await pool.awaitFence(tag, FENCE_TIMEOUT_MS);
-      const live = new Set(await listRoom(store, DEFAULT_ROOM, Math.floor(Date.now() / 1000)));
-      const deleted = open.filter((id) => !live.has(id));
-      await restoreRows(store, deleted);
-      const failures = reply.log?.failures;
-      return {
-        ms: reply.ms,
-        cpuMs: reply.cpuMs,
-        delivered: deliveries.reached,
-        lost: n - deliveries.reached,
-        duplicates: deliveries.duplicates,
-        rowsDeleted: deleted.length,
-        ...(failures && Object.keys(failures).length > 0 ? { failures } : {}),
-      };
-    },
-    async warmUp(name) {
-      await host.request({ type: "invoke", name, event: event(emulator.connectionIds()[0], `{"tag":"warm-up"}`) });
-    },
-    setPostQuota(quota) {
-      postQuota.set(quota ? { postRate: quota.rate, postBurst: quota.burst } : { postRate: 0 });
-    },
-  };
+  const rig = new FanoutRig(host, emulator, postQuota, options);
   try {
     await body(rig);
   } finally {
-    await pool.close();
+    await rig.pool.close();
     await emulator.close();
+  }
+}
+
+class FanoutRig implements Rig {
+  readonly pool = createReceiverPool();
+  private readonly built = new Set<string>();
+  private readonly store: ConnectionStore;
+
+  constructor(
+    private readonly host: Host,
+    private readonly emulator: BenchEmulator,
+    private readonly postQuota: AdjustablePostQuota,
+    private readonly options: RigOptions,
+  ) {
+    const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: REGION, credentials: CREDENTIALS, endpoint: emulator.dynamoEndpoint }));
+    this.store = createDynamoConnectionStore(doc, { tableName: emulator.tableName });
+  }
+
+  async grow(n: number): Promise<void> {
+    const started = performance.now();
+    await this.pool.growTo(this.emulator.url, n);
+    const seconds = ((performance.now() - started) / 1000).toFixed(1);
+    this.options.progress(`connected ${n} receivers in ${seconds} s; ${readdirSync("/proc/self/fd").length} descriptors open here`);
+  }
+
+  async handler(kind: HandlerKind, pageLimit?: number): Promise<string> {
+    const name = `${kind}-${pageLimit ?? "all"}`;
+    if (this.built.has(name)) return name;
+    const { tableName, dynamoEndpoint, managementEndpoint } = this.emulator;
+    if (kind !== "baseline") {
+      const env = {
+        [ENV.tableName]: tableName,
+        [ENV.dynamoEndpoint]: dynamoEndpoint,
+        [ENV.managementEndpoint]: managementEndpoint,
+        [ENV.fanOutConcurrency]: String(this.options.concurrency),
+        AWS_REGION: REGION,
+      };
+      await this.host.request({ type: "ours", name, env, credentials: CREDENTIALS, poster: kind === "ours" ? "sdk" : "raw-http", pageLimit });
+    } else {
+      const baseline = { tableName, dynamoEndpoint, managementEndpoint, pageLimit, region: REGION, credentials: CREDENTIALS };
+      await this.host.request({ type: "baseline", name, options: baseline });
+    }
+    this.built.add(name);
+    return name;
+  }
+
+  async invoke(name: string, n: number): Promise<Run> {
+    const tag = randomUUID();
+    // Every open connection has its row: `$connect` wrote it, and rows a run deleted are put back.
+    const open = this.emulator.connectionIds();
+    if (open.length !== n) throw new Error(`expected ${n} open connections, found ${open.length}`);
+    const reply = await this.host.request({ type: "invoke", name, event: messageFrom(open[0], JSON.stringify({ tag })) });
+    if (reply.type !== "invoked") throw new Error(`unexpected reply ${reply.type}`);
+    const fence = Buffer.from(JSON.stringify({ fence: tag }));
+    for (const id of open) this.emulator.send(id, fence);
+    const deliveries = await this.pool.awaitFence(tag, FENCE_TIMEOUT_MS);
+    const live = new Set(await listRoom(this.store, DEFAULT_ROOM, Math.floor(Date.now() / 1000)));
+    const deleted = open.filter((id) => !live.has(id));
+    await restoreRows(this.store, deleted);
+    const failures = reply.log?.failures;
+    return {
+      ms: reply.ms,
+      cpuMs: reply.cpuMs,
+      delivered: deliveries.reached,
+      lost: n - deliveries.reached,
+      duplicates: deliveries.duplicates,
+      rowsDeleted: deleted.length,
+      ...(failures && Object.keys(failures).length > 0 ? { failures } : {}),
+    };
+  }
+
+  async warmUp(name: string): Promise<void> {
+    await this.host.request({ type: "invoke", name, event: messageFrom(this.emulator.connectionIds()[0], `{"tag":"warm-up"}`) });
+  }
+
+  setPostQuota(quota: { rate: number; burst: number } | undefined): void {
+    this.postQuota.set(quota ? { postRate: quota.rate, postBurst: quota.burst } : { postRate: 0 });
   }
 }
 
@@ -154,6 +168,7 @@ async function restoreRows(store: ConnectionStore, ids: string[]): Promise<void>
 }
 
 // The handlers post to MANAGEMENT_ENDPOINT, so the event's domain and stage are never used.
-function senderContext(connectionId: string): ConnectionContext {
-  return { connectionId, connectedAt: Date.now(), domainName: "127.0.0.1", stage: "dev", apiId: "bench", identity: { sourceIp: "127.0.0.1" } };
+function messageFrom(connectionId: string, body: string): ReturnType<typeof messageEvent> {
+  const context: ConnectionContext = { connectionId, connectedAt: Date.now(), domainName: "127.0.0.1", stage: "dev", apiId: "bench", identity: { sourceIp: "127.0.0.1" } };
+  return messageEvent(context, body, Date.now());
 }

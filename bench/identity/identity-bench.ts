@@ -95,6 +95,60 @@ async function handshakeCpu(variants: Variant[]): Promise<Record<string, number>
   return Object.fromEntries(variants.map((variant, v) => [variant.name, median(samples[v])]));
 }
 
+type ColdRow = { archiveBytes: number; files: number; requireMs: number; firstEventMs: number; coldMs: number };
+type Row = ColdRow & { setting: string; cpu: number };
+
+/** The connect function serialized with each JWT setting (and without), and its cold start with each. */
+async function archiveAndColdRows(cpu: Record<string, number>, keySetUrl: string, tokens: { hs: string; es: string }): Promise<Row[]> {
+    progress("serializing the stacks with jwtSecret and with jwksUrl under Pulumi mocks");
+    // Compiled as `pulumi up` compiles the program (ts-node): the archives it would upload.
+    const secretStack = await runProgram({ config: { jwtSecret: SECRET }, secrets: ["jwtSecret"], loader: "pulumi" });
+    const keySetStack = await runProgram({ config: { jwksUrl: "https://id.example/jwks.json" }, loader: "pulumi" });
+    const connectOf = (report: typeof secretStack) => {
+      const name = Object.keys(report.archives).find((fn) => fn.endsWith("-connect"));
+      if (report.error || name === undefined) throw new Error(`the program failed: ${report.error?.message ?? "no connect function"}`);
+      return { [name]: report.archives[name] };
+    };
+    const cold = async (archives: ReturnType<typeof connectOf>, env: Record<string, string>, token?: string): Promise<ColdRow> => {
+      const runs = [];
+      for (let i = 0; i < COLD_REPEATS; i++) {
+        const figures = await runColdStart(archives, progress, { env, connectHeaders: token === undefined ? {} : { Authorization: `Bearer ${token}` } });
+        const only = Object.values(figures)[0];
+        if (only.statusCode !== 200) throw new Error(`cold start answered ${only.statusCode}`);
+        runs.push(only);
+      }
+      return { archiveBytes: runs[0].archiveBytes, files: Object.keys(runs[0].files).length, requireMs: median(runs.map((r) => r.requireMs)), firstEventMs: median(runs.map((r) => r.firstEventMs)), coldMs: median(runs.map((r) => r.coldMs)) };
+    };
+    // Without a JWT setting the connect archive is its __index.js alone (the same code, no jose files).
+    const anonymous = Object.fromEntries(Object.entries(connectOf(secretStack)).map(([name, archive]) => [name, { ...archive, files: { "__index.js": archive.files["__index.js"] } }]));
+    return [
+      { setting: "none (anonymous)", cpu: cpu["no token check"], ...(await cold(anonymous, {})) },
+      { setting: "jwtSecret, HS256", cpu: cpu.HS256, ...(await cold(connectOf(secretStack), { [ENV.jwtSecret]: SECRET }, tokens.hs)) },
+      { setting: "jwksUrl, ES256", cpu: cpu["ES256 (key set)"], ...(await cold(connectOf(keySetStack), { [ENV.jwksUrl]: keySetUrl }, tokens.es)) },
+    ];
+}
+
+/** The "Identity" section of bench/RESULTS.md. */
+function identitySection(rows: Row[], table: string, json: object): string {
+  const base = rows[0].cpu;
+  const when = new Date().toISOString().slice(0, 10);
+  return [
+    "## Identity",
+    "",
+    `\`npm run bench:identity -- --record\` on ${when}: ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg()[0].toFixed(1)}. CPU: medians of ${ROUNDS} interleaved rounds of ${HANDSHAKES_PER_ROUND} handshakes of the real connect handler over an in-memory store; archive: every file's uncompressed bytes (what Lambda unpacks); cold: medians of ${COLD_REPEATS} fresh \`node\` processes (require + first handshake against dynalite; the ES256 one fetches the key set).`,
+    "",
+    table,
+    "",
+    `Verification adds ${(rows[1].cpu - base).toFixed(0)} µs (HS256) and ${(rows[2].cpu - base).toFixed(0)} µs (ES256) of CPU per handshake (target: at most 1,000 µs each). ` +
+      `The connect archive is ${rows[0].archiveBytes} bytes without a JWT setting, ${rows[1].archiveBytes} with jwtSecret and ${rows[2].archiveBytes} with jwksUrl (budget 204,800). ` +
+      coldVerdict(rows.slice(1).map((row) => row.coldMs)),
+    "",
+    "```json",
+    JSON.stringify(json),
+    "```",
+  ].join("\n");
+}
+
 async function main(): Promise<void> {
   const record = process.argv.includes("--record");
   const { privateKey, publicKey } = await generateKeyPair("ES256");
@@ -111,53 +165,13 @@ async function main(): Promise<void> {
       { name: "ES256 (key set)", verifyToken: createTokenVerifier({ jwksUrl: keySet.url }), token: esToken },
     ]);
 
-    progress("serializing the stacks with jwtSecret and with jwksUrl under Pulumi mocks");
-    // Compiled as `pulumi up` compiles the program (ts-node): the archives it would upload.
-    const secretStack = await runProgram({ config: { jwtSecret: SECRET }, secrets: ["jwtSecret"], loader: "pulumi" });
-    const keySetStack = await runProgram({ config: { jwksUrl: "https://id.example/jwks.json" }, loader: "pulumi" });
-    const connectOf = (report: typeof secretStack) => {
-      const name = Object.keys(report.archives).find((fn) => fn.endsWith("-connect"));
-      if (report.error || name === undefined) throw new Error(`the program failed: ${report.error?.message ?? "no connect function"}`);
-      return { [name]: report.archives[name] };
-    };
-    const cold = async (archives: ReturnType<typeof connectOf>, env: Record<string, string>, token?: string) => {
-      const runs = [];
-      for (let i = 0; i < COLD_REPEATS; i++) {
-        const figures = await runColdStart(archives, progress, { env, connectHeaders: token === undefined ? {} : { Authorization: `Bearer ${token}` } });
-        const only = Object.values(figures)[0];
-        if (only.statusCode !== 200) throw new Error(`cold start answered ${only.statusCode}`);
-        runs.push(only);
-      }
-      return { archiveBytes: runs[0].archiveBytes, files: Object.keys(runs[0].files).length, requireMs: median(runs.map((r) => r.requireMs)), firstEventMs: median(runs.map((r) => r.firstEventMs)), coldMs: median(runs.map((r) => r.coldMs)) };
-    };
-    // Without a JWT setting the connect archive is its __index.js alone (the same code, no jose files).
-    const anonymous = Object.fromEntries(Object.entries(connectOf(secretStack)).map(([name, archive]) => [name, { ...archive, files: { "__index.js": archive.files["__index.js"] } }]));
-    const rows = [
-      { setting: "none (anonymous)", cpu: cpu["no token check"], ...(await cold(anonymous, {})) },
-      { setting: "jwtSecret, HS256", cpu: cpu.HS256, ...(await cold(connectOf(secretStack), { [ENV.jwtSecret]: SECRET }, hsToken)) },
-      { setting: "jwksUrl, ES256", cpu: cpu["ES256 (key set)"], ...(await cold(connectOf(keySetStack), { [ENV.jwksUrl]: keySet.url }, esToken)) },
-    ];
+    const rows = await archiveAndColdRows(cpu, keySet.url, { hs: hsToken, es: esToken });
     const base = rows[0].cpu;
     const header = ["setting", "CPU µs / handshake", "added µs", "connect archive bytes", "files", "require ms", "first handshake ms", "cold ms"];
     const table = rows.map((row) => [row.setting, row.cpu.toFixed(0), (row.cpu - base).toFixed(0), String(row.archiveBytes), String(row.files), row.requireMs.toFixed(1), row.firstEventMs.toFixed(1), row.coldMs.toFixed(1)]);
     const json = { figure: "identity", cores: os.cpus().length, rounds: ROUNDS, handshakes_per_round: HANDSHAKES_PER_ROUND, cold_repeats: COLD_REPEATS, figures: rows.map((row) => ({ ...row, added_cpu_us: row.cpu - base })) };
     if (record) {
-      const when = new Date().toISOString().slice(0, 10);
-      const section = [
-        "## Identity",
-        "",
-        `\`npm run bench:identity -- --record\` on ${when}: ${os.cpus().length} cores, node ${process.version}, load average ${os.loadavg()[0].toFixed(1)}. CPU: medians of ${ROUNDS} interleaved rounds of ${HANDSHAKES_PER_ROUND} handshakes of the real connect handler over an in-memory store; archive: every file's uncompressed bytes (what Lambda unpacks); cold: medians of ${COLD_REPEATS} fresh \`node\` processes (require + first handshake against dynalite; the ES256 one fetches the key set).`,
-        "",
-        markdownTable(header, table),
-        "",
-        `Verification adds ${(rows[1].cpu - base).toFixed(0)} µs (HS256) and ${(rows[2].cpu - base).toFixed(0)} µs (ES256) of CPU per handshake (target: at most 1,000 µs each). ` +
-          `The connect archive is ${rows[0].archiveBytes} bytes without a JWT setting, ${rows[1].archiveBytes} with jwtSecret and ${rows[2].archiveBytes} with jwksUrl (budget 204,800). ` +
-          coldVerdict(rows.slice(1).map((row) => row.coldMs)),
-        "",
-        "```json",
-        JSON.stringify(json),
-        "```",
-      ].join("\n");
+      const section = identitySection(rows, markdownTable(header, table), json);
       updateResultsFile(path.join(__dirname, "..", "RESULTS.md"), "identity", section);
     }
     process.stdout.write(`${textTable(header, table)}\n\n${JSON.stringify(json)}\n`);

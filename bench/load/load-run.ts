@@ -51,72 +51,94 @@ export interface LoadResult {
   rowsAfter: number;
 }
 
+/** Every receiver's copies: which it has seen (a second one is a duplicate) and each first copy's latency. */
+class Tally {
+  readonly latencies: number[] = [];
+  duplicated = 0;
+  private readonly seen: Uint8Array[];
+  private roundDone: () => void = () => undefined;
+  private idle: NodeJS.Timeout | undefined;
+
+  constructor(
+    receivers: number,
+    private readonly options: Pick<LoadOptions, "clients" | "burst" | "rounds" | "idleMs">,
+  ) {
+    this.seen = Array.from({ length: receivers }, () => new Uint8Array(options.clients * options.burst * options.rounds));
+  }
+
+  /** Resolves when every copy of this round arrived, or nothing arrived for `idleMs`. */
+  round(): Promise<void> {
+    const done = new Promise<void>((resolve) => (this.roundDone = resolve));
+    this.armIdle();
+    return done;
+  }
+
+  copy(receiver: number, data: Parameters<typeof frameText>[0]): void {
+    const { clients, burst, rounds } = this.options;
+    const { s, q, t } = JSON.parse(frameText(data)) as { s: number; q: number; t: number };
+    const slot = s * burst * rounds + q;
+    if (this.seen[receiver][slot]) this.duplicated++;
+    else {
+      this.seen[receiver][slot] = 1;
+      this.latencies.push(performance.now() - t);
+    }
+    this.armIdle();
+    if (this.latencies.length % (clients * clients * burst) === 0) this.roundDone();
+  }
+
+  stop(): void {
+    clearTimeout(this.idle);
+  }
+
+  private armIdle(): void {
+    clearTimeout(this.idle);
+    this.idle = setTimeout(() => this.roundDone(), this.options.idleMs);
+  }
+}
+
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const { clients, burst, rounds } = options;
   // The run measures the broadcast path, not the stage limit: 200 clients bursting at once
   // would be throttled at the deployed default (that behaviour has its own tests).
   const emulator = await startBenchEmulator({ fanout: options.fanout }, options.progress);
   try {
-    const { url } = emulator;
-    const sockets = await Promise.all(Array.from({ length: clients }, () => openSocket(url)));
+    const sockets = await Promise.all(Array.from({ length: clients }, () => openSocket(emulator.url)));
     const messages = clients * burst * rounds;
     const expected = messages * clients;
-    const seen = sockets.map(() => new Uint8Array(messages));
-    const latencies: number[] = [];
-    let duplicated = 0;
+    const tally = new Tally(clients, options);
     const rssStart = process.memoryUsage.rss();
     let rssPeak = rssStart;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 50);
-
-    let roundDone: () => void = () => undefined;
-    let idle: NodeJS.Timeout | undefined;
-    const armIdle = () => {
-      clearTimeout(idle);
-      idle = setTimeout(() => roundDone(), options.idleMs);
-    };
-    sockets.forEach((socket, receiver) =>
-      socket.on("message", (data) => {
-        const { s, q, t } = JSON.parse(frameText(data)) as { s: number; q: number; t: number };
-        const slot = s * burst * rounds + q;
-        if (seen[receiver][slot]) duplicated++;
-        else {
-          seen[receiver][slot] = 1;
-          latencies.push(performance.now() - t);
-        }
-        armIdle();
-        if (latencies.length % (clients * clients * burst) === 0) roundDone();
-      }),
-    );
+    sockets.forEach((socket, receiver) => socket.on("message", (data) => tally.copy(receiver, data)));
 
     const started = performance.now();
     for (let round = 0; round < rounds; round++) {
-      const done = new Promise<void>((resolve) => (roundDone = resolve));
-      armIdle();
+      const done = tally.round();
       sockets.forEach((socket, sender) => {
         for (let i = 0; i < burst; i++) socket.send(JSON.stringify({ s: sender, q: round * burst + i, t: performance.now() }));
       });
       await done;
-      options.progress(`round ${round + 1}/${rounds}: ${latencies.length}/${expected} delivered`);
+      options.progress(`round ${round + 1}/${rounds}: ${tally.latencies.length}/${expected} delivered`);
     }
     const elapsed = performance.now() - started;
-    clearTimeout(idle);
+    tally.stop();
     clearInterval(sampler);
 
     await Promise.all(sockets.map(closeSocket));
     const rowsAfter = await leftovers(emulator);
-    const sorted = latencies.sort((a, b) => a - b);
+    const sorted = tally.latencies.sort((a, b) => a - b);
     const at = (fraction: number) => sorted[Math.min(sorted.length - 1, Math.floor(fraction * sorted.length))] ?? NaN;
     return {
       clients,
       messages,
       expected,
-      delivered: latencies.length,
-      lost: expected - latencies.length,
-      duplicated,
+      delivered: sorted.length,
+      lost: expected - sorted.length,
+      duplicated: tally.duplicated,
       p50Ms: at(0.5),
       p99Ms: at(0.99),
       maxMs: at(1),
-      deliveriesPerSecond: (latencies.length / elapsed) * 1000,
+      deliveriesPerSecond: (sorted.length / elapsed) * 1000,
       rssStartMiB: rssStart / 2 ** 20,
       rssPeakMiB: rssPeak / 2 ** 20,
       openAfter: emulator.connectionIds().length,

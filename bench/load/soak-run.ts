@@ -61,57 +61,47 @@ export interface SoakResult {
   failures: string[];
 }
 
+/** What the readers got: every `g` once each (a second copy is a duplicate), and when the last came. */
+class SoakTally {
+  delivered = 0;
+  duplicated = 0;
+  lastDelivery = Date.now();
+  private readonly seen: Uint8Array[];
+
+  constructor(readers: number, messages: number) {
+    this.seen = Array.from({ length: readers }, () => new Uint8Array(messages));
+  }
+
+  copy(reader: number, data: Parameters<typeof frameText>[0]): void {
+    const { g } = JSON.parse(frameText(data)) as { g?: unknown };
+    // Anything else (an error frame) leaves this reader a delivery short, which counts as lost.
+    if (typeof g !== "number") return;
+    if (this.seen[reader][g]) this.duplicated++;
+    else {
+      this.seen[reader][g] = 1;
+      this.delivered++;
+    }
+    this.lastDelivery = Date.now();
+  }
+}
+
 export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   const { seconds, rate, clients } = options;
   const emulator = await startBenchEmulator({ fanout: options.fanout, maxBufferedBytes: options.maxBufferedBytes }, options.progress);
   try {
     const readers = await Promise.all(Array.from({ length: clients - 1 }, () => openSocket(emulator.url)));
-    let slow = await openNeverReading(emulator);
     const messages = Math.round(rate * seconds);
-    const seen = readers.map(() => new Uint8Array(messages));
-    let delivered = 0;
-    let duplicated = 0;
-    let lastDelivery = Date.now();
-    readers.forEach((socket, reader) =>
-      socket.on("message", (data) => {
-        const { g } = JSON.parse(frameText(data)) as { g?: unknown };
-        // Anything else (an error frame) leaves this reader a delivery short, which counts as lost.
-        if (typeof g !== "number") return;
-        if (seen[reader][g]) duplicated++;
-        else {
-          seen[reader][g] = 1;
-          delivered++;
-        }
-        lastDelivery = Date.now();
-      }),
-    );
-
-    const padding = "x".repeat(Math.max(0, options.messageBytes - 40));
-    const rssMiB: number[] = [process.memoryUsage.rss() / MIB];
-    let sent = 0;
-    let cutOff = 0;
-    const started = Date.now();
-    while (sent < messages) {
-      await sleep(20);
-      const due = Math.min(messages, Math.floor(((Date.now() - started) / 1000) * rate));
-      for (; sent < due; sent++) readers[sent % readers.length].send(JSON.stringify({ g: sent, pad: padding }));
-      if (Date.now() - started < rssMiB.length * 1000) continue;
-      rssMiB.push(process.memoryUsage.rss() / MIB);
-      if (!emulator.connectionIds().includes(slow.id)) {
-        cutOff++;
-        // Reading again lets the client see its end and free its side; a new one keeps the pressure on.
-        slow.socket.resume();
-        slow = await openNeverReading(emulator);
-      }
-      if (rssMiB.length % 30 === 0) options.progress(`${rssMiB.length} s: ${delivered} delivered, ${cutOff} cut off, ${rssMiB.at(-1)?.toFixed(1)} MiB`);
-    }
+    const tally = new SoakTally(readers.length, messages);
+    readers.forEach((socket, reader) => socket.on("message", (data) => tally.copy(reader, data)));
+    const { rssMiB, cutOff, slow } = await sendAtRate(emulator, readers, messages, tally, options);
     const expected = messages * readers.length;
-    const deliveredWhenSendingStopped = delivered;
-    while (delivered < expected && Date.now() - lastDelivery < options.idleMs) await sleep(100);
+    const deliveredWhenSendingStopped = tally.delivered;
+    while (tally.delivered < expected && Date.now() - tally.lastDelivery < options.idleMs) await sleep(100);
     rssMiB.push(process.memoryUsage.rss() / MIB);
     slow.socket.terminate();
     await Promise.all(readers.map(closeSocket));
 
+    const { delivered, duplicated } = tally;
     const result = {
       seconds,
       messages,
@@ -131,6 +121,41 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
   } finally {
     await emulator.close();
   }
+}
+
+/**
+ * Sends `messages` at `rate` a second, round robin over the readers, beside a client that never
+ * reads (replaced each time the emulator cuts it off, and returned still open); samples this
+ * process's RSS every second.
+ */
+async function sendAtRate(
+  emulator: BenchEmulator,
+  readers: WebSocket[],
+  messages: number,
+  tally: SoakTally,
+  options: SoakOptions,
+): Promise<{ rssMiB: number[]; cutOff: number; slow: { socket: WebSocket } }> {
+  let slow = await openNeverReading(emulator);
+  const padding = "x".repeat(Math.max(0, options.messageBytes - 40));
+  const rssMiB: number[] = [process.memoryUsage.rss() / MIB];
+  let sent = 0;
+  let cutOff = 0;
+  const started = Date.now();
+  while (sent < messages) {
+    await sleep(20);
+    const due = Math.min(messages, Math.floor(((Date.now() - started) / 1000) * options.rate));
+    for (; sent < due; sent++) readers[sent % readers.length].send(JSON.stringify({ g: sent, pad: padding }));
+    if (Date.now() - started < rssMiB.length * 1000) continue;
+    rssMiB.push(process.memoryUsage.rss() / MIB);
+    if (!emulator.connectionIds().includes(slow.id)) {
+      cutOff++;
+      // Reading again lets the client see its end and free its side; a new one keeps the pressure on.
+      slow.socket.resume();
+      slow = await openNeverReading(emulator);
+    }
+    if (rssMiB.length % 30 === 0) options.progress(`${rssMiB.length} s: ${tally.delivered} delivered, ${cutOff} cut off, ${rssMiB.at(-1)?.toFixed(1)} MiB`);
+  }
+  return { rssMiB, cutOff, slow };
 }
 
 function failuresOf(result: Omit<SoakResult, "failures">): string[] {

@@ -33,15 +33,25 @@ const round = (value: number, digits = 1) => Number(value.toFixed(digits));
 /** Every figure, flat; the headline fan-out figures are those of the largest N. */
 export function figuresJson(results: Results): Record<string, unknown> {
   const { plan, fanout, e2e, cold } = results;
-  const top = fanout.points[fanout.points.length - 1];
-  const quota = scenario(fanout, "quota", top.n);
-  const worst = scenario(fanout, "quota+paging", top.n);
-  const defaultRoute = Object.entries(cold).find(([name]) => name.endsWith("-default"));
   return {
     mode: plan.mode,
     cores: os.cpus().length,
     node: process.version,
     seconds: round(results.seconds),
+    ...fanoutHeadline(plan, fanout),
+    fanout_points: fanout.points.map(pointJson),
+    fanout_scenarios: fanout.scenarios.map(scenarioJson),
+    ...e2eJson(plan, e2e),
+    ...coldJson(cold),
+  };
+}
+
+// Figure 1 and 2 at the largest N: ours against the ideal, the bare-HTTP floor and the baseline.
+function fanoutHeadline(plan: Results["plan"], fanout: FanoutFigures): Record<string, unknown> {
+  const top = fanout.points[fanout.points.length - 1];
+  const quota = scenario(fanout, "quota", top.n);
+  const worst = scenario(fanout, "quota+paging", top.n);
+  return {
     fanout_n: top.n,
     ...(plan.unreachableN ? { fanout_n_unreachable: plan.unreachableN } : {}),
     fanout_latency_ms: plan.fanout.latencyMs,
@@ -69,36 +79,47 @@ export function figuresJson(results: Results): Record<string, unknown> {
     seed_delivered: worst.baseline.delivered,
     seed_lost: worst.baseline.lost,
     seed_rows_deleted: worst.baseline.rowsDeleted,
-    fanout_points: fanout.points.map((p) => ({
-      n: p.n,
-      ideal_ms: round(p.idealMs),
-      ours_ms: round(p.ours.ms),
-      ours_cpu_us_per_post: round((p.ours.cpuMs * 1000) / p.n, 0),
-      ours_lost: p.ours.lost,
-      ours_dup: p.ours.duplicates,
-      ours_failures: p.ours.failures ?? {},
-      floor_ms: round(p.floor.ms),
-      floor_cpu_us_per_post: round((p.floor.cpuMs * 1000) / p.n, 0),
-      floor_lost: p.floor.lost,
-      baseline_ms: round(p.baseline.ms),
-      baseline_lost: p.baseline.lost,
-      baseline_failures: p.baseline.failures ?? {},
-      baseline_rows_deleted: p.baseline.rowsDeleted,
-    })),
-    fanout_scenarios: fanout.scenarios.map((s) => ({
-      name: s.name,
-      n: s.n,
-      page_rows: s.pageLimit ?? null,
-      ideal_ms: round(s.idealMs),
-      ours_ms: round(s.ours.ms),
-      ours_lost: s.ours.lost,
-      ours_dup: s.ours.duplicates,
-      ours_failures: s.ours.failures ?? {},
-      seed_ms: round(s.baseline.ms),
-      seed_lost: s.baseline.lost,
-      seed_failures: s.baseline.failures ?? {},
-      seed_rows_deleted: s.baseline.rowsDeleted,
-    })),
+  };
+}
+
+function pointJson(p: FanoutFigures["points"][number]): Record<string, unknown> {
+  return {
+    n: p.n,
+    ideal_ms: round(p.idealMs),
+    ours_ms: round(p.ours.ms),
+    ours_cpu_us_per_post: round((p.ours.cpuMs * 1000) / p.n, 0),
+    ours_lost: p.ours.lost,
+    ours_dup: p.ours.duplicates,
+    ours_failures: p.ours.failures ?? {},
+    floor_ms: round(p.floor.ms),
+    floor_cpu_us_per_post: round((p.floor.cpuMs * 1000) / p.n, 0),
+    floor_lost: p.floor.lost,
+    baseline_ms: round(p.baseline.ms),
+    baseline_lost: p.baseline.lost,
+    baseline_failures: p.baseline.failures ?? {},
+    baseline_rows_deleted: p.baseline.rowsDeleted,
+  };
+}
+
+function scenarioJson(s: Scenario): Record<string, unknown> {
+  return {
+    name: s.name,
+    n: s.n,
+    page_rows: s.pageLimit ?? null,
+    ideal_ms: round(s.idealMs),
+    ours_ms: round(s.ours.ms),
+    ours_lost: s.ours.lost,
+    ours_dup: s.ours.duplicates,
+    ours_failures: s.ours.failures ?? {},
+    seed_ms: round(s.baseline.ms),
+    seed_lost: s.baseline.lost,
+    seed_failures: s.baseline.failures ?? {},
+    seed_rows_deleted: s.baseline.rowsDeleted,
+  };
+}
+
+function e2eJson(plan: Results["plan"], e2e: Results["e2e"]): Record<string, unknown> {
+  return {
     e2e_clients: plan.e2e.clients,
     e2e_messages: plan.e2e.messages,
     e2e_expected: e2e.ours.expected,
@@ -114,6 +135,12 @@ export function figuresJson(results: Results): Record<string, unknown> {
     bare_deliveries_per_s: round(e2e.bare.deliveriesPerSecond, 0),
     bare_runs_deliveries_per_s: e2e.bareRuns.map((run) => round(run.deliveriesPerSecond, 0)),
     e2e_vs_bare: round(e2e.ratio, 4),
+  };
+}
+
+function coldJson(cold: Results["cold"]): Record<string, unknown> {
+  const defaultRoute = Object.entries(cold).find(([name]) => name.endsWith("-default"));
+  return {
     cold_ms: defaultRoute ? round(defaultRoute[1].coldMs) : null,
     cold_ms_by_function: Object.fromEntries(Object.entries(cold).map(([name, c]) => [name, round(c.coldMs)])),
     archive_bytes: Object.fromEntries(Object.entries(cold).map(([name, c]) => [name, c.archiveBytes])),
