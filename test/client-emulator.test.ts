@@ -34,6 +34,8 @@ test("a management-API DELETE and a killed socket: the client reconnects, and se
   t.deepEqual((await other.nextFrames(2)).map((frame) => parseFrame(frame).data ?? parseFrame(frame).n), ["two", 3]);
   const secondId = otherIds(emulator, [other.id])[0];
   t.not(secondId, firstId);
+  // Its own copies of both come back before its socket is killed (the kill would lose one still in flight).
+  await lib.until(() => lib.messages.length === 2, "its own copies of the queued sends");
 
   lib.sockets[lib.sockets.length - 1].terminate();
   await lib.until(() => lib.states.length === 5, "the reconnect after the kill");
