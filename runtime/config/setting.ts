@@ -96,7 +96,7 @@ export function checkSetting<T extends Value>(key: string, setting: Setting<T> |
 
 /**
  * The one-line description `pulumi config` and `npm start -- --help` show: the meaning, then
- * what is allowed (Pulumi.yaml's `description` is this, as test/settings.test.ts checks).
+ * what is allowed (Pulumi.yaml's `description` is this, as test/infra/settings.test.ts checks).
  */
 export function describeSetting(name: string, setting: Setting, host: "stack" | "emulator" = "stack"): string {
   if (setting.kind === "integer") return `${setting.meaning} ${setting.min}-${setting.max} ${setting.unit}.`;

@@ -4,7 +4,7 @@
  * variable (`env`) and the functions it is set on, the emulator's flag (`flag`). Derived from
  * this table: the stack-config checks (infra/config.ts), the Lambda environment codec
  * (runtime/config/environment.ts), the emulator's options and `npm start -- --help`
- * (local/options.ts, local/cli.ts). Checked against it by test/settings.test.ts: Pulumi.yaml's
+ * (local/options.ts, local/cli.ts). Checked against it by test/infra/settings.test.ts: Pulumi.yaml's
  * `config:` schema and the settings tables in README.md and docs/.
  *
  * Adding a setting is one entry here plus the code that uses it:
@@ -15,7 +15,7 @@
  * then: a field in StackConfig (infra/config.ts) and RuntimeConfig (runtime/config/environment.ts)
  * if it is read there, the variable set on its functions (infra/broadcast-api.ts), a key under
  * Pulumi.yaml's `config:` (type, default and description = `meaning`), and a row in each doc
- * table test/settings.test.ts names in its failure. The field name is the entry's name everywhere.
+ * table test/infra/settings.test.ts names in its failure. The field name is the entry's name everywhere.
  *
  * Serialized into the Lambdas: runtime/SERIALIZER.md's rules apply (no `export const`).
  */
