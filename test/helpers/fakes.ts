@@ -187,6 +187,11 @@ function context(connectionId: string): ConnectionContext {
   return { connectionId, connectedAt: FAKE_NOW, domainName: "abc123.execute-api.eu-west-1.amazonaws.com", stage: "dev", apiId: "abc123", identity: { sourceIp: "192.0.2.1" } };
 }
 
+/** The log line a handler writes for `event` (durations are 0 on the fakes' fixed clock). */
+export function logLine(event: { requestContext: { routeKey: string; connectionId: string; requestId: string } }, statusCode: number, rest: object = {}): Record<string, unknown> {
+  return { route: event.requestContext.routeKey, connectionId: event.requestContext.connectionId, requestId: event.requestContext.requestId, statusCode, durationMs: 0, ...rest };
+}
+
 /** The events of connection `id` at FAKE_NOW, as API Gateway shapes them. */
 export const fakeEvents = {
   connect: (id: string, handshake: { headers?: Record<string, string>; query?: Record<string, string> } = {}) =>
