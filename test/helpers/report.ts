@@ -27,6 +27,9 @@ export const ROUTES = [
   ["default", "$default"],
 ] as const;
 
+/** Every function's name suffix: the three routes', then publish's. */
+export const FUNCTIONS = [...ROUTES.map(([route]) => route), "publish"];
+
 /** Runs the program once per config set, on first use; the tests of a file share the result. */
 export function once(run: () => Promise<ProgramReport>): () => Promise<ProgramReport> {
   let report: Promise<ProgramReport> | undefined;

@@ -6,14 +6,16 @@
  */
 import { execFile } from "node:child_process";
 import * as fs from "node:fs/promises";
+import { isBuiltin } from "node:module";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import test from "ava";
 import { ROOT, runProgram, type ProgramReport } from "../../harness/program-run";
 import { LOCAL_AWS } from "../../local/services/dynalite-store";
+import { tokenLibraryEntries } from "../../infra/token-library";
 import { functionEnvironment, LAMBDA_NODE } from "../helpers/serialized/archive";
-import { once } from "../helpers/report";
+import { FUNCTIONS, once } from "../helpers/report";
 
 const MODES = {
   direct: once(() => runProgram()),
@@ -87,3 +89,45 @@ for (const [mode, program] of Object.entries(MODES)) {
     }
   });
 }
+
+// The archives as `pulumi up` uploads them: the program loaded as Pulumi's Node runtime loads it
+// (Pulumi.yaml's transpile-only ts-node). tsx compiles modules so that each archive carries every
+// export of a module it uses, so its archives are larger than any deploy's.
+const deployed = once(() => runProgram({ loader: "pulumi" }));
+
+test("archives: only the serialized handler by default, no @pulumi, @aws-sdk or jose files (no JWT setting: nothing loads jose)", async (t) => {
+  const report = await MODES.direct();
+  t.deepEqual(Object.keys(report.archives).sort(), FUNCTIONS.map((fn) => `message-broadcast-dev-${fn}`).sort());
+  for (const [name, archive] of Object.entries(report.archives)) {
+    t.log(`${name}: ${JSON.stringify(archive.files)}`);
+    t.deepEqual(Object.keys(archive.files), ["__index.js"]);
+    t.regex(archive.indexJs, /exports\.handler = /);
+  }
+});
+
+test("archives: __index.js requires only Node builtins and the SDK clients the Lambda runtime documents, and stays under 200 KB", async (t) => {
+  const report = await MODES.direct();
+  // Lambda's Node.js runtimes document the AWS SDK v3 packages as included; @smithy/* are their
+  // internals, pinned per runtime release, so the signed poster reaches them only through the client.
+  const runtimeProvided = /^@aws-sdk\/(client-apigatewaymanagementapi|client-dynamodb|client-sqs|lib-dynamodb)(\/|$)/;
+  // The token verifier's jose entries: only the connect function's code names them.
+  const tokenLibrary = tokenLibraryEntries("keySet");
+  for (const [name, archive] of Object.entries(report.archives)) {
+    // Uncompressed bytes of every file the deployed archive holds: what Lambda unpacks and may load.
+    const uploaded = (await deployed()).archives[name];
+    const total = Object.values(uploaded.files).reduce((sum, bytes) => sum + bytes, 0);
+    t.log(`${name}: ${total} bytes as deployed`);
+    t.true(total <= 200 * 1024, `${name}: ${total} bytes`);
+    const literal = [...archive.indexJs.matchAll(/\brequire\(("[^"]*")\)/g)].map((match) => JSON.parse(match[1]) as string);
+    // Required by the poster factory when it is built (test/infra/archive-requires.test.ts checks which functions build one).
+    t.true(literal.includes("@aws-sdk/client-apigatewaymanagementapi"), name);
+    const connect = name.endsWith("-connect");
+    for (const module of literal) t.true(isBuiltin(module) || runtimeProvided.test(module) || (connect && tokenLibrary.includes(module)), `${name} requires ${module}`);
+    if (connect) t.deepEqual(literal.filter((module) => module.startsWith("jose")).sort(), [...tokenLibrary].sort());
+    else t.notRegex(archive.indexJs, /jose/, name);
+    // The one computed require: the SDK's path encoder, resolved beside the management API client.
+    const computed = [...archive.indexJs.matchAll(/\brequire\((?!")/g)].length;
+    t.is(computed, 1, `${name}: ${computed} computed requires`);
+    t.regex(archive.indexJs, /require\(require\.resolve\(name,\{paths\}\)\)/);
+  }
+});

@@ -1,19 +1,10 @@
-import { isBuiltin } from "node:module";
 import test from "ava";
 import { runProgram } from "../../harness/program-run";
 import { MOCK_ACCOUNT, MOCK_REGION } from "../../harness/pulumi-mocks";
-import { tokenLibraryEntries } from "../../infra/token-library";
 import { COMPONENT, ROUTES, all, asList, countByType, once, one, parsePolicy, succeeded, type PolicyStatement } from "../helpers/report";
 
 // The default config (an empty stack "dev"); test/infra/infra-variants.test.ts covers other values.
 const defaults = once(() => runProgram());
-// The archives as `pulumi up` uploads them: the program loaded as Pulumi's Node runtime loads it
-// (Pulumi.yaml's transpile-only ts-node). tsx compiles modules so that each archive carries every
-// export of a module it uses, so its archives are larger than any deploy's.
-const deployed = once(() => runProgram({ loader: "pulumi" }));
-
-/** Every function's name suffix: the three routes', then publish's. */
-const FUNCTIONS = [...ROUTES.map(([route]) => route), "publish"];
 
 test("program: exactly the expected resources, every one a child of one BroadcastApi", async (t) => {
   const report = await defaults();
@@ -228,90 +219,5 @@ test("permissions: API Gateway may invoke each function only for its own route o
       principal: "apigateway.amazonaws.com",
       sourceArn: `arn:aws:execute-api:${MOCK_REGION}:${MOCK_ACCOUNT}:${apiId}/dev/${routeKey}`,
     });
-  }
-});
-
-test("monitoring: a dashboard of API and per-function metrics, alarms on errors and throttles", async (t) => {
-  const report = await defaults();
-  const apiId = one(report, "aws:apigatewayv2/api:Api", "message-broadcast-dev-api").id;
-  const dashboard = one(report, "aws:cloudwatch/dashboard:Dashboard", "message-broadcast-dev-dashboard");
-  t.is(dashboard.inputs.dashboardName, "message-broadcast-dev-dashboard");
-  const body = JSON.parse(String(dashboard.inputs.dashboardBody)) as { widgets: Array<{ properties: { title: string; region: string; metrics: unknown[][] } }> };
-  const graphs = Object.fromEntries(
-    body.widgets.map(({ properties }) => [
-      properties.title,
-      properties.metrics.map((metric) => {
-        const options = metric.at(-1);
-        const stat = typeof options === "object" && options !== null && "stat" in options ? options.stat : undefined;
-        return `${metric.slice(0, -1).join(" ")} ${String(stat)}`;
-      }),
-    ]),
-  );
-  const api = (name: string) => `AWS/ApiGateway ${name} ApiId ${apiId} Stage dev Sum`;
-  const perFunction = (metric: string, stat: string) => FUNCTIONS.map((fn) => `AWS/Lambda ${metric} FunctionName message-broadcast-dev-${fn} ${stat}`);
-  t.deepEqual(graphs, {
-    "Connections and messages": [api("ConnectCount"), api("MessageCount")],
-    "API errors": [api("IntegrationError"), api("ClientError"), api("ExecutionError")],
-    "Lambda errors": perFunction("Errors", "Sum"),
-    "Lambda throttles": perFunction("Throttles", "Sum"),
-    "Lambda duration p99 (ms)": perFunction("Duration", "p99"),
-  });
-  t.true(body.widgets.every(({ properties }) => properties.region === MOCK_REGION));
-
-  for (const route of FUNCTIONS) {
-    for (const [kind, metricName] of [
-      ["errors", "Errors"],
-      ["throttles", "Throttles"],
-    ]) {
-      t.like(one(report, "aws:cloudwatch/metricAlarm:MetricAlarm", `message-broadcast-dev-${route}-${kind}`).inputs, {
-        namespace: "AWS/Lambda",
-        metricName,
-        dimensions: { FunctionName: `message-broadcast-dev-${route}` },
-        statistic: "Sum",
-        period: 300,
-        evaluationPeriods: 1,
-        threshold: 1,
-        comparisonOperator: "GreaterThanOrEqualToThreshold",
-        treatMissingData: "notBreaching",
-        alarmActions: [],
-      });
-    }
-  }
-});
-
-test("archives: only the serialized handler by default, no @pulumi, @aws-sdk or jose files (no JWT setting: nothing loads jose)", async (t) => {
-  const report = await defaults();
-  t.deepEqual(Object.keys(report.archives).sort(), FUNCTIONS.map((fn) => `message-broadcast-dev-${fn}`).sort());
-  for (const [name, archive] of Object.entries(report.archives)) {
-    t.log(`${name}: ${JSON.stringify(archive.files)}`);
-    t.deepEqual(Object.keys(archive.files), ["__index.js"]);
-    t.regex(archive.indexJs, /exports\.handler = /);
-  }
-});
-
-test("archives: __index.js requires only Node builtins and the SDK clients the Lambda runtime documents, and stays under 200 KB", async (t) => {
-  const report = await defaults();
-  // Lambda's Node.js runtimes document the AWS SDK v3 packages as included; @smithy/* are their
-  // internals, pinned per runtime release, so the signed poster reaches them only through the client.
-  const runtimeProvided = /^@aws-sdk\/(client-apigatewaymanagementapi|client-dynamodb|client-sqs|lib-dynamodb)(\/|$)/;
-  // The token verifier's jose entries: only the connect function's code names them.
-  const tokenLibrary = tokenLibraryEntries("keySet");
-  for (const [name, archive] of Object.entries(report.archives)) {
-    // Uncompressed bytes of every file the deployed archive holds: what Lambda unpacks and may load.
-    const uploaded = (await deployed()).archives[name];
-    const total = Object.values(uploaded.files).reduce((sum, bytes) => sum + bytes, 0);
-    t.log(`${name}: ${total} bytes as deployed`);
-    t.true(total <= 200 * 1024, `${name}: ${total} bytes`);
-    const literal = [...archive.indexJs.matchAll(/\brequire\(("[^"]*")\)/g)].map((match) => JSON.parse(match[1]) as string);
-    // Required by the poster factory when it is built (test/infra/archive-requires.test.ts checks which functions build one).
-    t.true(literal.includes("@aws-sdk/client-apigatewaymanagementapi"), name);
-    const connect = name.endsWith("-connect");
-    for (const module of literal) t.true(isBuiltin(module) || runtimeProvided.test(module) || (connect && tokenLibrary.includes(module)), `${name} requires ${module}`);
-    if (connect) t.deepEqual(literal.filter((module) => module.startsWith("jose")).sort(), [...tokenLibrary].sort());
-    else t.notRegex(archive.indexJs, /jose/, name);
-    // The one computed require: the SDK's path encoder, resolved beside the management API client.
-    const computed = [...archive.indexJs.matchAll(/\brequire\((?!")/g)].length;
-    t.is(computed, 1, `${name}: ${computed} computed requires`);
-    t.regex(archive.indexJs, /require\(require\.resolve\(name,\{paths\}\)\)/);
   }
 });
