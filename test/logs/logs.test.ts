@@ -69,7 +69,7 @@ eachMode(test, "in process: the marker is in no emulator or handler log line, an
   t.like(parseFrame(await sender.next()), { message: "Internal server error" });
   const failure = await logs.waitFor((entry) => entry.emulator === "handlerError", "the handler error");
   t.like(failure, { route: "$default", connectionId: sender.id, error: "SyntaxError" });
-  t.regex(String(failure.at), /test\/routes\/logs\.test\.ts:\d+:\d+$/);
+  t.regex(String(failure.at), /test\/logs\/logs\.test\.ts:\d+:\d+$/);
 
   // Protocol errors, each on a connection of its own.
   const offenders = await connectMany(emulator, 4);
