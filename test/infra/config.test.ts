@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { load } from "js-yaml";
 import { readStackConfig, type ConfigSource, type StackConfig } from "../../infra/config";
 import { ConfigError } from "../../runtime/config/checks";
-import { ROOT, runProgram } from "../../harness/program-run";
+import { ROOT } from "../../harness/program-run";
 
 const IDENTITY = { project: "message-broadcast", stack: "dev" };
 
@@ -246,22 +246,4 @@ test("accessLogging without the account's CloudWatch role stops with the one-tim
   t.regex(error?.message ?? "", /`pulumi config set apiGatewayCloudWatchRole true`/);
   t.regex(error?.message ?? "", /`pulumi config set apiGatewayCloudWatchRole existing`/);
   t.regex(error?.message ?? "", /CloudWatch Logs role ARN must be set in account settings to enable logging/);
-});
-
-test("program: a bad value stops `pulumi up` before any resource is registered", async (t) => {
-  const report = await runProgram({ config: { fanOutConcurrency: "0" } });
-  t.deepEqual(report.error, {
-    name: "ConfigError",
-    message: 'message-broadcast:fanOutConcurrency: must be an integer from 1 to 1024 posts in flight (default 64), got "0"',
-  });
-  t.deepEqual(report.resources, []);
-});
-
-test("program: accessLogging without the CloudWatch role, or too long a stack name, registers nothing", async (t) => {
-  const [logging, longName] = await Promise.all([runProgram({ config: { accessLogging: "true" } }), runProgram({ stack: "x".repeat(23) })]);
-  t.is(logging.error?.name, "ConfigError");
-  t.regex(logging.error?.message ?? "", /^message-broadcast:accessLogging: needs API Gateway's CloudWatch Logs role/);
-  t.deepEqual(logging.resources, []);
-  t.regex(longName.error?.message ?? "", /^stack name: /);
-  t.deepEqual(longName.resources, []);
 });

@@ -37,3 +37,22 @@ test("Pulumi.yaml loads the program without type-checking it; npm test's tsc doe
   const tsc = spawnSync(process.execPath, [require.resolve("typescript/bin/tsc"), "--noEmit", "--strict", broken], { encoding: "utf8" });
   t.regex(tsc.stdout, /TS2322: Type 'string' is not assignable to type 'number'/);
 });
+
+// A config error stops the program, as `pulumi up` would stop, before anything is registered.
+test("program: a bad value stops `pulumi up` before any resource is registered", async (t) => {
+  const report = await runProgram({ config: { fanOutConcurrency: "0" } });
+  t.deepEqual(report.error, {
+    name: "ConfigError",
+    message: 'message-broadcast:fanOutConcurrency: must be an integer from 1 to 1024 posts in flight (default 64), got "0"',
+  });
+  t.deepEqual(report.resources, []);
+});
+
+test("program: accessLogging without the CloudWatch role, or too long a stack name, registers nothing", async (t) => {
+  const [logging, longName] = await Promise.all([runProgram({ config: { accessLogging: "true" } }), runProgram({ stack: "x".repeat(23) })]);
+  t.is(logging.error?.name, "ConfigError");
+  t.regex(logging.error?.message ?? "", /^message-broadcast:accessLogging: needs API Gateway's CloudWatch Logs role/);
+  t.deepEqual(logging.resources, []);
+  t.regex(longName.error?.message ?? "", /^stack name: /);
+  t.deepEqual(longName.resources, []);
+});
