@@ -208,3 +208,12 @@ eachMode(test, "HTTP: other upgrade paths are 404, the demo page is served, noth
     await response.arrayBuffer();
   }
 });
+
+// The emulator's own send, beside the management API (test/local/management-api.test.ts).
+test("send: a frame to an open connection without HTTP, false for an unknown id", async (t) => {
+  const { emulator } = await startTestEmulator(t);
+  const client = await connect(emulator);
+  t.true(emulator.send(client.id, Buffer.from("direct")));
+  t.is(await client.next(), "direct");
+  t.false(emulator.send("AAAAAAAAAAAAAAA=", Buffer.from("nobody")));
+});

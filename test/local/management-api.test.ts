@@ -169,14 +169,6 @@ test("the postQuota seam: a running emulator starts throttling posts, a bad rate
   t.deepEqual(await client.nextFrames(3), ["one", "two", "four"]);
 });
 
-test("send: a frame to an open connection without HTTP, false for an unknown id", async (t) => {
-  const { emulator } = await startTestEmulator(t);
-  const client = await connect(emulator);
-  t.true(emulator.send(client.id, Buffer.from("direct")));
-  t.is(await client.next(), "direct");
-  t.false(emulator.send(UNKNOWN_ID, Buffer.from("nobody")));
-});
-
 test("the postLatencyMs seam: posts are still answered and delivered", async (t) => {
   const { emulator } = await startTestEmulator(t, {}, { postLatencyMs: 20 });
   const client = await connect(emulator);
