@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ROOT, pulumiRuntimeOptions, runProgram } from "../../harness/program-run";
 import { succeeded } from "../helpers/report";
-import { assertBroadcastSession } from "../helpers/serialized/archive";
+import { assertBroadcastSession } from "../helpers/serialized/session";
 
 // `pulumi preview`/`up` load index.ts as Pulumi.yaml says: node with ts-node's transpile-only
 // register (see pulumiNodeArguments in harness/program-run.ts); so do these tests.

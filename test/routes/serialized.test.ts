@@ -1,7 +1,7 @@
 import test from "ava";
 import { runProgram } from "../../harness/program-run";
 import { once, succeeded } from "../helpers/report";
-import { assertBroadcastSession } from "../helpers/serialized/archive";
+import { assertBroadcastSession } from "../helpers/serialized/session";
 import { assertPublishSession } from "../helpers/serialized/publish";
 
 const report = once(() => runProgram());
