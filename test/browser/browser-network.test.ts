@@ -2,30 +2,15 @@
 // without the emulator's history), each keeping the conversation a person sees.
 import anyTest, { type TestFn } from "ava";
 import { ApiGatewayManagementApiClient, DeleteConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
-import type { Browser } from "playwright-core";
 import { startEmulator } from "../../local/emulator";
 import { LOCAL_AWS } from "../../local/services/dynalite-store";
 import { openClient } from "../helpers/clients";
 import { startWrappedEmulator } from "../helpers/emulator";
-import { chatLine, connected, launchChromium, openConnected, recordStates, say } from "./browser-page";
+import { chatLine, connected, openConnected, recordStates, say, shareChromium, type ChromiumContext } from "./browser-page";
 
-/** Each test starts the stack it needs; they share one Chromium. */
-interface Context {
-  browser: Browser;
-  /** Console errors and uncaught exceptions from every page opened, prefixed with the page's name. */
-  problems: string[];
-}
-
-const test = anyTest as TestFn<Context>;
-
-test.before(async (t) => {
-  t.context.problems = [];
-  t.context.browser = await launchChromium();
-});
-
-test.after.always(async (t) => {
-  await t.context.browser?.close();
-});
+// Each test starts the stack it needs; they share one Chromium.
+const test = anyTest as TestFn<ChromiumContext>;
+shareChromium(test);
 
 test.serial("a failed integration: the refused chat line says 'not sent: Internal server error', later lines go through", async (t) => {
   const { browser, problems } = t.context;

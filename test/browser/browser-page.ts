@@ -4,6 +4,7 @@
  * error and uncaught exception of a page goes to `problems`, which each test file asserts empty.
  */
 import { existsSync } from "node:fs";
+import type { TestFn } from "ava";
 import { chromium, type Browser, type Page } from "playwright-core";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -14,6 +15,25 @@ export interface Tab {
   page: Page;
   /** The random id the page sends in its cursor messages. */
   id: string;
+}
+
+/** What the tests of a file that start their own stacks share: one Chromium, and its pages' problems. */
+export interface ChromiumContext {
+  browser: Browser;
+  /** Console errors and uncaught exceptions from every page opened, prefixed with the page's name. */
+  problems: string[];
+}
+
+/** Starts one Chromium for the file's tests (after `prepare`) and closes it after them. */
+export function shareChromium(test: TestFn<ChromiumContext>, prepare: () => Promise<void> = () => Promise.resolve()): void {
+  test.before(async (t) => {
+    t.context.problems = [];
+    await prepare();
+    t.context.browser = await launchChromium();
+  });
+  test.after.always(async (t) => {
+    await t.context.browser?.close();
+  });
 }
 
 /** Debian's Chromium, headless, with the flags this machine's closed network needs. */

@@ -3,35 +3,19 @@
 import anyTest, { type TestFn } from "ava";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import type { Browser } from "playwright-core";
 import { buildBrowserScript } from "../../client/build";
 import { startEmulator } from "../../local/emulator";
 import { mintToken } from "../../tools/mint-token";
 import { openClient } from "../helpers/clients";
 import { SECRET } from "../helpers/tokens";
-import { canvasPixel, chatLine, connected, launchChromium, moveOnCanvas, openConnected, openPage, say, swatchColour, waitForCursor } from "./browser-page";
+import { canvasPixel, chatLine, connected, moveOnCanvas, openConnected, openPage, say, shareChromium, swatchColour, waitForCursor, type ChromiumContext } from "./browser-page";
 
 const DEMO_FILE = path.join(__dirname, "..", "..", "demo", "index.html");
 
-/** Each test starts the stack it needs; they share one Chromium. */
-interface Context {
-  browser: Browser;
-  /** Console errors and uncaught exceptions from every page opened, prefixed with the page's name. */
-  problems: string[];
-}
-
-const test = anyTest as TestFn<Context>;
-
-test.before(async (t) => {
-  t.context.problems = [];
-  // The page opened as a file loads the built library (the emulator builds its own /client.js).
-  await buildBrowserScript();
-  t.context.browser = await launchChromium();
-});
-
-test.after.always(async (t) => {
-  await t.context.browser?.close();
-});
+// Each test starts the stack it needs; they share one Chromium. The page opened as a file loads
+// the built library (the emulator builds its own /client.js).
+const test = anyTest as TestFn<ChromiumContext>;
+shareChromium(test, buildBrowserScript);
 
 test.serial("opened as a file with ?endpoint= and ?token=, the page uses that endpoint and token", async (t) => {
   const { browser, problems } = t.context;
