@@ -4,10 +4,11 @@
  * in process or on the CLI's output, while every log line stays one JSON object.
  */
 import { randomUUID } from "node:crypto";
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { SHARD_WORKER_ROUTE } from "../../runtime/routes/shard-worker";
 import { connect, connectMany, openClient, sendInFragments, type Client, parseFrame, type Frame } from "../helpers/clients";
-import { expectEnded, startWithWrappedHandlers, type LogEntry } from "../helpers/emulator";
+import type { Emulator } from "../../local/emulator";
+import { expectEnded, startWithWrappedHandlers, type LogCapture, type LogEntry } from "../helpers/emulator";
 import { startCli } from "../helpers/cli";
 import { eachMode } from "../helpers/modes";
 
@@ -44,6 +45,18 @@ async function sendMarked(sender: Client, marker: string): Promise<void> {
   }
 }
 
+/** Protocol errors carrying the marker, each on a connection of its own, each closed as it should be. */
+async function sendProtocolErrors(t: ExecutionContext, emulator: Emulator, logs: LogCapture, marker: string): Promise<void> {
+  const offenders = await connectMany(emulator, 4);
+  offenders[0].ws.send(Buffer.from(marker), { binary: true });
+  offenders[1].ws.send(Buffer.concat([Buffer.from(marker), Buffer.from([0xff])]), { binary: false });
+  offenders[2].ws.send(`${marker}${"f".repeat(32 * 1024)}`);
+  sendInFragments(offenders[3].ws, `${marker}${"m".repeat(128 * 1024)}`);
+  for (const [offender, code] of [[offenders[0], 1003], [offenders[1], 1007], [offenders[2], 1009], [offenders[3], 1009]] as const) {
+    await expectEnded(t, emulator, logs, offender, code);
+  }
+}
+
 eachMode(test, "in process: the marker is in no emulator or handler log line, and every line is a JSON object", async (t, mode) => {
   const marker = newMarker();
   const { emulator, logs } = await startWithWrappedHandlers(
@@ -71,15 +84,7 @@ eachMode(test, "in process: the marker is in no emulator or handler log line, an
   t.like(failure, { route: "$default", connectionId: sender.id, error: "SyntaxError" });
   t.regex(String(failure.at), /test\/logs\/logs\.test\.ts:\d+:\d+$/);
 
-  // Protocol errors, each on a connection of its own.
-  const offenders = await connectMany(emulator, 4);
-  offenders[0].ws.send(Buffer.from(marker), { binary: true });
-  offenders[1].ws.send(Buffer.concat([Buffer.from(marker), Buffer.from([0xff])]), { binary: false });
-  offenders[2].ws.send(`${marker}${"f".repeat(32 * 1024)}`);
-  sendInFragments(offenders[3].ws, `${marker}${"m".repeat(128 * 1024)}`);
-  for (const [offender, code] of [[offenders[0], 1003], [offenders[1], 1007], [offenders[2], 1009], [offenders[3], 1009]] as const) {
-    await expectEnded(t, emulator, logs, offender, code);
-  }
+  await sendProtocolErrors(t, emulator, logs, marker);
   // Closing flushes the last lines: every $disconnect has run when it resolves.
   await emulator.close();
 

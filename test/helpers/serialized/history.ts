@@ -16,12 +16,8 @@ import { expectNothingBefore, startTestEmulator } from "../emulator";
 import { publishTo } from "../publish";
 import { LAMBDA_CONTEXT, captureConsole, lateBoundHandlers, loadSerializedHandlers, requireArchive } from "./archive";
 
-/**
- * Three clients in a room: copies carry `_seq` 1, 2…; one drops, a publish and three messages later
- * its reconnection catches up on exactly what the others got live; a late joiner reads the latest;
- * with the history table gone, the sender alone gets Unavailable and publish 503.
- */
-export async function assertHistorySession(t: ExecutionContext, report: ProgramReport, namePrefix: string, mode: FanOutMode): Promise<void> {
+/** A history-on emulator whose routes, publish function and (sharded) shard worker are the serialized code. */
+async function startHistoryRig(t: ExecutionContext, report: ProgramReport, namePrefix: string, mode: FanOutMode) {
   const late = lateBoundHandlers(5);
   let publish: ((event: unknown) => Promise<FunctionUrlResult>) | undefined;
   let worker: ((event: unknown) => Promise<SqsBatchResponse>) | undefined;
@@ -49,6 +45,16 @@ export async function assertHistorySession(t: ExecutionContext, report: ProgramR
     const workerModule = requireArchive(t, report, `${namePrefix}-shards`, local);
     worker = async (event) => (await workerModule(event, LAMBDA_CONTEXT, () => undefined)) as SqsBatchResponse;
   }
+  return { emulator, disconnects: late.disconnects };
+}
+
+/**
+ * Three clients in a room: copies carry `_seq` 1, 2…; one drops, a publish and three messages later
+ * its reconnection catches up on exactly what the others got live; a late joiner reads the latest;
+ * with the history table gone, the sender alone gets Unavailable and publish 503.
+ */
+export async function assertHistorySession(t: ExecutionContext, report: ProgramReport, namePrefix: string, mode: FanOutMode): Promise<void> {
+  const { emulator, disconnects } = await startHistoryRig(t, report, namePrefix, mode);
   const logLines = captureConsole(t);
   const url = `${emulator.endpoint}?room=h`;
   const seqOf = (frame: string) => parseFrame(frame)._seq;
@@ -92,7 +98,7 @@ export async function assertHistorySession(t: ExecutionContext, report: ProgramR
   await expectNothingBefore(t, emulator, b);
 
   await closeAll([a, b, back, joiner]);
-  await within(late.disconnects, "every $disconnect");
+  await within(disconnects, "every $disconnect");
   const entries = logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
   t.deepEqual(entries.filter((entry) => entry.route === "$default" && entry.seq !== undefined).map((entry) => entry.seq), [1, 2, 4, 5, 6]);
   t.like(entries.find((entry) => entry.route === "publish" && entry.seq === 3), { statusCode: mode === "direct" ? 200 : 202 });

@@ -18,11 +18,8 @@ function isResult(value: unknown): value is FunctionUrlResult {
   return typeof value === "object" && value !== null && "statusCode" in value && typeof value.statusCode === "number";
 }
 
-/**
- * Two default-room clients hear a publish once each, `_server` and `_me:false`; a room's publish
- * reaches its member only; a GET gets 405; one log line each, no contents.
- */
-export async function assertPublishSession(t: ExecutionContext, report: ProgramReport, namePrefix: string, mode: FanOutMode = "direct"): Promise<void> {
+/** An emulator whose publish function (and, sharded, shard worker) is the serialized code. */
+async function startPublishRig(t: ExecutionContext, report: ProgramReport, namePrefix: string, mode: FanOutMode) {
   let loaded: { publish(event: unknown): Promise<FunctionUrlResult>; worker?: ShardWorkerHandler } | undefined;
   const serialized = () => {
     if (!loaded) throw new Error("a request arrived before the serialized code was loaded");
@@ -57,6 +54,15 @@ export async function assertPublishSession(t: ExecutionContext, report: ProgramR
     },
     worker: worker && (async (event) => (await worker(event, LAMBDA_CONTEXT, () => undefined)) as SqsBatchResponse),
   };
+  return emulator;
+}
+
+/**
+ * Two default-room clients hear a publish once each, `_server` and `_me:false`; a room's publish
+ * reaches its member only; a GET gets 405; one log line each, no contents.
+ */
+export async function assertPublishSession(t: ExecutionContext, report: ProgramReport, namePrefix: string, mode: FanOutMode = "direct"): Promise<void> {
+  const emulator = await startPublishRig(t, report, namePrefix, mode);
   const logLines = captureConsole(t);
   const counts = (room: string | null, receivers: number) =>
     mode === "direct" ? { room, receivers, delivered: receivers, gone: 0, failed: 0 } : { room, shards: 1 };

@@ -10,17 +10,15 @@ import type { ProgramReport } from "../../../harness/program-run";
 import { LOCAL_AWS } from "../../../local/services/dynalite-store";
 import { closeAll, connectMany, within } from "../clients";
 import { startTestEmulator } from "../emulator";
-import { startHttpsStandIn, verifySigV4 } from "../https-stand-in";
+import { startHttpsStandIn, verifySigV4, type HttpsStandIn } from "../https-stand-in";
 import { openTable } from "../table";
 import { captureConsole, loadSerializedHandlers } from "./archive";
 
 /**
- * Three clients through the emulator, every route served by the serialized code: each message
- * reaches everyone exactly once with `_me` only in the sender's copy, an error goes to the sender
- * only, a closed connection's row is gone and it hears nothing more, and every invocation logs
- * one JSON line without the message.
+ * An emulator whose routes are the serialized code, posting over HTTPS to a stand-in that relays
+ * to it; `disconnected(id)` settles with that connection's `$disconnect` result.
  */
-export async function assertBroadcastSession(t: ExecutionContext, report: ProgramReport, namePrefix: string): Promise<void> {
+async function startSessionRig(t: ExecutionContext, report: ProgramReport, namePrefix: string) {
   let serialized: Handlers | undefined;
   const invocations: Array<Promise<HandlerResult>> = [];
   const invoke = (route: keyof Handlers) => (event: WebSocketEvent) => {
@@ -57,6 +55,17 @@ export async function assertBroadcastSession(t: ExecutionContext, report: Progra
     // Node trusts the stand-in's certificate authority as well as its own (the archive has no hook for it).
     NODE_EXTRA_CA_CERTS: standIn.caFile,
   });
+  return { emulator, standIn, invocations, disconnected };
+}
+
+/**
+ * Three clients through the emulator, every route served by the serialized code: each message
+ * reaches everyone exactly once with `_me` only in the sender's copy, an error goes to the sender
+ * only, a closed connection's row is gone and it hears nothing more, and every invocation logs
+ * one JSON line without the message.
+ */
+export async function assertBroadcastSession(t: ExecutionContext, report: ProgramReport, namePrefix: string): Promise<void> {
+  const { emulator, standIn, invocations, disconnected } = await startSessionRig(t, report, namePrefix);
   const logLines = captureConsole(t);
   const table = openTable(t, emulator.dynamoEndpoint, emulator.tableName);
 
@@ -92,6 +101,11 @@ export async function assertBroadcastSession(t: ExecutionContext, report: Progra
   await closeAll([a, b]);
   await Promise.all([...othersGone, ...invocations]);
   t.is(await table.ids().then((ids) => ids.length), 0);
+  assertSessionLogs(t, logLines, standIn.requests);
+}
+
+/** One JSON line per invocation without the message, and one signed PostToConnection per copy or error frame. */
+function assertSessionLogs(t: ExecutionContext, logLines: string[], requests: HttpsStandIn["requests"]): void {
   const entries = logLines.map((line) => JSON.parse(line) as { route: string; statusCode: number; error?: string; delivered?: number });
   t.deepEqual(
     entries.map(({ route, statusCode, error, delivered }) => [route, statusCode, error ?? delivered ?? null]).sort(),
@@ -109,8 +123,8 @@ export async function assertBroadcastSession(t: ExecutionContext, report: Progra
   );
   t.false(logLines.some((line) => line.includes("chat") || line.includes("plain words")), "no message contents in the logs");
   // 3 + 2 copies and one error frame, each a PostToConnection whose SigV4 signature aws4 recomputes.
-  t.is(standIn.requests.length, 6);
-  for (const request of standIn.requests) {
+  t.is(requests.length, 6);
+  for (const request of requests) {
     t.regex(request.path, /^\/dev\/@connections\/[A-Za-z0-9_-]+%3D$/);
     const { sent, expected } = verifySigV4(request, LOCAL_AWS.credentials, LOCAL_AWS.region);
     t.is(sent, expected);

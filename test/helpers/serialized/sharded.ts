@@ -17,11 +17,8 @@ function isBatchResponse(value: unknown): value is SqsBatchResponse {
   return typeof value === "object" && value !== null && "batchItemFailures" in value && Array.isArray(value.batchItemFailures);
 }
 
-/**
- * Three clients, shards of one receiver each: every copy carries the same `_id` with `_me` only in
- * the sender's, each worker invocation logs one line, nothing is dead-lettered.
- */
-export async function assertShardedSession(t: ExecutionContext, report: ProgramReport, namePrefix: string): Promise<void> {
+/** A sharded emulator whose routes and shard worker are the serialized code, posting through an HTTPS stand-in. */
+async function startShardedRig(t: ExecutionContext, report: ProgramReport, namePrefix: string) {
   let worker: ShardWorkerHandler | undefined;
   const late = lateBoundHandlers(3);
   const { emulator } = await startTestEmulator(
@@ -56,6 +53,15 @@ export async function assertShardedSession(t: ExecutionContext, report: ProgramR
     if (!isBatchResponse(result)) throw new Error(`the worker returned ${JSON.stringify(result)}`);
     return result;
   };
+  return { emulator, standIn, disconnects: late.disconnects };
+}
+
+/**
+ * Three clients, shards of one receiver each: every copy carries the same `_id` with `_me` only in
+ * the sender's, each worker invocation logs one line, nothing is dead-lettered.
+ */
+export async function assertShardedSession(t: ExecutionContext, report: ProgramReport, namePrefix: string): Promise<void> {
+  const { emulator, standIn, disconnects } = await startShardedRig(t, report, namePrefix);
   const logLines = captureConsole(t);
   const table = openTable(t, emulator.dynamoEndpoint, emulator.tableName);
 
@@ -71,7 +77,7 @@ export async function assertShardedSession(t: ExecutionContext, report: ProgramR
   t.is(atC, atB);
 
   await closeAll(clients);
-  await within(late.disconnects, "three $disconnect invocations");
+  await within(disconnects, "three $disconnect invocations");
   const entries = logLines.map((line) => JSON.parse(line) as Record<string, unknown>);
   t.like(
     entries.find((entry) => entry.route === "$default"),
