@@ -5,14 +5,22 @@
  * runtime/store/history-table.ts holds the table's schema and item codec.
  */
 import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { HISTORY_TABLE, itemSeq, messageItem, retained, type HistoryEntry, type HistoryQuery, type Item, type StoredMessage } from "./history-table";
+import { HISTORY_TABLE, itemSeq, messageItem, retained, type HistoryEntry, type HistoryQuery, type StoredMessage } from "./history-table";
+import { queryRoom } from "./history-query";
 
 /** Conditional puts tried for one message before its sender gets `Unavailable` (each conflict means another message was stored). */
 const MAX_ALLOCATION_ATTEMPTS = 50;
 /** Rooms whose last number a container remembers (a hint: forgetting costs one more put). */
 const MAX_REMEMBERED_ROOMS = 10_000;
-/** Query pages one read takes at most (a catch-up far behind reads expired items TTL has not deleted yet). */
-const MAX_READ_PAGES = 8;
+/** Conflicts answered by trying the next number without a read, before reading the partition's end. */
+const BLIND_RETRIES = 3;
+/**
+ * How long before a remembered item's expiry this container stops trusting it: a message's time
+ * (its `expiresAt`) can trail its storing by a whole invocation (29 s), and clocks differ a little.
+ */
+const EXPIRY_MARGIN_SECONDS = 120;
+/** A number known to be stored in a room, and until when (epoch seconds) that item surely exists. */
+type Known = { seq: number; until: number };
 
 /** What a read found: the `_history` answer's fields (runtime/routes/history-op.ts formats it). */
 export interface HistoryRead {
@@ -54,11 +62,6 @@ class HistoryContentionError extends Error {
 
 const isConditionFailure = (err: unknown): boolean => err instanceof Error && err.name === "ConditionalCheckFailedException";
 
-// The latest ones end at the first expired item; after `since`, reading goes on to `wanted` retained ones.
-function wantsMore(items: Item[], query: HistoryQuery, wanted: number): boolean {
-  const { messages } = retained(items, query);
-  return query.since === undefined ? messages.length === items.length && messages.length < wanted : messages.length < wanted;
-}
 
 /** One container's history store: its per-room append queues and last numbers live on the instance. */
 class DynamoHistoryStore implements HistoryStore {
@@ -69,7 +72,7 @@ class DynamoHistoryStore implements HistoryStore {
   // that invocations sharing a container never race each other for a number, and each room's last
   // number, so that the next append starts past it even while the head lags.
   private readonly queues: Map<string, Promise<unknown>>;
-  private readonly highWater: Map<string, number>;
+  private readonly highWater: Map<string, Known>;
 
   constructor(doc: DynamoDBDocumentClient, options: DynamoHistoryOptions) {
     this.doc = doc;
@@ -91,7 +94,7 @@ class DynamoHistoryStore implements HistoryStore {
   }
 
   async read(room: string, query: HistoryQuery): Promise<HistoryRead> {
-    const { items, cut } = await this.queryMessages(room, query);
+    const { items, cut } = await queryRoom(this.doc, this.tableName, room, query);
     const { messages, skipped } = retained(items, query);
     if (query.since === undefined) return this.latestRead(room, messages);
     const more = messages.length > query.limit;
@@ -113,27 +116,43 @@ class DynamoHistoryStore implements HistoryStore {
   }
 
   private async allocate(room: string, nowSeconds: number, build: (seq: number) => HistoryEntry | undefined): Promise<number | undefined> {
-    let seq = Math.max(await this.readLatest(room), this.highWater.get(room) ?? 0) + 1;
+    const trusted = this.trusted(room, nowSeconds);
+    let seq = (trusted ?? Math.max(await this.readLatest(room), this.highWater.get(room)?.seq ?? 0)) + 1;
     for (let attempt = 0; attempt < MAX_ALLOCATION_ATTEMPTS; attempt++) {
       const entry = build(seq);
       if (entry === undefined) return undefined;
-      if (await this.putIfFree(room, seq, entry, nowSeconds + this.ttlSeconds)) {
-        this.remember(room, seq);
+      const expiresAt = nowSeconds + this.ttlSeconds;
+      if (await this.putIfFree(room, seq, entry, expiresAt)) {
+        this.remember(room, { seq, until: expiresAt });
         // Stored and numbered; a head left behind is raised by the next message.
         await this.raiseHead(room, seq).catch(() => undefined);
         return seq;
       }
-      // Another sender holds it: go on from the end of the partition, after a jittered pause so
-      // that the senders who lost together do not collide again.
+      // Another sender holds it: after a jittered pause (so that the senders who lost together do
+      // not collide again), the next number while what this container knows is sure to exist,
+      // else the end of the partition.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
-      seq = Math.max(seq, await this.readTop(room)) + 1;
+      const known = this.trusted(room, nowSeconds) === undefined ? undefined : this.highWater.get(room);
+      if (known !== undefined && attempt < BLIND_RETRIES) this.remember(room, { seq, until: known.until });
+      seq = known !== undefined && attempt < BLIND_RETRIES ? seq + 1 : Math.max(seq, await this.readTop(room)) + 1;
     }
     throw new HistoryContentionError(room);
   }
 
-  private remember(room: string, seq: number): void {
+  /**
+   * The room's largest number this container knows to be stored, while the item under it is sure
+   * to exist (TTL never deletes an item before its expiry, nor any later-numbered one, stored
+   * after it): then a put of the next number either is the next or finds it taken.
+   */
+  private trusted(room: string, nowSeconds: number): number | undefined {
+    const known = this.highWater.get(room);
+    return known !== undefined && nowSeconds < known.until - EXPIRY_MARGIN_SECONDS ? known.seq : undefined;
+  }
+
+  private remember(room: string, known: Known): void {
     if (this.highWater.size >= MAX_REMEMBERED_ROOMS && !this.highWater.has(room)) this.highWater.clear();
-    this.highWater.set(room, Math.max(seq, this.highWater.get(room) ?? 0));
+    const before = this.highWater.get(room);
+    if (before === undefined || known.seq > before.seq) this.highWater.set(room, known);
   }
 
   // The head's number: the largest stored, unless a head was left behind (readTop finds the rest).
@@ -197,35 +216,6 @@ class DynamoHistoryStore implements HistoryStore {
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
     }
-  }
-
-  // After `since`: ascending, one more than the limit (to learn whether more follow). Latest:
-  // descending. Expired items are read and skipped by `retained`, so pages go on to the wanted
-  // count of retained ones, the partition's end, or MAX_READ_PAGES (`cut`).
-  private async queryMessages(room: string, query: HistoryQuery): Promise<{ items: Item[]; cut: boolean }> {
-    const { hashKey, rangeKey, headSeq } = HISTORY_TABLE;
-    const wanted = query.since === undefined ? query.limit : query.limit + 1;
-    const items: Item[] = [];
-    let startKey: Item | undefined;
-    let pages = 0;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: "#room = :room AND #seq > :after",
-          ExpressionAttributeNames: { "#room": hashKey, "#seq": rangeKey },
-          ExpressionAttributeValues: { ":room": room, ":after": query.since ?? headSeq },
-          ScanIndexForward: query.since !== undefined,
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-          Limit: wanted,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
-      pages++;
-    } while (startKey && pages < MAX_READ_PAGES && wantsMore(items, query, wanted));
-    return { items, cut: startKey !== undefined && pages >= MAX_READ_PAGES };
   }
 }
 

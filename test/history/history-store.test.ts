@@ -66,6 +66,57 @@ test("append: a put lost to numbers the head does not know goes on from the room
   t.is(await store.append("a", NOW, entry("x")), 31);
 });
 
+const DAY = 86_400;
+
+/** The commands `doc` sends, by name, from now on. */
+function countCalls(doc: DynamoDBDocumentClient): Record<string, number> {
+  const calls: Record<string, number> = {};
+  doc.middlewareStack.add(
+    (next, context) => (args) => {
+      calls[context.commandName ?? "?"] = (calls[context.commandName ?? "?"] ?? 0) + 1;
+      return next(args);
+    },
+    { step: "initialize", name: "countCalls" },
+  );
+  return calls;
+}
+
+test("append: a container that knows the room's last number stores the next without reading the head, until near that item's expiry", async (t) => {
+  const { store, doc } = await openStore(t, DAY);
+  const calls = countCalls(doc);
+  t.is(await store.append("a", NOW, entry("first")), 1);
+  t.deepEqual(calls, { GetItemCommand: 1, PutItemCommand: 1, UpdateItemCommand: 1 });
+  t.is(await store.append("a", NOW + 10, entry("second")), 2);
+  t.deepEqual(calls, { GetItemCommand: 1, PutItemCommand: 2, UpdateItemCommand: 2 }, "no read of the head");
+  // Two minutes before item 2 expires, it is no longer relied on: the head is read again.
+  t.is(await store.append("a", NOW + 10 + DAY - 120, entry("late")), 3);
+  t.is(calls.GetItemCommand, 2);
+});
+
+test("append: a remembered number another container went past costs one lost put, and the next is tried without a read", async (t) => {
+  const { store, doc } = await openStore(t, DAY);
+  t.is(await store.append("a", NOW, entry("mine")), 1);
+  // Another container stored 2 (its own store, its own memory).
+  const other = createDynamoHistoryStore(doc, { tableName: TABLE, ttlSeconds: DAY });
+  t.is(await other.append("a", NOW, entry("theirs")), 2);
+  const calls = countCalls(doc);
+  t.is(await store.append("a", NOW, entry("mine again")), 3);
+  t.deepEqual(calls, { PutItemCommand: 2, UpdateItemCommand: 1 });
+});
+
+test("append: 8 containers racing in one room with a day's retention store 1–200, each exactly once", async (t) => {
+  const { doc } = await openStore(t, DAY);
+  const containers = Array.from({ length: 8 }, () => createDynamoHistoryStore(doc, { tableName: TABLE, ttlSeconds: DAY }));
+  const seqs = (await Promise.all(containers.map(async (container, c) => {
+    const mine: Array<number | undefined> = [];
+    for (let i = 0; i < 25; i++) mine.push(await container.append("hot", NOW, entry(`c${c}m${i}`)));
+    return mine;
+  }))).flat();
+  t.deepEqual([...seqs].sort((x, y) => Number(x) - Number(y)), Array.from({ length: 200 }, (_, i) => i + 1));
+  const read = await containers[0].read("hot", { since: 0, limit: 1000, nowSeconds: NOW });
+  t.deepEqual(read.messages.map((m) => m.seq), Array.from({ length: 200 }, (_, i) => i + 1));
+});
+
 test("read: after since in order with more; the latest without since; expired items skipped and reported missed", async (t) => {
   const { store } = await openStore(t, 60);
   // 1–5 expire at NOW+60, 6–10 at NOW+100.
