@@ -62,7 +62,6 @@ class HistoryContentionError extends Error {
 
 const isConditionFailure = (err: unknown): boolean => err instanceof Error && err.name === "ConditionalCheckFailedException";
 
-
 /** One container's history store: its per-room append queues and last numbers live on the instance. */
 class DynamoHistoryStore implements HistoryStore {
   private readonly doc: DynamoDBDocumentClient;
@@ -116,8 +115,7 @@ class DynamoHistoryStore implements HistoryStore {
   }
 
   private async allocate(room: string, nowSeconds: number, build: (seq: number) => HistoryEntry | undefined): Promise<number | undefined> {
-    const trusted = this.trusted(room, nowSeconds);
-    let seq = (trusted ?? Math.max(await this.readLatest(room), this.highWater.get(room)?.seq ?? 0)) + 1;
+    let seq = (this.trusted(room, nowSeconds)?.seq ?? Math.max(await this.readLatest(room), this.highWater.get(room)?.seq ?? 0)) + 1;
     for (let attempt = 0; attempt < MAX_ALLOCATION_ATTEMPTS; attempt++) {
       const entry = build(seq);
       if (entry === undefined) return undefined;
@@ -132,9 +130,14 @@ class DynamoHistoryStore implements HistoryStore {
       // not collide again), the next number while what this container knows is sure to exist,
       // else the end of the partition.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * Math.min(2 ** attempt, 50)));
-      const known = this.trusted(room, nowSeconds) === undefined ? undefined : this.highWater.get(room);
-      if (known !== undefined && attempt < BLIND_RETRIES) this.remember(room, { seq, until: known.until });
-      seq = known !== undefined && attempt < BLIND_RETRIES ? seq + 1 : Math.max(seq, await this.readTop(room)) + 1;
+      const known = attempt < BLIND_RETRIES ? this.trusted(room, nowSeconds) : undefined;
+      if (known === undefined) {
+        seq = Math.max(seq, await this.readTop(room)) + 1;
+      } else {
+        // Taken, so stored after what was known, and there until that expires at least.
+        this.remember(room, { seq, until: known.until });
+        seq++;
+      }
     }
     throw new HistoryContentionError(room);
   }
@@ -144,9 +147,9 @@ class DynamoHistoryStore implements HistoryStore {
    * to exist (TTL never deletes an item before its expiry, nor any later-numbered one, stored
    * after it): then a put of the next number either is the next or finds it taken.
    */
-  private trusted(room: string, nowSeconds: number): number | undefined {
+  private trusted(room: string, nowSeconds: number): Known | undefined {
     const known = this.highWater.get(room);
-    return known !== undefined && nowSeconds < known.until - EXPIRY_MARGIN_SECONDS ? known.seq : undefined;
+    return known !== undefined && nowSeconds < known.until - EXPIRY_MARGIN_SECONDS ? known : undefined;
   }
 
   private remember(room: string, known: Known): void {
